@@ -1,0 +1,86 @@
+"""`python -m server` — serve, migrate, or mint a development token.
+
+python -m server serve            # migrate, then serve on $HOST:$PORT (default 127.0.0.1:8000)
+python -m server migrate          # apply migrations and exit (the Procfile's release step)
+python -m server token alice      # print a token for user "alice" (development mode,
+                                  # or wherever BETTER_AUTH_SECRET is set)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from server.settings import Settings
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "server.app:app",
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=int(os.environ.get("PORT", "8000")),
+        # uvloop + httptools: the asyncio loop with h11 keeps Nagle on keep-alive responses.
+        loop="auto",
+        http="auto",
+        ws="websockets-sansio",
+        ws_max_size=settings.ws_max_message_bytes,
+        ws_per_message_deflate=False,  # ~2.5x the memory per idle socket; events are small
+        proxy_headers=True,
+        # Long-lived SSE and long-poll responses are cut after this on shutdown;
+        # sockets get 1012 at once. Clients resume with since / Last-Event-ID.
+        timeout_graceful_shutdown=5,
+        log_level=os.environ.get("LOG_LEVEL", "info").lower(),
+    )
+
+
+async def _migrate(settings: Settings) -> None:
+    from server.db import create_engine
+    from server.migrate import upgrade_to_head
+
+    engine = create_engine(settings)
+    try:
+        await upgrade_to_head(engine)
+    finally:
+        await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m server",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the server")
+    sub.add_parser("migrate", help="apply database migrations")
+    token = sub.add_parser("token", help="mint a development token")
+    token.add_argument("user", help="the user id (the token's sub)")
+    token.add_argument("--hours", type=float, default=24.0)
+    args = parser.parse_args(argv)
+
+    settings = Settings()
+    if args.command == "serve":
+        settings.check_startable()
+        _serve(settings)
+    elif args.command == "migrate":
+        asyncio.run(_migrate(settings))
+        print("database is at the newest schema")
+    else:
+        from server.auth import mint_dev_token
+
+        if not (settings.dev_mode or settings.better_auth_secret):
+            print(
+                "tokens can only be minted in development mode or with BETTER_AUTH_SECRET",
+                file=sys.stderr,
+            )
+            return 2
+        print(mint_dev_token(settings, args.user, int(args.hours * 3600)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

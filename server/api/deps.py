@@ -1,0 +1,173 @@
+"""What handlers need from a request: the app's services, the verified user, a parsed
+JSON body, and the validated write headers. Everything that can fail here raises a
+`TasksyncError`, rendered once by the app's error handler.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import HTTPConnection, Request
+
+from server.auth import Principal, TokenVerifier, bearer_token
+from server.db import Database
+from server.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    field_error,
+)
+from server.realtime.log import ensure_user
+from server.settings import Settings
+
+if TYPE_CHECKING:
+    from server.realtime.hub import Hub
+
+JSON_TYPES = frozenset({"application/json"})
+MERGE_PATCH_TYPES = frozenset({"application/json", "application/merge-patch+json"})
+
+# Header bounds of the contract.
+CLIENT_ID_MAX = 64
+IDEMPOTENCY_KEY_MAX = 255
+IF_MATCH_MAX = 1024
+
+
+class SeenUsers:
+    """Users this process has already created rows for, so first sight costs one upsert
+    per process rather than one per request. Bounded, least recently seen go first."""
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self._capacity = capacity
+        self._seen: OrderedDict[str, tuple[str | None, str | None]] = OrderedDict()
+
+    def fresh(self, principal: Principal) -> bool:
+        profile = (principal.email, principal.name)
+        if self._seen.get(principal.user_id) == profile:
+            self._seen.move_to_end(principal.user_id)
+            return False
+        return True
+
+    def add(self, principal: Principal) -> None:
+        self._seen[principal.user_id] = (principal.email, principal.name)
+        self._seen.move_to_end(principal.user_id)
+        if len(self._seen) > self._capacity:
+            self._seen.popitem(last=False)
+
+
+class SocketCounts:
+    """Open sockets per user in this process, for the per-user cap (4429)."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+
+    def try_add(self, user_id: str, cap: int) -> bool:
+        if self._counts[user_id] >= cap:
+            return False
+        self._counts[user_id] += 1
+        return True
+
+    def remove(self, user_id: str) -> None:
+        self._counts[user_id] -= 1
+        if self._counts[user_id] <= 0:
+            del self._counts[user_id]
+
+    def total(self) -> int:
+        return sum(self._counts.values())
+
+
+@dataclass
+class Services:
+    """Everything the lifespan opens, reachable from a request."""
+
+    settings: Settings
+    db: Database
+    verifier: TokenVerifier
+    seen_users: SeenUsers
+    sockets: SocketCounts = field(default_factory=lambda: SocketCounts())
+    hub: Hub | None = None
+
+
+def services(conn: HTTPConnection) -> Services:
+    found: Services = conn.app.state.services
+    return found
+
+
+async def signed_in(principal: Principal, svc: Services) -> Principal:
+    """Record a verified caller's user row on first sight."""
+    if svc.seen_users.fresh(principal):
+        async with svc.db.transaction() as tx:
+            await ensure_user(tx.conn, principal.user_id, principal.email, principal.name)
+        svc.seen_users.add(principal)
+    return principal
+
+
+async def authenticate(conn: HTTPConnection) -> Principal:
+    svc = services(conn)
+    principal = await svc.verifier.verify(bearer_token(conn.headers.get("authorization")))
+    return await signed_in(principal, svc)
+
+
+async def read_json_object(request: Request, accepted: frozenset[str]) -> dict[str, Any]:
+    """The request body as a JSON object, with the contract's 400/413/415/422 errors."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in accepted:
+        raise UnsupportedMediaType(f"send the body as one of: {', '.join(sorted(accepted))}")
+    limit = services(request).settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the body is over the {limit}-byte limit")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body is over the {limit}-byte limit")
+        chunks.append(chunk)
+    try:
+        body = json.loads(b"".join(chunks), parse_constant=_reject_constant)
+    except RecursionError:
+        raise BadRequest("the JSON body is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, bad UTF-8, over-long integers
+        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ValidationFailed(
+            "the body must be a JSON object", [field_error("body", "body", "expected an object")]
+        )
+    return body
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _bounded_header(request: Request, name: str, limit: int) -> str | None:
+    value = request.headers.get(name)
+    if value is None:
+        return None
+    if not value or len(value) > limit:
+        raise ValidationFailed(
+            f"the {name} header must be 1 to {limit} characters",
+            [field_error("header", name, f"must be 1 to {limit} characters")],
+        )
+    return value
+
+
+def client_id(request: Request) -> str | None:
+    """`X-Client-Id`: carried on the caused event as `origin`."""
+    return _bounded_header(request, "X-Client-Id", CLIENT_ID_MAX)
+
+
+def idempotency_key(request: Request) -> str | None:
+    return _bounded_header(request, "Idempotency-Key", IDEMPOTENCY_KEY_MAX)
+
+
+def if_match(request: Request) -> list[str] | None:
+    """The entity tags of `If-Match`; weak tags never match (RFC 9110 strong comparison)."""
+    value = _bounded_header(request, "If-Match", IF_MATCH_MAX)
+    if value is None:
+        return None
+    return [tag.strip() for tag in value.split(",") if tag.strip()]

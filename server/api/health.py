@@ -1,0 +1,30 @@
+"""`/healthz` (the process answers) and `/readyz` (database and listener usable)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from server.api.deps import services
+from server.errors import TasksyncError, problem_response
+
+
+class NotReady(TasksyncError):
+    status = 503
+    slug = "not-ready"
+    title = "Not ready"
+
+
+async def healthz(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    svc = services(request)
+    try:
+        await svc.db.ping()
+    except Exception:
+        return problem_response(NotReady("the database is not reachable"))
+    if svc.hub is None or not svc.hub.ready():
+        return problem_response(NotReady("the change listener is reconnecting"))
+    return JSONResponse({"status": "ok"})

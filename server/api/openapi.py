@@ -1,0 +1,295 @@
+"""The OpenAPI 3.1 document, generated from the pydantic wire models.
+
+Every status an operation can answer with is listed, with its media type, so that a
+client generator (and schemathesis, in the test suite) sees the API as it behaves.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.schemas import ChangesPage, Health, Problem, Task, TaskFields, TaskList, TaskPatch
+
+_REF = "#/components/schemas/{model}"
+
+_STATUS_TEXT = {
+    400: "Malformed JSON, or a bad `since`",
+    401: "Missing or invalid bearer token",
+    404: "No such task for this user (another user's task is as absent as a missing one)",
+    412: "`If-Match` names a stale version; `current` is the task now",
+    413: "Body over the size limit",
+    415: "Body is not JSON by its Content-Type",
+    422: "Invalid fields, query parameters or header values; `errors` names each",
+    503: "Not ready",
+}
+
+
+def _schemas() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    models: list[tuple[type[BaseModel], str]] = [
+        (TaskFields, "validation"),
+        (TaskPatch, "validation"),
+        (Task, "serialization"),
+        (TaskList, "serialization"),
+        (ChangesPage, "serialization"),
+        (Problem, "serialization"),
+        (Health, "serialization"),
+    ]
+    for model, mode in models:
+        schema = model.model_json_schema(ref_template=_REF, mode=mode)  # type: ignore[arg-type]
+        out.update(schema.pop("$defs", {}))
+        out[schema.get("title", model.__name__)] = schema
+    return out
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": _REF.format(model=name)}
+
+
+def _problems(*statuses: int) -> dict[str, Any]:
+    return {
+        str(code): {
+            "description": _STATUS_TEXT[code],
+            "content": {"application/problem+json": {"schema": _ref("Problem")}},
+        }
+        for code in statuses
+    }
+
+
+def _header(name: str, description: str, max_length: int) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "description": description,
+        "schema": {"type": "string", "minLength": 1, "maxLength": max_length},
+    }
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+_ETAG = {"ETag": {"description": 'The task version, quoted: `"3"`', "schema": {"type": "string"}}}
+_TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_IF_MATCH = _header("If-Match", 'Only write if the task is at this version (`"3"`)', 1024)
+_CLIENT_ID = _header("X-Client-Id", "Echoed as the caused event's `origin`", 64)
+_IDEM_KEY = _header("Idempotency-Key", "Retries with the same key and body replay", 255)
+
+
+def _task_response(code: str, description: str) -> dict[str, Any]:
+    return {
+        code: {
+            "description": description,
+            "headers": _ETAG,
+            "content": {"application/json": {"schema": _ref("Task")}},
+        }
+    }
+
+
+def _json_body(name: str, media_types: tuple[str, ...] = ("application/json",)) -> dict[str, Any]:
+    return {"required": True, "content": {m: {"schema": _ref(name)} for m in media_types}}
+
+
+def build_document() -> dict[str, Any]:
+    write_errors = _problems(400, 401, 404, 412, 413, 415, 422)
+    task_path = {
+        "parameters": [_TASK_ID],
+        "get": {
+            "operationId": "getTask",
+            "summary": "One task",
+            "responses": {**_task_response("200", "The task"), **_problems(401, 404)},
+        },
+        "put": {
+            "operationId": "replaceTask",
+            "summary": "Replace the editable fields (omitted optional fields reset)",
+            "parameters": [_IF_MATCH, _CLIENT_ID],
+            "requestBody": _json_body("TaskInput"),
+            "responses": {**_task_response("200", "The replaced task"), **write_errors},
+        },
+        "patch": {
+            "operationId": "patchTask",
+            "summary": "Change some fields (JSON merge patch)",
+            "parameters": [_IF_MATCH, _CLIENT_ID],
+            "requestBody": _json_body("TaskPatch", ("application/json", "application/merge-patch+json")),
+            "responses": {**_task_response("200", "The patched task"), **write_errors},
+        },
+        "delete": {
+            "operationId": "deleteTask",
+            "summary": "Delete a task",
+            "parameters": [_IF_MATCH, _CLIENT_ID],
+            "responses": {"204": {"description": "Deleted"}, **_problems(401, 404, 412, 422)},
+        },
+    }
+    since = {"type": "integer", "minimum": 0}
+    paths: dict[str, Any] = {
+        "/healthz": {
+            "get": {
+                "operationId": "healthz",
+                "summary": "Liveness",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "Up",
+                        "content": {"application/json": {"schema": _ref("Health")}},
+                    }
+                },
+            }
+        },
+        "/readyz": {
+            "get": {
+                "operationId": "readyz",
+                "summary": "Readiness (database, listener)",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "Ready",
+                        "content": {"application/json": {"schema": _ref("Health")}},
+                    },
+                    **_problems(503),
+                },
+            }
+        },
+        "/api/tasks": {
+            "get": {
+                "operationId": "listTasks",
+                "summary": "List the caller's tasks, with the change seq of the snapshot",
+                "parameters": [
+                    _query(
+                        "status",
+                        {"enum": ["all", "pending", "completed"], "default": "all"},
+                        "Filter",
+                    ),
+                    _query(
+                        "sort",
+                        {"enum": ["created", "title", "due_date"], "default": "created"},
+                        "Sort key",
+                    ),
+                    _query("order", {"enum": ["asc", "desc"], "default": "desc"}, "Direction"),
+                    _query(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
+                        "Page size",
+                    ),
+                    _query("cursor", {"type": "string"}, "`next_cursor` of the previous page"),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "A page",
+                        "content": {"application/json": {"schema": _ref("TaskList")}},
+                    },
+                    **_problems(401, 422),
+                },
+            },
+            "post": {
+                "operationId": "createTask",
+                "summary": "Create a task",
+                "parameters": [_IDEM_KEY, _CLIENT_ID],
+                "requestBody": _json_body("TaskInput"),
+                "responses": {
+                    **_task_response("201", "Created (or the replayed first response)"),
+                    **_problems(400, 401, 413, 415, 422),
+                },
+            },
+        },
+        "/api/tasks/{task_id}": task_path,
+        "/api/tasks/{task_id}/complete": {
+            "parameters": [_TASK_ID],
+            "patch": {
+                "operationId": "toggleTask",
+                "summary": "Toggle `completed`",
+                "parameters": [_IF_MATCH, _CLIENT_ID],
+                "responses": {
+                    **_task_response("200", "The toggled task"),
+                    **_problems(401, 404, 412, 422),
+                },
+            },
+        },
+        "/api/changes": {
+            "get": {
+                "operationId": "listChanges",
+                "summary": "The caller's change events after `since` (long-poll with `wait`)",
+                "parameters": [
+                    _query("since", since, "Events after this seq"),
+                    _query(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+                        "Page size",
+                    ),
+                    _query(
+                        "wait",
+                        {"type": "integer", "minimum": 0},
+                        "Long-poll seconds (capped at 30)",
+                    ),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "Events",
+                        "content": {"application/json": {"schema": _ref("ChangesPage")}},
+                    },
+                    **_problems(400, 401, 422),
+                },
+            },
+        },
+        "/api/events": {
+            "get": {
+                "operationId": "streamEvents",
+                "summary": "Server-sent events: `id:` seq, `event:` type, `data:` the event",
+                "parameters": [
+                    _query("since", since, "Resume after this seq (or send Last-Event-ID)"),
+                    {
+                        "name": "Last-Event-ID",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "An event stream",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    **_problems(400, 401),
+                },
+            },
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Tasksync API",
+            "version": "0.1.0",
+            "description": (
+                "Personal task lists that stay live. Every change is a numbered event in the "
+                "user's log, delivered over `GET /api/ws` (WebSocket), `GET /api/events` (SSE) "
+                "and `GET /api/changes` (polling). See PROTOCOL.md for the sync contract."
+            ),
+        },
+        "security": [{"bearerAuth": []}],
+        "paths": paths,
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+    }
+
+
+@cache
+def _document_json() -> bytes:
+    return json.dumps(build_document()).encode()
+
+
+async def openapi_endpoint(_request: Request) -> Response:
+    return Response(_document_json(), media_type="application/json")

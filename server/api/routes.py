@@ -1,0 +1,28 @@
+"""The route table: every URL the server answers, in one place."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+
+from server.api import changes, health, sse, tasks, ws
+from server.api.docs import docs_routes
+from server.api.openapi import openapi_endpoint
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/readyz", health.readyz, methods=["GET"]),
+        Route("/openapi.json", openapi_endpoint, methods=["GET"]),
+        *docs_routes("/openapi.json", "Tasksync API"),
+        Route("/api/tasks", tasks.list_endpoint, methods=["GET"]),
+        Route("/api/tasks", tasks.create_endpoint, methods=["POST"]),
+        Route("/api/tasks/{task_id}", tasks.get_endpoint, methods=["GET"]),
+        Route("/api/tasks/{task_id}", tasks.put_endpoint, methods=["PUT"]),
+        Route("/api/tasks/{task_id}", tasks.patch_endpoint, methods=["PATCH"]),
+        Route("/api/tasks/{task_id}", tasks.delete_endpoint, methods=["DELETE"]),
+        Route("/api/tasks/{task_id}/complete", tasks.complete_endpoint, methods=["PATCH"]),
+        Route("/api/changes", changes.changes_endpoint, methods=["GET"]),
+        Route("/api/events", sse.sse_endpoint, methods=["GET"]),
+        WebSocketRoute("/api/ws", ws.ws_endpoint),
+    ]

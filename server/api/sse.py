@@ -1,0 +1,59 @@
+"""`GET /api/events`: the same events as the socket, as server-sent events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+
+from server.api.deps import authenticate, services
+from server.api.ws import parse_since
+from server.errors import BadRequest
+from server.realtime.hub import Resync, StreamOverflow
+
+
+async def sse_endpoint(request: Request) -> StreamingResponse:
+    user = await authenticate(request)
+    raw = request.headers.get("last-event-id") or request.query_params.get("since")
+    try:
+        since = parse_since(raw)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    svc = services(request)
+    assert svc.hub is not None
+    hub, keepalive = svc.hub, svc.settings.sse_keepalive_seconds
+
+    async def body() -> AsyncIterator[str]:
+        async with hub.open_stream(user.user_id, since) as stream:
+            hello = {"type": "hello", "seq": stream.hello_seq, "user_id": user.user_id}
+            yield f"event: hello\ndata: {json.dumps(hello)}\n\n"
+            while True:
+                # The stream ends with the token: the client reconnects with a fresh one
+                # and Last-Event-ID, exactly as after any other drop.
+                remaining = user.expires_at - time.time()
+                if remaining <= 0:
+                    return
+                try:
+                    item = await asyncio.wait_for(stream.next(), timeout=min(keepalive, remaining))
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                except StreamOverflow:
+                    return
+                if isinstance(item, Resync):
+                    data = json.dumps({"type": "resync", "seq": item.seq})
+                    yield f"event: resync\ndata: {data}\n\n"
+                    continue
+                seq, event = item
+                kind = json.loads(event)["type"]
+                yield f"id: {seq}\nevent: {kind}\ndata: {event}\n\n"
+
+    return StreamingResponse(
+        body(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

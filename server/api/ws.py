@@ -1,0 +1,220 @@
+"""`GET /api/ws`: the per-user live socket, as the contract's WebSocket section says.
+
+Three tasks per socket after authentication: the sender (hello, replay, live events),
+the receiver (ping, auth refresh, errors), and an expiry timer; the first to finish
+decides the close code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from server.api.deps import Services, services, signed_in
+from server.auth import Principal, bearer_token
+from server.errors import CloseCode, TasksyncError
+from server.realtime.hub import Resync, Stream, StreamOverflow
+
+log = logging.getLogger(__name__)
+
+
+class Closed(Exception):
+    """End the socket with this close code."""
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def parse_since(raw: str | None) -> int | None:
+    """`since` as a non-negative integer; anything else is a client error."""
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        raise ValueError("since must be a non-negative integer")
+    return int(raw)
+
+
+def _origin_allowed(ws: WebSocket, svc: Services) -> bool:
+    origin = ws.headers.get("origin")
+    return origin is None or origin in svc.settings.cors_origins
+
+
+async def _receive_text(ws: WebSocket, max_bytes: int) -> str:
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    if message.get("bytes") is not None:
+        raise Closed(CloseCode.UNSUPPORTED_DATA, "binary frames are not accepted")
+    text: str = message.get("text") or ""
+    if len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise Closed(CloseCode.MESSAGE_TOO_BIG, "message too big")
+    return text
+
+
+async def _verify(svc: Services, token: Any) -> Principal:
+    if not isinstance(token, str) or not token:
+        raise Closed(CloseCode.NOT_AUTHENTICATED, "token missing")
+    try:
+        return await signed_in(await svc.verifier.verify(token), svc)
+    except TasksyncError as exc:
+        raise Closed(CloseCode.NOT_AUTHENTICATED, exc.detail[:120]) from None
+
+
+async def _authenticate(ws: WebSocket, svc: Services) -> Principal:
+    header = ws.headers.get("authorization")
+    if header:
+        try:
+            return await _verify(svc, bearer_token(header))
+        except TasksyncError as exc:
+            raise Closed(CloseCode.NOT_AUTHENTICATED, exc.detail) from None
+    deadline = svc.settings.ws_auth_timeout_seconds
+    try:
+        text = await asyncio.wait_for(_receive_text(ws, svc.settings.ws_max_message_bytes), timeout=deadline)
+    except TimeoutError:
+        raise Closed(CloseCode.NOT_AUTHENTICATED, "no auth message in time") from None
+    try:
+        message = json.loads(text)
+    except ValueError:
+        raise Closed(CloseCode.NOT_AUTHENTICATED, "first message must be auth") from None
+    if not isinstance(message, dict) or message.get("type") != "auth":
+        raise Closed(CloseCode.NOT_AUTHENTICATED, "first message must be auth")
+    return await _verify(svc, message.get("token"))
+
+
+async def ws_endpoint(ws: WebSocket) -> None:
+    svc = services(ws)
+    if not _origin_allowed(ws, svc):
+        # Refused at the handshake: uvicorn answers an HTTP 403.
+        await ws.close(CloseCode.ORIGIN_REFUSED)
+        return
+    await ws.accept()
+    try:
+        try:
+            since = parse_since(ws.query_params.get("since"))
+        except ValueError as exc:
+            raise Closed(CloseCode.POLICY_VIOLATION, str(exc)) from None
+        principal = await _authenticate(ws, svc)
+        await _serve(ws, svc, principal, since)
+    except Closed as closed:
+        await _close(ws, closed.code, closed.reason)
+    except WebSocketDisconnect:
+        pass
+    except Exception:
+        log.exception("websocket session failed")
+        await _close(ws, 1011, "internal error")
+
+
+async def _close(ws: WebSocket, code: int, reason: str = "") -> None:
+    if ws.application_state == WebSocketState.CONNECTED:
+        try:
+            await ws.close(code, reason[:120])
+        except (RuntimeError, OSError):
+            pass  # the client is already gone
+
+
+async def _serve(ws: WebSocket, svc: Services, principal: Principal, since: int | None) -> None:
+    counts = svc.sockets
+    if not counts.try_add(principal.user_id, svc.settings.ws_max_sockets_per_user):
+        raise Closed(CloseCode.TOO_MANY_SOCKETS, "too many sockets for this user")
+    try:
+        assert svc.hub is not None
+        async with svc.hub.open_stream(principal.user_id, since) as stream:
+            session = _Session(ws, svc, principal, stream)
+            await session.run()
+    finally:
+        counts.remove(principal.user_id)
+
+
+class _Session:
+    def __init__(self, ws: WebSocket, svc: Services, principal: Principal, stream: Stream) -> None:
+        self.ws = ws
+        self.svc = svc
+        self.principal = principal
+        self.stream = stream
+        self.expires_at = principal.expires_at
+        self.token_refreshed = asyncio.Event()
+
+    async def run(self) -> None:
+        tasks = [
+            asyncio.create_task(self._send()),
+            asyncio.create_task(self._receive()),
+            asyncio.create_task(self._expire()),
+            asyncio.create_task(self._watch_overflow()),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            exc = task.exception()
+            if exc is not None:
+                raise exc
+
+    async def _send(self) -> None:
+        await self.ws.send_text(
+            json.dumps({"type": "hello", "seq": self.stream.hello_seq, "user_id": self.principal.user_id})
+        )
+        try:
+            async for item in self.stream.items():
+                if isinstance(item, Resync):
+                    await self.ws.send_text(json.dumps({"type": "resync", "seq": item.seq}))
+                else:
+                    await self.ws.send_text(item[1])
+        except StreamOverflow:
+            raise Closed(CloseCode.TOO_SLOW, "too slow; reconnect with since") from None
+
+    async def _watch_overflow(self) -> None:
+        # The sender may be stuck writing to a client that stopped reading; this one is not.
+        await self.stream.overflowed.wait()
+        raise Closed(CloseCode.TOO_SLOW, "too slow; reconnect with since")
+
+    async def _expire(self) -> None:
+        while True:
+            remaining = self.expires_at - time.time()
+            if remaining <= 0:
+                raise Closed(CloseCode.NOT_AUTHENTICATED, "token expired")
+            self.token_refreshed.clear()
+            try:
+                await asyncio.wait_for(self.token_refreshed.wait(), timeout=remaining)
+            except TimeoutError:
+                continue
+
+    async def _receive(self) -> None:
+        limit = self.svc.settings.ws_max_message_bytes
+        while True:
+            text = await _receive_text(self.ws, limit)
+            try:
+                message = json.loads(text)
+            except (ValueError, RecursionError):
+                await self._error("invalid_json", "the message is not valid JSON")
+                continue
+            kind = message.get("type") if isinstance(message, dict) else None
+            if kind == "ping":
+                await self.ws.send_text('{"type":"pong"}')
+            elif kind == "auth":
+                await self._refresh(message.get("token"))
+            else:
+                await self._error("unknown_type", "expected a message of type ping or auth")
+
+    async def _refresh(self, token: Any) -> None:
+        try:
+            fresh = await _verify(self.svc, token)
+        except Closed:
+            await self._error("auth_failed", "the token was not accepted; the old one still holds")
+            return
+        if fresh.user_id != self.principal.user_id:
+            raise Closed(CloseCode.NOT_AUTHENTICATED, "a refreshed token must have the same sub")
+        self.expires_at = fresh.expires_at
+        self.token_refreshed.set()
+
+    async def _error(self, code: str, detail: str) -> None:
+        await self.ws.send_text(json.dumps({"type": "error", "code": code, "detail": detail}))

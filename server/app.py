@@ -1,0 +1,123 @@
+"""`create_app()`: routes, middleware, error handlers and the lifespan.
+
+Building the app does no I/O. The engine, the migrations, the fan-out (broadcaster +
+listener) and the per-process hub open in the lifespan and close in reverse order.
+`uvicorn server.app:app` works because `app` is built on first access (module
+`__getattr__`), so importing this module has no side effects at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.api.deps import SeenUsers, Services
+from server.api.routes import routes
+from server.auth import TokenVerifier
+from server.db import Database, create_engine
+from server.errors import (
+    MethodNotAllowed,
+    NotFound,
+    TasksyncError,
+    problem_response,
+)
+from server.migrate import upgrade_to_head
+from server.realtime.fanout import open_realtime
+from server.settings import Settings
+
+log = logging.getLogger("server")
+
+EXPOSED_HEADERS = ["ETag", "Idempotent-Replayed", "X-Request-Id"]
+ALLOWED_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "If-Match",
+    "Idempotency-Key",
+    "X-Client-Id",
+    "Last-Event-ID",
+]
+
+
+async def _domain_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TasksyncError)
+    return problem_response(exc)
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return problem_response(NotFound("no such route"))
+    if exc.status_code == 405:
+        return problem_response(MethodNotAllowed(), headers=exc.headers)
+    error = TasksyncError(exc.detail)
+    error.status = exc.status_code
+    return problem_response(error, headers=exc.headers)
+
+
+async def _unexpected_error(_request: Request, exc: Exception) -> Response:
+    log.error("unhandled error", exc_info=exc)
+    return problem_response(TasksyncError("an unexpected error occurred"))
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the ASGI app. Nothing is opened until the lifespan starts."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        settings.check_startable()
+        if settings.dev_mode:
+            log.warning(
+                "development mode: tokens are HS256-signed with the secret in %s; "
+                "set BETTER_AUTH_SECRET or JWKS_URL (and TASKSYNC_ENV=production) to deploy",
+                settings.dev_secret_file,
+            )
+        async with AsyncExitStack() as stack:
+            db = Database(create_engine(settings))
+            stack.push_async_callback(db.dispose)
+            if settings.migrate_on_start:
+                await upgrade_to_head(db.engine)
+            svc = Services(
+                settings=settings,
+                db=db,
+                verifier=TokenVerifier(settings),
+                seen_users=SeenUsers(),
+            )
+            svc.hub = await stack.enter_async_context(open_realtime(settings, db))
+            app.state.services = svc
+            yield
+
+    return Starlette(
+        routes=routes(),
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                allow_headers=ALLOWED_HEADERS,
+                expose_headers=EXPOSED_HEADERS,
+                max_age=600,
+            )
+        ],
+        exception_handlers={
+            TasksyncError: _domain_error,
+            HTTPException: _http_error,
+            Exception: _unexpected_error,
+        },
+        lifespan=lifespan,
+    )
+
+
+def __getattr__(name: str) -> Starlette:
+    # `uvicorn server.app:app` looks the attribute up; build the app only then.
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

@@ -1,0 +1,194 @@
+"""Bearer token verification: an HS256 shared secret and/or a JWKS of asymmetric keys.
+
+Algorithms come from configuration, never from the token header: the header's `alg`
+only picks which configured verifier to try, and each verifier passes its own fixed
+list to PyJWT. With a JWKS the key object carries its own algorithm, so a token that
+claims HS256 can never be checked against a public key used as a secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import jwt
+
+from server.errors import Unauthorized
+from server.models import USER_ID_MAX
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_REQUIRED_CLAIMS = ["exp", "sub"]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The verified caller: the token's `sub`, a few profile claims, and its expiry."""
+
+    user_id: str
+    email: str | None
+    name: str | None
+    expires_at: float
+
+
+class JwksCache:
+    """The keys of a JWKS URL, fetched with a non-blocking client and kept for a while.
+
+    An unknown `kid` triggers one refetch (key rotation), at most once per
+    `min_refetch` seconds so that forged `kid`s cannot hammer the key server.
+    Concurrent misses share one fetch.
+    """
+
+    def __init__(self, url: str, ttl: float, min_refetch: float, timeout: float) -> None:
+        self._url = url
+        self._ttl = ttl
+        self._min_refetch = min_refetch
+        self._timeout = timeout
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def key_for(self, kid: str | None) -> jwt.PyJWK | None:
+        if time.monotonic() - self._fetched_at > self._ttl:
+            await self._refresh(force=True)
+        key = self._lookup(kid)
+        if key is None:
+            await self._refresh(force=False)
+            key = self._lookup(kid)
+        return key
+
+    def _lookup(self, kid: str | None) -> jwt.PyJWK | None:
+        if kid is not None:
+            return self._keys.get(kid)
+        # A token without `kid` is only unambiguous when the set holds a single key.
+        return next(iter(self._keys.values())) if len(self._keys) == 1 else None
+
+    async def _refresh(self, *, force: bool) -> None:
+        started = time.monotonic()
+        async with self._lock:
+            if self._fetched_at >= started:
+                return  # another request fetched while we waited
+            if not force and started - self._fetched_at < self._min_refetch:
+                return
+            try:
+                async with httpx.AsyncClient(timeout=self._timeout) as client:
+                    response = await client.get(self._url)
+                    response.raise_for_status()
+                    data = response.json()
+                key_set = jwt.PyJWKSet.from_dict(data)
+            except (httpx.HTTPError, ValueError, jwt.PyJWKSetError) as exc:
+                log.warning("JWKS fetch from %s failed: %s", self._url, exc)
+                # Keep serving the keys we had; retry no sooner than min_refetch.
+                self._fetched_at = time.monotonic() - self._ttl + self._min_refetch
+                return
+            self._keys = {k.key_id or f"#{i}": k for i, k in enumerate(key_set.keys)}
+            self._fetched_at = time.monotonic()
+
+
+class TokenVerifier:
+    """Turns a bearer token into a `Principal` or raises `Unauthorized`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._secret = settings.hs256_secret()
+        self._jwks = (
+            JwksCache(
+                settings.jwks_url,
+                ttl=settings.jwks_cache_seconds,
+                min_refetch=settings.jwks_min_refetch_seconds,
+                timeout=settings.jwks_fetch_timeout_seconds,
+            )
+            if settings.jwks_url
+            else None
+        )
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("malformed token") from exc
+        alg = header.get("alg")
+        if alg == "HS256" and self._secret:
+            claims = self._decode(token, self._secret, ["HS256"])
+        elif self._jwks is not None and alg in self._settings.jwt_algorithms:
+            kid = header.get("kid")
+            if kid is not None and not isinstance(kid, str):
+                raise Unauthorized("malformed token")
+            key = await self._jwks.key_for(kid)
+            if key is None:
+                raise Unauthorized("token signed by an unknown key")
+            claims = self._decode(token, key, self._settings.jwt_algorithms)
+        else:
+            raise Unauthorized("token algorithm not accepted")
+        return _principal(claims)
+
+    def _decode(self, token: str, key: Any, algorithms: list[str]) -> dict[str, Any]:
+        s = self._settings
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=algorithms,
+                audience=s.jwt_audience or None,
+                issuer=s.jwt_issuer or None,
+                leeway=s.jwt_leeway_seconds,
+                options={
+                    "require": _REQUIRED_CLAIMS + (["aud"] if s.jwt_audience else []),
+                    "verify_aud": bool(s.jwt_audience),
+                },
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("token expired") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"invalid token: {exc}") from exc
+        return claims
+
+
+def _principal(claims: dict[str, Any]) -> Principal:
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub or len(sub) > USER_ID_MAX or "\x00" in sub:
+        raise Unauthorized("token `sub` must be a non-empty string of at most 255 characters")
+    exp = claims.get("exp")
+    if not isinstance(exp, int | float):
+        raise Unauthorized("token `exp` must be a number")
+    return Principal(
+        user_id=sub,
+        email=_optional_text(claims.get("email")),
+        name=_optional_text(claims.get("name")),
+        expires_at=float(exp),
+    )
+
+
+def _optional_text(value: Any) -> str | None:
+    if isinstance(value, str) and "\x00" not in value:
+        return value[:1000]
+    return None
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer …` header value."""
+    if not authorization:
+        raise Unauthorized("missing bearer token")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("expected `Authorization: Bearer <token>`")
+    return token.strip()
+
+
+def mint_dev_token(settings: Settings, user_id: str, ttl_seconds: int = 24 * 3600) -> str:
+    """A development token for `user_id`, signed with the HS256 secret in force."""
+    secret = settings.hs256_secret()
+    if not secret:
+        raise RuntimeError("no HS256 secret: set BETTER_AUTH_SECRET or run in development mode")
+    now = int(time.time())
+    claims: dict[str, Any] = {"sub": user_id, "name": user_id, "iat": now, "exp": now + ttl_seconds}
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
+    if settings.jwt_audience:
+        claims["aud"] = settings.jwt_audience
+    return jwt.encode(claims, secret, algorithm="HS256")

@@ -1,0 +1,131 @@
+"""Engine construction and the one transaction helper every write goes through.
+
+`Database.transaction()` commits on success and rolls back on any error; callbacks
+registered with `Tx.after_commit` run only once the commit has succeeded (used to
+publish wake-ups on backends that cannot take part in the transaction).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+class Announcer(Protocol):
+    """Tells the other server processes that a user's log has a new event."""
+
+    async def announce(self, tx: Tx, user_id: str, seq: int) -> None: ...
+
+
+@dataclass
+class Tx:
+    """An open write transaction: its connection and what to do once it has committed."""
+
+    conn: AsyncConnection
+    announcer: Announcer | None = None
+    _after_commit: list[AfterCommit] = field(default_factory=list)
+
+    @property
+    def dialect(self) -> str:
+        return self.conn.dialect.name
+
+    def after_commit(self, callback: AfterCommit) -> None:
+        self._after_commit.append(callback)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    # pysqlite's implicit BEGIN is deferred: two writers that both read first would then
+    # deadlock on the upgrade to a write lock. Writers take the lock up front instead
+    # (BEGIN IMMEDIATE), readers stay deferred and, with WAL, never block on writers.
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        immediate = conn.get_execution_options().get("tasksync_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url)
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=False,
+        # Statement-timeouts keep one stuck query from holding a pool slot forever.
+        connect_args={"server_settings": {"statement_timeout": "30000"}},
+    )
+
+
+class Database:
+    """The engine plus the transaction helpers; opened and closed by the app lifespan."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        # Set once the fan-out is up; every write transaction announces through it.
+        self.announcer: Announcer | None = None
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """One write transaction: commit on success, roll back on any exception."""
+        async with self.engine.connect() as conn:
+            await conn.execution_options(tasksync_write=True)
+            tx = Tx(conn, self.announcer)
+            async with conn.begin():
+                yield tx
+            # Reached only when the commit succeeded.
+            for callback in tx._after_commit:
+                try:
+                    await callback()
+                except Exception:
+                    # The write is durable in the log; a lost wake-up is caught up later.
+                    log.exception("after-commit callback failed")
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction whose statements all see one snapshot of the data."""
+        async with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with conn.begin():
+                yield conn
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,137 @@
+"""One error base, its RFC 9457 problem+json rendering, and the websocket close codes.
+
+Domain code raises a `TasksyncError` subclass; one handler in `server.app` renders it.
+Nothing else in the server builds an error response by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from enum import IntEnum
+from typing import Any
+
+from starlette.responses import Response
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class TasksyncError(Exception):
+    """The base of every error a client can be told about."""
+
+    status: int = 500
+    slug: str = "internal-error"
+    title: str = "Internal server error"
+
+    def __init__(self, detail: str = "", **members: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.members = members
+
+    @property
+    def type(self) -> str:
+        return f"urn:tasksync:problem:{self.slug}"
+
+    def to_problem(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            **self.members,
+        }
+
+
+class ConfigurationError(TasksyncError):
+    slug = "configuration"
+    title = "Server misconfigured"
+
+
+class BadRequest(TasksyncError):
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+
+class Unauthorized(TasksyncError):
+    status = 401
+    slug = "unauthorized"
+    title = "Not authenticated"
+
+
+class NotFound(TasksyncError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class MethodNotAllowed(TasksyncError):
+    status = 405
+    slug = "method-not-allowed"
+    title = "Method not allowed"
+
+
+class PreconditionFailed(TasksyncError):
+    """`If-Match` named a version that is no longer current; `current` is the task now."""
+
+    status = 412
+    slug = "precondition-failed"
+    title = "Precondition failed"
+
+
+class PayloadTooLarge(TasksyncError):
+    status = 413
+    slug = "payload-too-large"
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(TasksyncError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+class ValidationFailed(TasksyncError):
+    """Invalid fields or parameters; `errors` names each one."""
+
+    status = 422
+    slug = "validation-error"
+    title = "Validation failed"
+
+    def __init__(self, detail: str, errors: list[dict[str, Any]]) -> None:
+        super().__init__(detail, errors=errors)
+
+
+class IdempotencyKeyReused(ValidationFailed):
+    slug = "idempotency-key-reused"
+    title = "Idempotency key reused with another request"
+
+
+def field_error(location: str, name: str, message: str) -> dict[str, Any]:
+    """One entry of a validation problem's `errors` list."""
+    return {"loc": [location, name], "field": name, "msg": message}
+
+
+def problem_response(error: TasksyncError, headers: Mapping[str, str] | None = None) -> Response:
+    all_headers = dict(headers or {})
+    if isinstance(error, Unauthorized):
+        all_headers.setdefault("WWW-Authenticate", 'Bearer realm="tasksync"')
+    return Response(
+        json.dumps(error.to_problem(), ensure_ascii=False),
+        status_code=error.status,
+        media_type=PROBLEM_CONTENT_TYPE,
+        headers=all_headers,
+    )
+
+
+class CloseCode(IntEnum):
+    """Websocket close codes of the contract."""
+
+    UNSUPPORTED_DATA = 1003
+    POLICY_VIOLATION = 1008
+    MESSAGE_TOO_BIG = 1009
+    SERVICE_RESTART = 1012
+    NOT_AUTHENTICATED = 4401
+    ORIGIN_REFUSED = 4403
+    TOO_SLOW = 4408
+    TOO_MANY_SOCKETS = 4429

@@ -1,0 +1,145 @@
+"""The task list query: status filter, three sorts, keyset pagination with opaque cursors,
+and the change `seq` of the same snapshot.
+
+Orderings (ties always fall back to creation order, oldest first):
+  created  → created_seq in the requested direction
+  title    → casefolded title in the requested direction, then created_seq ascending
+  due_date → tasks without a date last in either order, then the date in the requested
+             direction, then created_seq ascending
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.errors import ValidationFailed, field_error
+from server.models import tasks
+from server.realtime.log import head_seq
+from server.tasks import task_json
+
+Status = Literal["all", "pending", "completed"]
+Sort = Literal["created", "title", "due_date"]
+Order = Literal["asc", "desc"]
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where the previous page stopped: the last row's sort key and creation seq."""
+
+    key: Any
+    created_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    status: Status = "all"
+    sort: Sort = "created"
+    order: Order = "desc"
+    limit: int = DEFAULT_LIMIT
+    cursor: Cursor | None = None
+
+
+def encode_cursor(query: ListQuery, key: Any, created_seq: int) -> str:
+    raw = json.dumps([query.sort, query.order, query.status, key, created_seq])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str, sort: Sort, order: Order, status: Status) -> Cursor:
+    """The cursor of a previous page of the *same* query; anything else is a 422."""
+    invalid = ValidationFailed(
+        "invalid cursor", [field_error("query", "cursor", "not a cursor of this query")]
+    )
+    if len(text) > 2000:
+        raise invalid
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        parts = json.loads(raw)
+    except (ValueError, binascii.Error, RecursionError):
+        raise invalid from None
+    if not (isinstance(parts, list) and len(parts) == 5 and parts[:3] == [sort, order, status]):
+        raise invalid
+    key, seq = parts[3], parts[4]
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < 2**63:
+        raise invalid
+    if sort == "created":
+        ok = key is None
+    elif sort == "title":
+        ok = isinstance(key, str) and len(key) <= 2000
+    else:
+        ok = key is None or isinstance(key, str)
+        if isinstance(key, str):
+            try:
+                key = date.fromisoformat(key)
+            except ValueError:
+                ok = False
+    if not ok:
+        raise invalid
+    return Cursor(key=key, created_seq=seq)
+
+
+def _keyset(query: ListQuery) -> tuple[list[Any], sa.ColumnElement[bool] | None]:
+    """ORDER BY terms, and the WHERE term that starts after the cursor."""
+    desc = query.order == "desc"
+    seq = tasks.c.created_seq
+    c = query.cursor
+    if query.sort == "created":
+        after = None if c is None else (seq < c.created_seq if desc else seq > c.created_seq)
+        return [seq.desc() if desc else seq.asc()], after
+    if query.sort == "title":
+        key = tasks.c.title_key
+        order = [key.desc() if desc else key.asc(), seq.asc()]
+        if c is None:
+            return order, None
+        beyond = key < c.key if desc else key > c.key
+        return order, sa.or_(beyond, sa.and_(key == c.key, seq > c.created_seq))
+    due = tasks.c.due_date
+    no_date_last = sa.case((due.is_(None), 1), else_=0)
+    order = [no_date_last.asc(), due.desc() if desc else due.asc(), seq.asc()]
+    if c is None:
+        return order, None
+    if c.key is None:
+        return order, sa.and_(due.is_(None), seq > c.created_seq)
+    beyond = due < c.key if desc else due > c.key
+    return order, sa.or_(
+        due.is_(None),
+        sa.and_(due.is_not(None), sa.or_(beyond, sa.and_(due == c.key, seq > c.created_seq))),
+    )
+
+
+async def list_tasks(
+    conn: AsyncConnection, user_id: str, query: ListQuery
+) -> tuple[list[dict[str, Any]], int, str | None]:
+    """One page of the user's tasks, the `seq` of the same snapshot, and the next cursor.
+
+    `conn` must be a snapshot transaction (`Database.snapshot`) so items and seq agree.
+    """
+    order, after = _keyset(query)
+    stmt = sa.select(tasks).where(tasks.c.user_id == user_id)
+    if query.status != "all":
+        stmt = stmt.where(tasks.c.completed == (query.status == "completed"))
+    if after is not None:
+        stmt = stmt.where(after)
+    rows = (await conn.execute(stmt.order_by(*order).limit(query.limit + 1))).all()
+    seq = await head_seq(conn, user_id)
+    next_cursor = None
+    if len(rows) > query.limit:
+        rows = rows[: query.limit]
+        last = rows[-1]
+        key: Any = None
+        if query.sort == "title":
+            key = last.title_key
+        elif query.sort == "due_date":
+            key = last.due_date.isoformat() if last.due_date is not None else None
+        next_cursor = encode_cursor(query, key, last.created_seq)
+    return [task_json(r._mapping) for r in rows], seq, next_cursor

@@ -1,0 +1,19 @@
+"""Per-user notification channel names.
+
+PostgreSQL identifiers stop at 63 bytes and user ids are arbitrary strings (up to 255
+characters, any Unicode), so a channel is a fixed-length digest of the id: short, ASCII,
+and for two users in practice never the same. Even so, a notification only ever says
+"this user's log moved"; the events themselves are read from the log by user id, so a
+digest collision could at worst cause a spurious read, never a leaked event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+CHANNEL_PREFIX = "tsu_"
+
+
+def channel_for(user_id: str) -> str:
+    digest = hashlib.blake2b(user_id.encode("utf-8"), digest_size=20).hexdigest()
+    return CHANNEL_PREFIX + digest  # 44 ASCII characters

@@ -1,0 +1,268 @@
+"""The per-process hub: every open stream of one user shares one broadcaster
+subscription (a `UserFeed`), and each stream has a bounded queue of its own.
+
+A notification is only a wake-up; the feed then reads the user's log after the last seq
+it delivered, by user id, and offers each event to each stream. So the log stays the
+truth: lost, duplicated or late notifications, a listener reconnect, or a Redis
+publish that never came cost at most a little latency, never an event.
+
+Serialising subscribe/unsubscribe per user here also keeps broadcaster 0.3.1 away
+from its race, where two concurrent `subscribe()` calls to one channel lose a
+subscriber and later raise KeyError.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from broadcaster import Broadcast
+
+from server.db import Database
+from server.realtime.channels import channel_for
+from server.realtime.log import events_since, log_window
+
+if TYPE_CHECKING:
+    from broadcaster._base import Subscriber
+
+log = logging.getLogger(__name__)
+
+# Rows read from the log per query, when catching up or replaying.
+PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Resync:
+    """The stream cannot continue gap-free from where the client is: it must refetch."""
+
+    seq: int
+
+
+class StreamOverflow(Exception):
+    """The client did not keep up: its queue filled. It resumes with `since`."""
+
+
+class Stream:
+    """One client's live feed of its user's events (a socket, an SSE response, a poll).
+
+    `await stream.next()` gives `(seq, event_json)` pairs in order, with no gaps or
+    duplicates, and `Resync` when continuity cannot be given. It is safe to cancel
+    (e.g. by a timeout): nothing is lost, the next call carries on.
+    """
+
+    def __init__(self, feed: UserFeed, capacity: int, after: int, head: int, resync: bool) -> None:
+        self.feed = feed
+        self.user_id = feed.user_id
+        # What `hello` reports: the head, or the client's own seq if it is (by a
+        # commit racing this open) already newer than what this process has read.
+        self.hello_seq = head if resync else max(head, after)
+        self._queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue(capacity)
+        self._ready: deque[tuple[int, str] | Resync] = deque()
+        # Replay from the log runs up to the head seen at open; live events after it
+        # are already queueing, so the seam has neither gap nor overlap.
+        self._cursor = after  # the newest seq handed out (or made ready)
+        self._target = head  # read the log up to here before taking live events
+        self._held: tuple[int, str] | None = None
+        if resync:
+            self._ready.append(Resync(head))
+            self._cursor = head
+        self.overflowed = asyncio.Event()
+
+    def offer(self, seq: int, body: str) -> None:
+        if self.overflowed.is_set():
+            return
+        try:
+            self._queue.put_nowait((seq, body))
+        except asyncio.QueueFull:
+            self.overflowed.set()
+
+    async def next(self) -> tuple[int, str] | Resync:
+        while True:
+            if self._ready:
+                return self._ready.popleft()
+            if self._cursor < self._target:
+                await self._fill()
+                continue
+            if self._held is not None:
+                seq, body = self._held
+                self._held = None
+            else:
+                if self.overflowed.is_set():
+                    raise StreamOverflow()
+                seq, body = await self._queue.get()
+            if seq <= self._cursor:
+                continue
+            if seq > self._cursor + 1:
+                # A gap (e.g. a Redis publish that never came): fill it from the log first.
+                self._target, self._held = seq - 1, (seq, body)
+                continue
+            self._cursor = seq
+            return seq, body
+
+    async def items(self) -> AsyncIterator[tuple[int, str] | Resync]:
+        while True:
+            yield await self.next()
+
+    async def _fill(self) -> None:
+        async with self.feed.db.engine.connect() as conn:
+            rows = await events_since(conn, self.user_id, self._cursor, upto=self._target, limit=PAGE)
+        if not rows or rows[0][0] != self._cursor + 1:
+            # Pruned between the window check and this read: no gap-free history.
+            self._ready.append(Resync(self._target))
+            self._cursor = self._target
+            return
+        self._ready.extend(rows)
+        self._cursor = rows[-1][0]
+
+
+class UserFeed:
+    """One user's subscription in this process, shared by all of that user's streams."""
+
+    def __init__(self, hub: Hub, user_id: str) -> None:
+        self.hub = hub
+        self.db = hub.db
+        self.user_id = user_id
+        self.streams: set[Stream] = set()
+        self.last_seq = 0
+        self._lock = asyncio.Lock()
+        self._stack = AsyncExitStack()
+        self._dirty = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        subscriber = await self._stack.enter_async_context(
+            self.hub.broadcast.subscribe(channel_for(self.user_id))
+        )
+        # LISTEN is in place before this read, so nothing committed after it is missed.
+        async with self.db.engine.connect() as conn:
+            self.last_seq = (await log_window(conn, self.user_id)).head
+        self._tasks = [
+            asyncio.create_task(self._run(subscriber), name="feed-listen"),
+            asyncio.create_task(self._deliver(), name="feed-deliver"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        await self._stack.aclose()
+
+    async def _run(self, subscriber: Subscriber) -> None:
+        while True:
+            await subscriber.get()  # raises Unsubscribed when the subscription ends
+            self._dirty.set()
+
+    async def _deliver(self) -> None:
+        # A burst of wake-ups while a read is running becomes one more read, not many.
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            await self.catch_up()
+
+    async def catch_up(self) -> None:
+        """Deliver every committed event after `last_seq` to every stream."""
+        delay = 0.05
+        async with self._lock:
+            while True:
+                try:
+                    async with self.db.engine.connect() as conn:
+                        rows = await events_since(conn, self.user_id, self.last_seq, limit=PAGE)
+                except Exception as exc:  # database away: keep trying, never die
+                    log.warning("feed catch-up for a user failed: %r", exc)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+                    continue
+                for seq, body in rows:
+                    for stream in list(self.streams):
+                        stream.offer(seq, body)
+                    self.last_seq = seq
+                if len(rows) < PAGE:
+                    return
+
+    async def add_stream(self, since: int | None, capacity: int) -> Stream:
+        await self.catch_up()
+        async with self._lock:
+            head = self.last_seq
+            resync = False
+            after = head
+            if since is not None:
+                async with self.db.engine.connect() as conn:
+                    window = await log_window(conn, self.user_id)
+                resync = not (window.floor <= since <= max(head, window.head))
+                after = since if not resync else head
+            stream = Stream(self, capacity, after=after, head=head, resync=resync)
+            self.streams.add(stream)
+            return stream
+
+
+class Hub:
+    """All feeds of this process, keyed by user id."""
+
+    def __init__(
+        self, db: Database, broadcast: Broadcast, stream_capacity: int, ready: Callable[[], bool]
+    ) -> None:
+        self.db = db
+        self.ready = ready
+        self.broadcast = broadcast
+        self.stream_capacity = stream_capacity
+        self._feeds: dict[str, UserFeed] = {}
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def _user_lock(self, user_id: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(user_id, (asyncio.Lock(), 0))
+        self._locks[user_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[user_id]
+            if users == 1:
+                del self._locks[user_id]
+            else:
+                self._locks[user_id] = (lock, users - 1)
+
+    def stream_count(self, user_id: str) -> int:
+        feed = self._feeds.get(user_id)
+        return len(feed.streams) if feed else 0
+
+    @asynccontextmanager
+    async def open_stream(self, user_id: str, since: int | None) -> AsyncIterator[Stream]:
+        """A stream of `user_id`'s events after `since` (or from now), closed on exit."""
+        async with self._user_lock(user_id):
+            feed = self._feeds.get(user_id)
+            if feed is None:
+                feed = UserFeed(self, user_id)
+                await feed.start()
+                self._feeds[user_id] = feed
+            stream = await feed.add_stream(since, self.stream_capacity)
+        try:
+            yield stream
+        finally:
+            await self._release(feed, stream)
+
+    async def _release(self, feed: UserFeed, stream: Stream) -> None:
+        async with self._user_lock(feed.user_id):
+            feed.streams.discard(stream)
+            if not feed.streams and self._feeds.get(feed.user_id) is feed:
+                del self._feeds[feed.user_id]
+                await feed.stop()
+
+    async def reconcile(self) -> None:
+        """Catch every feed up from the log (after a reconnect, or as a periodic safety net)."""
+        for feed in list(self._feeds.values()):
+            await feed.catch_up()
+
+    async def close(self) -> None:
+        for feed in list(self._feeds.values()):
+            await feed.stop()
+        self._feeds.clear()

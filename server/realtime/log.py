@@ -1,0 +1,134 @@
+"""The per-user event log: seq allocation, recording, replay queries and retention.
+
+Every change to a user's tasks takes the next number of that user's sequence and writes
+its event row in the same transaction as the change. The `UPDATE … RETURNING` on the
+user row also locks it until commit, so one user's writes commit in `seq` order and a
+reader never sees seq N+1 before N.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.db import Tx
+from server.models import events, users
+
+EventType = Literal["task.created", "task.updated", "task.deleted"]
+
+
+def now() -> datetime:
+    """The current time at the millisecond precision the wire format carries."""
+    t = datetime.now(UTC)
+    return t.replace(microsecond=t.microsecond // 1000 * 1000)
+
+
+def _upsert(dialect: str) -> Any:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+async def ensure_user(conn: AsyncConnection, user_id: str, email: str | None, name: str | None) -> None:
+    """Create the user row on first sight, keeping its profile claims current."""
+    stmt = _upsert(conn.dialect.name)(users).values(id=user_id, email=email, name=name, created_at=now())
+    update: dict[str, Any] = {}
+    if email is not None:
+        update["email"] = stmt.excluded.email
+    if name is not None:
+        update["name"] = stmt.excluded.name
+    if update:
+        stmt = stmt.on_conflict_do_update(index_elements=[users.c.id], set_=update)
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=[users.c.id])
+    await conn.execute(stmt)
+
+
+async def next_seq(tx: Tx, user_id: str) -> int:
+    """Allocate the user's next seq; holds the user's write lock until the transaction ends."""
+    stmt = _upsert(tx.dialect)(users).values(id=user_id, seq=1, created_at=now())
+    stmt = stmt.on_conflict_do_update(index_elements=[users.c.id], set_={"seq": users.c.seq + 1}).returning(
+        users.c.seq
+    )
+    return int((await tx.conn.execute(stmt)).scalar_one())
+
+
+async def record_event(
+    tx: Tx,
+    user_id: str,
+    seq: int,
+    type_: EventType,
+    task: dict[str, Any],
+    origin: str | None,
+) -> str:
+    """Write the event row for `seq` and announce it; returns the event's JSON text."""
+    at = now()
+    body = json.dumps(
+        {"seq": seq, "type": type_, "task": task, "origin": origin, "at": _iso(at)},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    await tx.conn.execute(
+        events.insert().values(user_id=user_id, seq=seq, type=type_, task_id=task["id"], body=body, at=at)
+    )
+    if tx.announcer is not None:
+        await tx.announcer.announce(tx, user_id, seq)
+    return body
+
+
+def _iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True, slots=True)
+class LogWindow:
+    """What a resuming client can be given: events after `floor`, up to `head`."""
+
+    floor: int
+    head: int
+
+    def can_resume(self, since: int) -> bool:
+        return self.floor <= since <= self.head
+
+
+async def head_seq(conn: AsyncConnection, user_id: str) -> int:
+    value = (await conn.execute(sa.select(users.c.seq).where(users.c.id == user_id))).scalar()
+    return int(value or 0)
+
+
+async def log_window(conn: AsyncConnection, user_id: str) -> LogWindow:
+    head = await head_seq(conn, user_id)
+    oldest = (
+        await conn.execute(sa.select(sa.func.min(events.c.seq)).where(events.c.user_id == user_id))
+    ).scalar()
+    return LogWindow(floor=head if oldest is None else int(oldest) - 1, head=head)
+
+
+async def events_since(
+    conn: AsyncConnection, user_id: str, after: int, *, upto: int | None = None, limit: int = 1000
+) -> list[tuple[int, str]]:
+    """`(seq, event JSON)` pairs after `after` (and at most `upto`), oldest first."""
+    query = (
+        sa.select(events.c.seq, events.c.body)
+        .where(events.c.user_id == user_id, events.c.seq > after)
+        .order_by(events.c.seq)
+        .limit(limit)
+    )
+    if upto is not None:
+        query = query.where(events.c.seq <= upto)
+    return [(int(seq), body) for seq, body in (await conn.execute(query)).all()]
+
+
+async def prune(conn: AsyncConnection, keep_events: int, keep_days: float) -> int:
+    """Delete events that are both beyond the newest `keep_events` of their user and
+    older than `keep_days`; returns how many went."""
+    cutoff = now() - timedelta(days=keep_days)
+    user_head = sa.select(users.c.seq).where(users.c.id == events.c.user_id).scalar_subquery()
+    result = await conn.execute(
+        events.delete().where(events.c.at < cutoff, events.c.seq <= user_head - keep_events)
+    )
+    return int(result.rowcount or 0)

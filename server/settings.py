@@ -1,0 +1,145 @@
+"""One frozen settings object, built from the environment (and an optional `.env`).
+
+Every bound the server enforces (body size, queue depth, retention, socket caps)
+lives here so that an operator can see and tune it in one place; the README's
+configuration table mirrors this class.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from server.errors import ConfigurationError
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/tasksync.db"
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
+
+    # "production" refuses to start without real token verification configured.
+    tasksync_env: Literal["development", "production"] = "development"
+
+    database_url: str = DEFAULT_DATABASE_URL
+    # Empty means: the database itself (LISTEN/NOTIFY) on PostgreSQL, in-process on SQLite.
+    broadcast_url: str = ""
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=20, ge=0, le=500)
+    migrate_on_start: bool = True
+
+    better_auth_secret: str = ""
+    jwks_url: str = ""
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    jwt_algorithms: Annotated[list[str], NoDecode] = ["EdDSA", "ES256", "RS256"]
+    # The contract caps clock leeway at 60 seconds.
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=60)
+    jwks_cache_seconds: int = Field(default=300, ge=1)
+    # A flood of tokens with made-up `kid`s must not turn into a flood of JWKS fetches.
+    jwks_min_refetch_seconds: float = Field(default=10.0, ge=0)
+    jwks_fetch_timeout_seconds: float = Field(default=5.0, gt=0)
+    dev_secret_file: str = "./var/dev-secret"
+
+    cors_origins: Annotated[list[str], NoDecode] = []
+
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_header_value_chars: int = Field(default=255, ge=16)
+    idempotency_ttl_hours: int = Field(default=24, ge=24)
+
+    # Realtime. Each stream buffers at most this many events before it is closed as too
+    # slow (4408); 1,000 events of a few hundred bytes bound a stream's memory near 1 MB.
+    stream_queue_size: int = Field(default=1000, ge=10)
+    ws_max_sockets_per_user: int = Field(default=50, ge=1)
+    ws_auth_timeout_seconds: float = Field(default=5.0, gt=0)
+    ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024)
+    sse_keepalive_seconds: float = Field(default=15.0, gt=0)
+    longpoll_max_wait_seconds: float = Field(default=30.0, gt=0, le=30)
+    listener_health_seconds: float = Field(default=5.0, gt=0)
+    listener_timeout_seconds: float = Field(default=5.0, gt=0)
+    reconcile_seconds: float = Field(default=30.0, gt=0)
+    # Retention: an event goes only when it is beyond the newest `retention_events` of
+    # its user AND older than `retention_days` (the contract's floor: 1,000 or 7 days).
+    retention_events: int = Field(default=1000, ge=1000)
+    retention_days: float = Field(default=7.0, ge=7.0)
+    retention_interval_seconds: float = Field(default=600.0, gt=0)
+
+    @field_validator("jwt_algorithms", "cors_origins", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("jwt_algorithms")
+    @classmethod
+    def _no_symmetric_algorithms_for_jwks(cls, value: list[str]) -> list[str]:
+        # HS* with a JWKS would let a public key act as a shared secret (key confusion).
+        allowed = {"EdDSA", "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256"}
+        bad = [alg for alg in value if alg not in allowed]
+        if bad:
+            raise ValueError(f"unsupported JWKS algorithms: {bad}; allowed: {sorted(allowed)}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        # Platform-style URLs (postgres://, postgresql://) get the asyncpg driver.
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+asyncpg://" + value[len(prefix) :]
+        if value.startswith("sqlite://"):
+            return "sqlite+aiosqlite://" + value[len("sqlite://") :]
+        return value
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    @property
+    def dev_mode(self) -> bool:
+        """Development mode: no real token verification is configured.
+
+        Never active when a shared secret or a JWKS URL is set, and never in production.
+        """
+        return self.tasksync_env == "development" and not self.better_auth_secret and not self.jwks_url
+
+    @property
+    def asyncpg_dsn(self) -> str:
+        """The database URL in the form asyncpg itself accepts (no SQLAlchemy driver tag)."""
+        return self.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    def check_startable(self) -> None:
+        """Fail fast, with an operator-readable message, on a configuration that cannot run."""
+        if self.tasksync_env == "production" and not (self.better_auth_secret or self.jwks_url):
+            raise ConfigurationError(
+                "TASKSYNC_ENV=production needs BETTER_AUTH_SECRET or JWKS_URL: "
+                "refusing to start without token verification"
+            )
+        if self.better_auth_secret and len(self.better_auth_secret) < 32:
+            raise ConfigurationError("BETTER_AUTH_SECRET must be at least 32 characters")
+
+    def hs256_secret(self) -> str:
+        """The HS256 secret: the configured one, or in development a per-checkout random one.
+
+        The development secret lives in a file (created on first use) so the token
+        minting command and the server agree on it without it being a well-known string.
+        """
+        if self.better_auth_secret:
+            return self.better_auth_secret
+        if not self.dev_mode:
+            return ""
+        path = Path(self.dev_secret_file)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
