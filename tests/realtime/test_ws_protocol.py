@@ -1,0 +1,154 @@
+"""The WebSocket section of the contract: authentication, origin, messages, close codes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+import websockets
+
+from tests.realtime.conftest import Cluster
+from tests.realtime.live import LiveSocket, assert_contiguous
+from tests.realtime.test_sync_guarantees import write
+from tests.support import User, mint
+
+
+async def test_first_message_auth(cluster: Cluster, user: User) -> None:
+    async with LiveSocket(cluster.a.ws_url, user, header_auth=False, origin="http://app.example") as sock:
+        await sock.wait_for(lambda s: bool(s.frames))
+        assert sock.hello["user_id"] == user.id
+
+
+async def test_no_auth_message_within_the_deadline_closes_4401(cluster: Cluster, user: User) -> None:
+    started = time.monotonic()
+    async with websockets.connect(cluster.a.ws_url) as ws:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    assert time.monotonic() - started < 5  # the test servers' deadline is 1 s
+
+
+@pytest.mark.parametrize(
+    "first",
+    ['{"type": "auth", "token": "garbage"}', '{"type": "ping"}', "not json", '{"type": "auth"}'],
+)
+async def test_bad_first_message_closes_4401(cluster: Cluster, first: str) -> None:
+    async with websockets.connect(cluster.a.ws_url) as ws:
+        await ws.send(first)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_bad_header_token_closes_4401(cluster: Cluster) -> None:
+    expired = User(token=mint("x", ttl=-3600))
+    async with LiveSocket(cluster.a.ws_url, expired) as sock:
+        assert await sock.wait_closed() == 4401
+    assert sock.frames == []
+
+
+async def test_origin_allow_list(cluster: Cluster, user: User) -> None:
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        async with LiveSocket(cluster.a.ws_url, user, origin="http://evil.example"):
+            pass
+    assert refused.value.response.status_code == 403
+    async with LiveSocket(cluster.a.ws_url, user, origin="http://app.example") as sock:
+        await sock.wait_for(lambda s: bool(s.frames))
+
+
+@pytest.mark.parametrize("since", ["-1", "abc", "1.5", "%00"])
+async def test_bad_since_closes_1008(cluster: Cluster, user: User, since: str) -> None:
+    url = f"{cluster.a.ws_url}?since={since}"
+    async with websockets.connect(url, additional_headers=user.headers) as ws:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+async def test_ping_errors_and_binary(cluster: Cluster, user: User) -> None:
+    async with LiveSocket(cluster.a.ws_url, user) as sock:
+        await sock.send({"type": "ping"})
+        assert await sock.next_frame("pong") == {"type": "pong"}
+        await sock.send("{nope")
+        assert (await sock.next_frame("error"))["code"] == "invalid_json"
+        await sock.send({"type": "subscribe"})
+        assert (await sock.next_frame("error"))["code"] == "unknown_type"
+        await sock.send([1, 2])
+        assert (await sock.next_frame("error"))["code"] == "unknown_type"
+        await sock.send({"type": "ping"})  # still open after errors
+        await sock.next_frame("pong")
+        await sock.send(b"\x00\x01")
+        assert await sock.wait_closed() == 1003
+
+
+async def test_message_too_big_closes_1009(cluster: Cluster, user: User) -> None:
+    async with LiveSocket(cluster.a.ws_url, user) as sock:
+        await sock.send({"type": "ping", "pad": "x" * 200_000})
+        assert await sock.wait_closed() == 1009
+
+
+async def test_token_expiry_closes_4401_and_refresh_extends(cluster: Cluster) -> None:
+    short = User(token=mint("expiring-user", ttl=2))
+    async with LiveSocket(cluster.a.ws_url, short) as sock:
+        assert await sock.wait_closed(timeout=6) == 4401
+    refreshed = User(id="refreshing-user", token=mint("refreshing-user", ttl=2))
+    async with LiveSocket(cluster.a.ws_url, refreshed) as sock:
+        await sock.wait_for(lambda s: bool(s.frames))
+        await sock.send({"type": "auth", "token": mint("refreshing-user", ttl=3600)})
+        await asyncio.sleep(3)  # past the first token's expiry: a deadline, not a sync point
+        await sock.send({"type": "ping"})
+        await sock.next_frame("pong")
+        assert sock.close_code is None
+
+
+async def test_refresh_with_another_sub_closes_4401(cluster: Cluster, user: User) -> None:
+    async with LiveSocket(cluster.a.ws_url, user) as sock:
+        await sock.wait_for(lambda s: bool(s.frames))
+        await sock.send({"type": "auth", "token": mint("somebody-else")})
+        assert await sock.wait_closed() == 4401
+
+
+async def test_per_user_socket_cap_closes_4429(cluster: Cluster, user: User) -> None:
+    sockets = [LiveSocket(cluster.a.ws_url, user) for _ in range(12)]  # the test servers' cap
+    for sock in sockets:
+        await sock.__aenter__()
+        await sock.wait_for(lambda s: bool(s.frames))
+    async with LiveSocket(cluster.a.ws_url, user) as extra:
+        assert await extra.wait_closed() == 4429
+    async with LiveSocket(cluster.a.ws_url, User()) as other:  # other users are unaffected
+        await other.wait_for(lambda s: bool(s.frames))
+    for sock in sockets:
+        await sock.__aexit__(None, None, None)
+
+
+async def test_resync_when_since_is_newer_than_head(cluster: Cluster, user: User) -> None:
+    await write(cluster.a.url, user, 2)
+    async with LiveSocket(cluster.b.ws_url, user, since=99) as sock:
+        resync = await sock.next_frame("resync")
+        assert resync == {"type": "resync", "seq": 2}
+        assert sock.hello["seq"] == 2
+        await write(cluster.a.url, user, 1)
+        await sock.wait_seq(3)  # live from the head after a resync
+    assert [e["seq"] for e in sock.events] == [3]
+
+
+async def test_stalled_client_is_closed_4408_and_others_continue(cluster: Cluster, user: User) -> None:
+    # ~16 MB in all: more than loopback's socket buffers can hide from the server.
+    big = "😀" * 10_000
+    stalled = LiveSocket(cluster.b.ws_url, user, read=False)
+    await stalled.__aenter__()
+    async with LiveSocket(cluster.b.ws_url, user) as healthy:
+        async with httpx.AsyncClient(base_url=cluster.a.url, headers=user.headers) as client:
+            for i in range(400):
+                await client.post("/api/tasks", json={"title": f"t{i}", "description": big})
+        await healthy.wait_seq(400, timeout=60)
+        assert_contiguous(healthy.events)
+        assert healthy.close_code is None
+    assert stalled.ws is not None
+    # Drain what the kernel buffered; the server ended the socket with 4408.
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        while True:
+            await asyncio.wait_for(stalled.ws.recv(), 10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4408
