@@ -1,0 +1,119 @@
+"""Faults: the listening connection killed, PostgreSQL restarted, a server shut down —
+with writes going on — and no connected client loses an event."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import tempfile
+import warnings
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests.realtime.conftest import SERVER_ENV
+from tests.realtime.live import LiveSocket, assert_contiguous
+from tests.realtime.test_sync_guarantees import write
+from tests.support import ServerProcess, User, sqlalchemy_url
+
+pytestmark = pytest.mark.postgres
+
+
+async def _kill_listeners(admin_url: str, database: str) -> int:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = $1 AND query ILIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+            database,
+        )
+    finally:
+        await conn.close()
+    return len(rows)
+
+
+async def test_killed_listener_loses_nothing(pg_url: str, pg_admin_url: str, artifacts_dir: Path) -> None:
+    servers = [
+        ServerProcess({"DATABASE_URL": pg_url, **SERVER_ENV}, artifacts_dir, f"kill{i}") for i in range(2)
+    ]
+    for server in servers:
+        await server.start()
+    try:
+        user = User()
+        async with LiveSocket(servers[1].ws_url, user, since=0) as sock:
+            await write(servers[0].url, user, 5)
+            await sock.wait_seq(5)
+            database = pg_url.rsplit("/", 1)[1].split("?")[0]
+            writer = asyncio.create_task(write(servers[0].url, user, 30))
+            assert await _kill_listeners(pg_admin_url, database) >= 1
+            await writer
+            await sock.wait_seq(35, timeout=30)
+            assert sock.close_code is None
+        assert_contiguous(sock.events)
+    finally:
+        for server in servers:
+            await server.stop()
+
+
+@pytest.fixture
+async def private_pg() -> AsyncIterator[Any]:
+    """A PostgreSQL of this test's own (pgserver), so restarting it disturbs nobody."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+    server = pgserver.get_server(Path(tempfile.mkdtemp(prefix="tasksync-pg-restart-")), cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+async def test_postgres_restart_loses_nothing(private_pg: Any, artifacts_dir: Path) -> None:
+    from pgserver._commands import pg_ctl
+
+    url = private_pg.get_uri()
+    servers = [
+        ServerProcess({"DATABASE_URL": sqlalchemy_url(url), **SERVER_ENV}, artifacts_dir, f"restart{i}")
+        for i in range(2)
+    ]
+    for server in servers:
+        await server.start()
+    try:
+        user = User()
+        async with LiveSocket(servers[1].ws_url, user, since=0) as sock:
+            await write(servers[0].url, user, 3)
+            await sock.wait_seq(3)
+            await asyncio.to_thread(
+                pg_ctl, ["-w", "-m", "fast", "restart"], pgdata=private_pg.pgdata, user=private_pg.system_user
+            )
+            # Writes right after the restart (the pool reconnects; the listener is catching up).
+            written = 0
+            for _ in range(100):
+                try:
+                    written += len(await write(servers[0].url, user, 1))
+                except AssertionError:
+                    await asyncio.sleep(0.1)  # a pooled connection died with the restart
+                if written == 10:
+                    break
+            assert written == 10
+            await sock.wait_seq(13, timeout=30)
+            assert sock.close_code is None
+        assert_contiguous(sock.events)
+    finally:
+        for server in servers:
+            await server.stop()
+
+
+async def test_graceful_shutdown_closes_sockets_1012(pg_url: str, artifacts_dir: Path) -> None:
+    server = ServerProcess({"DATABASE_URL": pg_url, **SERVER_ENV}, artifacts_dir, "shutdown")
+    await server.start()
+    user = User()
+    async with LiveSocket(server.ws_url, user) as a, LiveSocket(server.ws_url, user, header_auth=False) as b:
+        await a.wait_for(lambda s: bool(s.frames))
+        await b.wait_for(lambda s: bool(s.frames))
+        code = await server.stop(signal.SIGTERM)
+        assert (await a.wait_closed(), await b.wait_closed()) == (1012, 1012)
+    # uvicorn re-raises the SIGTERM once its graceful shutdown is done; a hang would
+    # have ended in our SIGKILL (-9) instead.
+    assert code in (0, -signal.SIGTERM)
