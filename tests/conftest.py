@@ -93,7 +93,7 @@ async def pg_url(pg_admin_url: str, pg_template: str) -> AsyncIterator[str]:
     await drop_database(pg_admin_url, name)
 
 
-def test_settings(database_url: str, **overrides: object) -> Settings:
+def make_settings(database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "tasksync_env": "production",
         "database_url": database_url,
@@ -126,7 +126,7 @@ async def app_factory(database_url: str) -> AsyncIterator[AppFactory]:
     opened: list[tuple[Starlette, object, httpx.AsyncClient]] = []
 
     async def build(**overrides: object) -> httpx.AsyncClient:
-        app = create_app(test_settings(database_url, **overrides))
+        app = create_app(make_settings(database_url, **overrides))
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
