@@ -13,11 +13,19 @@ import asyncio
 import os
 import sys
 
+from pydantic import ValidationError
+
+from server.errors import ConfigurationError
 from server.settings import Settings
 
 
 def _serve(settings: Settings) -> None:
     import uvicorn
+
+    from server.observability import configure_logging
+
+    level = os.environ.get("LOG_LEVEL", "info")
+    configure_logging(json_lines=not settings.dev_mode, level=level)
 
     uvicorn.run(
         "server.app:app",
@@ -33,7 +41,9 @@ def _serve(settings: Settings) -> None:
         # Long-lived SSE and long-poll responses are cut after this on shutdown;
         # sockets get 1012 at once. Clients resume with since / Last-Event-ID.
         timeout_graceful_shutdown=5,
-        log_level=os.environ.get("LOG_LEVEL", "info").lower(),
+        log_level=level.lower(),
+        log_config=None,  # configure_logging() above: JSON lines in production
+        access_log=False,  # the app logs one line per request itself, with its request id
     )
 
 
@@ -62,9 +72,16 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--hours", type=float, default=24.0)
     args = parser.parse_args(argv)
 
-    settings = Settings()
+    # A configuration that cannot run is the operator's to fix: say what is wrong (and
+    # exit 2), not a traceback that buries the message.
+    try:
+        settings = Settings()
+        if args.command == "serve":
+            settings.check_startable()
+    except (ConfigurationError, ValidationError) as exc:
+        print(f"{parser.prog}: configuration error: {exc}", file=sys.stderr)
+        return 2
     if args.command == "serve":
-        settings.check_startable()
         _serve(settings)
     elif args.command == "migrate":
         asyncio.run(_migrate(settings))

@@ -29,7 +29,9 @@ from server.errors import (
     TasksyncError,
     problem_response,
 )
+from server.metrics import Metrics
 from server.migrate import upgrade_to_head
+from server.observability import ObservabilityMiddleware
 from server.realtime.fanout import open_realtime
 from server.settings import Settings
 
@@ -70,6 +72,7 @@ async def _unexpected_error(_request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the ASGI app. Nothing is opened until the lifespan starts."""
     settings = settings or Settings()
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -91,13 +94,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 verifier=TokenVerifier(settings),
                 seen_users=SeenUsers(),
             )
-            svc.hub = await stack.enter_async_context(open_realtime(settings, db))
+            svc.hub = await stack.enter_async_context(open_realtime(settings, db, metrics))
             app.state.services = svc
             yield
 
-    return Starlette(
+    app = Starlette(
         routes=routes(),
         middleware=[
+            Middleware(ObservabilityMiddleware, metrics=metrics),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
@@ -105,7 +109,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 allow_headers=ALLOWED_HEADERS,
                 expose_headers=EXPOSED_HEADERS,
                 max_age=600,
-            )
+            ),
         ],
         exception_handlers={
             TasksyncError: _domain_error,
@@ -114,6 +118,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         },
         lifespan=lifespan,
     )
+    app.state.metrics = metrics
+    return app
 
 
 def __getattr__(name: str) -> Starlette:

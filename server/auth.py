@@ -19,6 +19,7 @@ import jwt
 
 from server.errors import Unauthorized
 from server.models import USER_ID_MAX
+from server.schemas import is_storable
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,10 @@ class JwksCache:
         self._timeout = timeout
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = float("-inf")
+        # The last fetch attempt, failed or not. The refetch rate limit counts from here:
+        # counting from `_fetched_at` alone let every request refetch (twice) while the
+        # key server was failing, since a failure does not move `_fetched_at` forward.
+        self._attempted_at = float("-inf")
         self._lock = asyncio.Lock()
 
     async def key_for(self, kid: str | None) -> jwt.PyJWK | None:
@@ -71,23 +76,27 @@ class JwksCache:
     async def _refresh(self, *, force: bool) -> None:
         started = time.monotonic()
         async with self._lock:
-            if self._fetched_at >= started:
-                return  # another request fetched while we waited
-            if not force and started - self._fetched_at < self._min_refetch:
+            if self._attempted_at >= started:
+                return  # another request fetched (or tried to) while we waited
+            if not force and started - self._attempted_at < self._min_refetch:
                 return
             try:
                 async with httpx.AsyncClient(timeout=self._timeout) as client:
                     response = await client.get(self._url)
                     response.raise_for_status()
                     data = response.json()
+                if not isinstance(data, dict):
+                    # PyJWKSet.from_dict raises AttributeError (a 500) on a JSON array or null.
+                    raise ValueError(f"expected a JSON object, got {type(data).__name__}")
                 key_set = jwt.PyJWKSet.from_dict(data)
             except (httpx.HTTPError, ValueError, jwt.PyJWKSetError) as exc:
                 log.warning("JWKS fetch from %s failed: %s", self._url, exc)
                 # Keep serving the keys we had; retry no sooner than min_refetch.
                 self._fetched_at = time.monotonic() - self._ttl + self._min_refetch
+                self._attempted_at = time.monotonic()
                 return
             self._keys = {k.key_id or f"#{i}": k for i, k in enumerate(key_set.keys)}
-            self._fetched_at = time.monotonic()
+            self._fetched_at = self._attempted_at = time.monotonic()
 
 
 class TokenVerifier:
@@ -151,7 +160,7 @@ class TokenVerifier:
 
 def _principal(claims: dict[str, Any]) -> Principal:
     sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub or len(sub) > USER_ID_MAX or "\x00" in sub:
+    if not isinstance(sub, str) or not sub or len(sub) > USER_ID_MAX or not is_storable(sub):
         raise Unauthorized("token `sub` must be a non-empty string of at most 255 characters")
     exp = claims.get("exp")
     if not isinstance(exp, int | float):
@@ -165,7 +174,7 @@ def _principal(claims: dict[str, Any]) -> Principal:
 
 
 def _optional_text(value: Any) -> str | None:
-    if isinstance(value, str) and "\x00" not in value:
+    if isinstance(value, str) and is_storable(value):
         return value[:1000]
     return None
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server.errors import ValidationFailed, field_error
 from server.models import tasks
 from server.realtime.log import head_seq
+from server.schemas import is_storable
 from server.tasks import task_json
 
 Status = Literal["all", "pending", "completed"]
@@ -75,7 +76,9 @@ def decode_cursor(text: str, sort: Sort, order: Order, status: Status) -> Cursor
     if sort == "created":
         ok = key is None
     elif sort == "title":
-        ok = isinstance(key, str) and len(key) <= 2000
+        # A title key with NUL (PostgreSQL text cannot hold it) or a lone surrogate (not
+        # encodable as UTF-8) belongs to no task; bound to the database it would be a 500.
+        ok = isinstance(key, str) and len(key) <= 2000 and is_storable(key)
     else:
         ok = key is None or isinstance(key, str)
         if isinstance(key, str):

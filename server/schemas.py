@@ -6,6 +6,7 @@ validation are one and the same.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -33,6 +34,19 @@ def utc_iso(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
+def is_storable(text: str) -> bool:
+    """Whether `text` can be stored as-is: no NUL, no lone surrogate (see `_storable`).
+
+    For text that arrives outside the wire models (token claims, cursors)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _storable(value: str) -> str:
     # PostgreSQL text cannot hold NUL, and a lone surrogate is not Unicode at all:
     # both are refused here rather than failing in the database driver.
@@ -54,11 +68,15 @@ def _title(value: str) -> str:
     return value
 
 
+_CALENDAR_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _iso_date(value: Any) -> Any:
     # Only the ISO 8601 text form; pydantic would otherwise also take numbers and datetimes.
     if value is None or isinstance(value, date):
         return value
-    if not isinstance(value, str):
+    # The extended calendar form only: Python also reads "20261201" and "2026-W49-2".
+    if not isinstance(value, str) or not _CALENDAR_DATE.fullmatch(value):
         raise ValueError("must be an ISO 8601 date string (YYYY-MM-DD) or null")
     try:
         return date.fromisoformat(value)

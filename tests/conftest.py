@@ -164,8 +164,7 @@ async def pg_servers(
 
     async def start(count: int = 2, **env: str) -> list[ServerProcess]:
         servers = [
-            ServerProcess({"DATABASE_URL": pg_url, **env}, artifacts_dir, name=f"pg{i}")
-            for i in range(count)
+            ServerProcess({"DATABASE_URL": pg_url, **env}, artifacts_dir, name=f"pg{i}") for i in range(count)
         ]
         for server in servers:
             await server.start()

@@ -47,7 +47,7 @@ async def changes_endpoint(request: Request) -> Response:
     page = await _page(request, user.user_id, since, limit)
     if page is None and wait > 0:
         assert svc.hub is not None
-        async with svc.hub.open_stream(user.user_id, since) as stream:
+        async with svc.hub.open_stream(user.user_id, since, "poll") as stream:
             with suppress(TimeoutError):
                 await asyncio.wait_for(stream.next(), timeout=wait)
         page = await _page(request, user.user_id, since, limit)
@@ -66,7 +66,7 @@ async def _page(request: Request, user_id: str, since: int, limit: int) -> str |
     if not rows:
         return None
     # The bodies are stored as the exact JSON every transport sends: no re-encoding.
-    return f'{{"events":[{",".join(body for _, body in rows)}],"seq":{window.head},"resync":false}}'
+    return f'{{"events":[{",".join(event.body for event in rows)}],"seq":{window.head},"resync":false}}'
 
 
 async def _empty(request: Request, user_id: str) -> str:

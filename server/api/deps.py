@@ -108,6 +108,7 @@ async def signed_in(principal: Principal, svc: Services) -> Principal:
 async def authenticate(conn: HTTPConnection) -> Principal:
     svc = services(conn)
     principal = await svc.verifier.verify(bearer_token(conn.headers.get("authorization")))
+    conn.state.user_id = principal.user_id  # for the request's log line
     return await signed_in(principal, svc)
 
 
@@ -152,6 +153,14 @@ def _bounded_header(request: Request, name: str, limit: int) -> str | None:
         raise ValidationFailed(
             f"the {name} header must be 1 to {limit} characters",
             [field_error("header", name, f"must be 1 to {limit} characters")],
+        )
+    # Control characters are not valid in a field value (RFC 9110 §5.5). Lenient HTTP
+    # servers (and ASGI transports) pass them through, and a NUL in Idempotency-Key
+    # would otherwise reach PostgreSQL text and fail there as a 500.
+    if any((ord(c) < 0x20 and c != "\t") or c == "\x7f" for c in value):
+        raise ValidationFailed(
+            f"the {name} header must not contain control characters",
+            [field_error("header", name, "must not contain control characters")],
         )
     return value
 

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from server.schemas import ChangesPage, Health, Problem, Task, TaskFields, TaskList, TaskPatch
 
 _REF = "#/components/schemas/{model}"
+_MAX_18_DIGITS = 10**18 - 1
 
 _STATUS_TEXT = {
     400: "Malformed JSON, or a bad `since`",
@@ -133,7 +134,9 @@ def build_document() -> dict[str, Any]:
             "responses": {"204": {"description": "Deleted"}, **_problems(401, 404, 412, 422)},
         },
     }
-    since = {"type": "integer", "minimum": 0}
+    # `since` and `wait` are read as at most 18 digits (they fit a 64-bit integer);
+    # longer numbers are refused, so the document bounds them too.
+    since = {"type": "integer", "minimum": 0, "maximum": _MAX_18_DIGITS}
     paths: dict[str, Any] = {
         "/healthz": {
             "get": {
@@ -230,7 +233,7 @@ def build_document() -> dict[str, Any]:
                     ),
                     _query(
                         "wait",
-                        {"type": "integer", "minimum": 0},
+                        {"type": "integer", "minimum": 0, "maximum": _MAX_18_DIGITS},
                         "Long-poll seconds (capped at 30)",
                     ),
                 ],

@@ -7,11 +7,14 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from server.api import changes, health, sse, tasks, ws
 from server.api.docs import docs_routes
 from server.api.openapi import openapi_endpoint
+from server.api.web import web_routes
+from server.metrics import metrics_endpoint
 
 
 def routes() -> list[BaseRoute]:
     return [
         Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/openapi.json", openapi_endpoint, methods=["GET"]),
         *docs_routes("/openapi.json", "Tasksync API"),
@@ -25,4 +28,5 @@ def routes() -> list[BaseRoute]:
         Route("/api/changes", changes.changes_endpoint, methods=["GET"]),
         Route("/api/events", sse.sse_endpoint, methods=["GET"]),
         WebSocketRoute("/api/ws", ws.ws_endpoint),
+        *web_routes(),
     ]

@@ -13,6 +13,7 @@ from starlette.responses import StreamingResponse
 from server.api.deps import authenticate, services
 from server.api.ws import parse_since
 from server.errors import BadRequest
+from server.metrics import Metrics
 from server.realtime.hub import Resync, StreamOverflow
 
 
@@ -26,9 +27,11 @@ async def sse_endpoint(request: Request) -> StreamingResponse:
     svc = services(request)
     assert svc.hub is not None
     hub, keepalive = svc.hub, svc.settings.sse_keepalive_seconds
+    metrics: Metrics = request.app.state.metrics
+    delivered, resyncs = metrics.events_delivered.labels("sse"), metrics.resyncs_sent.labels("sse")
 
     async def body() -> AsyncIterator[str]:
-        async with hub.open_stream(user.user_id, since) as stream:
+        async with hub.open_stream(user.user_id, since, "sse") as stream:
             hello = {"type": "hello", "seq": stream.hello_seq, "user_id": user.user_id}
             yield f"event: hello\ndata: {json.dumps(hello)}\n\n"
             while True:
@@ -43,14 +46,17 @@ async def sse_endpoint(request: Request) -> StreamingResponse:
                     yield ": keep-alive\n\n"
                     continue
                 except StreamOverflow:
+                    metrics.slow_consumer_closes.inc()
                     return
                 if isinstance(item, Resync):
+                    resyncs.inc()
                     data = json.dumps({"type": "resync", "seq": item.seq})
                     yield f"event: resync\ndata: {data}\n\n"
                     continue
                 seq, event = item
                 kind = json.loads(event)["type"]
                 yield f"id: {seq}\nevent: {kind}\ndata: {event}\n\n"
+                delivered.inc()
 
     return StreamingResponse(
         body(),

@@ -18,6 +18,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from server.api.deps import Services, services, signed_in
 from server.auth import Principal, bearer_token
 from server.errors import CloseCode, TasksyncError
+from server.metrics import Metrics
 from server.realtime.hub import Resync, Stream, StreamOverflow
 
 log = logging.getLogger(__name__)
@@ -95,20 +96,35 @@ async def ws_endpoint(ws: WebSocket) -> None:
         await ws.close(CloseCode.ORIGIN_REFUSED)
         return
     await ws.accept()
+    metrics: Metrics = ws.app.state.metrics
+    started, code, user_id = time.monotonic(), 1000, None
     try:
         try:
             since = parse_since(ws.query_params.get("since"))
         except ValueError as exc:
             raise Closed(CloseCode.POLICY_VIOLATION, str(exc)) from None
         principal = await _authenticate(ws, svc)
+        user_id = principal.user_id
+        log.info("websocket open", extra=_log_fields(ws, user_id, since=since))
         await _serve(ws, svc, principal, since)
     except Closed as closed:
+        code = closed.code
+        if code == CloseCode.TOO_SLOW:
+            metrics.slow_consumer_closes.inc()
         await _close(ws, closed.code, closed.reason)
-    except WebSocketDisconnect:
-        pass
+    except WebSocketDisconnect as gone:
+        code = gone.code
     except Exception:
-        log.exception("websocket session failed")
+        code = 1011
+        log.exception("websocket session failed", extra=_log_fields(ws, user_id))
         await _close(ws, 1011, "internal error")
+    finally:
+        duration_ms = round((time.monotonic() - started) * 1000)
+        log.info("websocket closed", extra=_log_fields(ws, user_id, close_code=code, duration_ms=duration_ms))
+
+
+def _log_fields(ws: WebSocket, user_id: str | None, **more: Any) -> dict[str, Any]:
+    return {"request_id": ws.scope.get("state", {}).get("request_id"), "user_id": user_id, **more}
 
 
 async def _close(ws: WebSocket, code: int, reason: str = "") -> None:
@@ -123,18 +139,25 @@ async def _serve(ws: WebSocket, svc: Services, principal: Principal, since: int 
     counts = svc.sockets
     if not counts.try_add(principal.user_id, svc.settings.ws_max_sockets_per_user):
         raise Closed(CloseCode.TOO_MANY_SOCKETS, "too many sockets for this user")
+    metrics: Metrics = ws.app.state.metrics
+    metrics.open_sockets.inc()
     try:
         assert svc.hub is not None
-        async with svc.hub.open_stream(principal.user_id, since) as stream:
-            session = _Session(ws, svc, principal, stream)
+        async with svc.hub.open_stream(principal.user_id, since, "ws") as stream:
+            session = _Session(ws, svc, principal, stream, metrics)
             await session.run()
     finally:
+        metrics.open_sockets.dec()
         counts.remove(principal.user_id)
 
 
 class _Session:
-    def __init__(self, ws: WebSocket, svc: Services, principal: Principal, stream: Stream) -> None:
+    def __init__(
+        self, ws: WebSocket, svc: Services, principal: Principal, stream: Stream, metrics: Metrics
+    ) -> None:
         self.ws = ws
+        self.delivered = metrics.events_delivered.labels("ws")
+        self.resyncs = metrics.resyncs_sent.labels("ws")
         self.svc = svc
         self.principal = principal
         self.stream = stream
@@ -166,9 +189,11 @@ class _Session:
         try:
             async for item in self.stream.items():
                 if isinstance(item, Resync):
+                    self.resyncs.inc()
                     await self.ws.send_text(json.dumps({"type": "resync", "seq": item.seq}))
                 else:
                     await self.ws.send_text(item[1])
+                    self.delivered.inc()
         except StreamOverflow:
             raise Closed(CloseCode.TOO_SLOW, "too slow; reconnect with since") from None
 

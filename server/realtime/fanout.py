@@ -9,33 +9,46 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 from broadcaster import Broadcast
 
 from server import idempotency
 from server.db import Database
+from server.errors import ConfigurationError
+from server.metrics import Metrics
 from server.realtime import log as event_log
 from server.realtime.hub import Hub
 from server.realtime.notifier import Notifier
 from server.realtime.pg_backend import ResilientPostgresBackend
+from server.realtime.redis_backend import ResilientRedisBackend
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def _broadcast_for(settings: Settings) -> tuple[Broadcast, bool, Callable[[], bool]]:
+def _broadcast_for(settings: Settings, metrics: Metrics) -> tuple[Broadcast, bool, Callable[[], bool]]:
     """The Broadcast, whether NOTIFY can ride in the write transaction, and a readiness probe."""
     url = settings.broadcast_url or (settings.database_url if settings.is_postgres else "memory://")
+    options: dict[str, Any] = {
+        "health_interval": settings.listener_health_seconds,
+        "op_timeout": settings.listener_timeout_seconds,
+        "on_reconnect": metrics.listener_reconnects.inc,
+    }
     if url.startswith(("postgres://", "postgresql://", "postgresql+asyncpg://")):
         dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
-        backend = ResilientPostgresBackend(
-            dsn,
-            health_interval=settings.listener_health_seconds,
-            op_timeout=settings.listener_timeout_seconds,
-        )
+        pg = ResilientPostgresBackend(dsn, **options)
         same_database = settings.is_postgres and dsn == settings.asyncpg_dsn
-        return Broadcast(backend=backend), same_database, lambda: backend.connected
-    return Broadcast(url), False, lambda: True
+        return Broadcast(backend=pg), same_database, lambda: pg.connected
+    if url.startswith(("redis://", "rediss://")):
+        redis = ResilientRedisBackend(url, **options)
+        return Broadcast(backend=redis), False, lambda: redis.connected
+    if url.startswith("memory://"):
+        if settings.is_postgres:
+            # Other processes would never hear of this process's writes.
+            log.warning("BROADCAST_URL=memory:// with PostgreSQL: fan-out stays inside this process")
+        return Broadcast(url), False, lambda: True
+    raise ConfigurationError(f"unsupported BROADCAST_URL scheme: {url.split(':', 1)[0]}")
 
 
 async def _maintain(settings: Settings, db: Database, hub: Hub) -> None:
@@ -58,11 +71,13 @@ async def _maintain(settings: Settings, db: Database, hub: Hub) -> None:
 
 
 @asynccontextmanager
-async def open_realtime(settings: Settings, db: Database) -> AsyncIterator[Hub]:
-    broadcast, in_transaction, ready = _broadcast_for(settings)
+async def open_realtime(settings: Settings, db: Database, metrics: Metrics) -> AsyncIterator[Hub]:
+    broadcast, in_transaction, ready = _broadcast_for(settings, metrics)
     await broadcast.connect()
-    hub = Hub(db, broadcast, settings.stream_queue_size, ready=ready)
-    db.announcer = Notifier(broadcast, in_transaction=in_transaction)
+    hub = Hub(db, broadcast, settings.stream_queue_size, ready=ready, metrics=metrics)
+    db.announcer = Notifier(
+        broadcast, metrics, in_transaction=in_transaction, timeout=settings.listener_timeout_seconds
+    )
     maintenance = asyncio.create_task(_maintain(settings, db, hub), name="maintenance")
     try:
         yield hub

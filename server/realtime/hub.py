@@ -19,11 +19,13 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from broadcaster import Broadcast
 
 from server.db import Database
+from server.metrics import Metrics
 from server.realtime.channels import channel_for
 from server.realtime.log import events_since, log_window
 
@@ -111,13 +113,13 @@ class Stream:
     async def _fill(self) -> None:
         async with self.feed.db.engine.connect() as conn:
             rows = await events_since(conn, self.user_id, self._cursor, upto=self._target, limit=PAGE)
-        if not rows or rows[0][0] != self._cursor + 1:
+        if not rows or rows[0].seq != self._cursor + 1:
             # Pruned between the window check and this read: no gap-free history.
             self._ready.append(Resync(self._target))
             self._cursor = self._target
             return
-        self._ready.extend(rows)
-        self._cursor = rows[-1][0]
+        self._ready.extend((event.seq, event.body) for event in rows)
+        self._cursor = rows[-1].seq
 
 
 class UserFeed:
@@ -181,10 +183,12 @@ class UserFeed:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 2.0)
                     continue
-                for seq, body in rows:
+                read_at = datetime.now(UTC)
+                for event in rows:
                     for stream in list(self.streams):
-                        stream.offer(seq, body)
-                    self.last_seq = seq
+                        stream.offer(event.seq, event.body)
+                    self.last_seq = event.seq
+                    self.hub.metrics.delivery_latency.observe(max(0.0, (read_at - event.at).total_seconds()))
                 if len(rows) < PAGE:
                     return
 
@@ -208,10 +212,16 @@ class Hub:
     """All feeds of this process, keyed by user id."""
 
     def __init__(
-        self, db: Database, broadcast: Broadcast, stream_capacity: int, ready: Callable[[], bool]
+        self,
+        db: Database,
+        broadcast: Broadcast,
+        stream_capacity: int,
+        ready: Callable[[], bool],
+        metrics: Metrics,
     ) -> None:
         self.db = db
         self.ready = ready
+        self.metrics = metrics
         self.broadcast = broadcast
         self.stream_capacity = stream_capacity
         self._feeds: dict[str, UserFeed] = {}
@@ -236,8 +246,10 @@ class Hub:
         return len(feed.streams) if feed else 0
 
     @asynccontextmanager
-    async def open_stream(self, user_id: str, since: int | None) -> AsyncIterator[Stream]:
-        """A stream of `user_id`'s events after `since` (or from now), closed on exit."""
+    async def open_stream(self, user_id: str, since: int | None, transport: str) -> AsyncIterator[Stream]:
+        """A stream of `user_id`'s events after `since` (or from now), closed on exit.
+
+        `transport` (ws, sse, poll) labels the stream in the metrics."""
         async with self._user_lock(user_id):
             feed = self._feeds.get(user_id)
             if feed is None:
@@ -245,9 +257,12 @@ class Hub:
                 await feed.start()
                 self._feeds[user_id] = feed
             stream = await feed.add_stream(since, self.stream_capacity)
+        gauge = self.metrics.open_streams.labels(transport)
+        gauge.inc()
         try:
             yield stream
         finally:
+            gauge.dec()
             await self._release(feed, stream)
 
     async def _release(self, feed: UserFeed, stream: Stream) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -108,19 +108,25 @@ async def log_window(conn: AsyncConnection, user_id: str) -> LogWindow:
     return LogWindow(floor=head if oldest is None else int(oldest) - 1, head=head)
 
 
+class LoggedEvent(NamedTuple):
+    seq: int
+    body: str  # the event JSON, exactly as transports send it
+    at: datetime
+
+
 async def events_since(
     conn: AsyncConnection, user_id: str, after: int, *, upto: int | None = None, limit: int = 1000
-) -> list[tuple[int, str]]:
-    """`(seq, event JSON)` pairs after `after` (and at most `upto`), oldest first."""
+) -> list[LoggedEvent]:
+    """The user's events after `after` (and at most `upto`), oldest first."""
     query = (
-        sa.select(events.c.seq, events.c.body)
+        sa.select(events.c.seq, events.c.body, events.c.at)
         .where(events.c.user_id == user_id, events.c.seq > after)
         .order_by(events.c.seq)
         .limit(limit)
     )
     if upto is not None:
         query = query.where(events.c.seq <= upto)
-    return [(int(seq), body) for seq, body in (await conn.execute(query)).all()]
+    return [LoggedEvent(int(seq), body, at) for seq, body, at in (await conn.execute(query)).all()]
 
 
 async def prune(conn: AsyncConnection, keep_events: int, keep_days: float) -> int:

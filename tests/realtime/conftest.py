@@ -3,6 +3,8 @@ two on one PostgreSQL database (fan-out through LISTEN/NOTIFY between processes)
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,14 +40,38 @@ class Cluster:
         return self.servers[-1]
 
 
+def redis_url() -> str:
+    """The local Redis (or $TASKSYNC_TEST_REDIS); skipped if absent, failed under CI."""
+    url = os.environ.get("TASKSYNC_TEST_REDIS", "redis://127.0.0.1:6379/0")
+    host, _, port = url.split("//", 1)[1].split("/", 1)[0].partition(":")
+    try:
+        socket.create_connection((host, int(port or 6379)), timeout=2).close()
+    except OSError:
+        message = f"no Redis at {url}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres", "postgres+redis"])
+def cluster_env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """SQLite (one process), PostgreSQL fan-out, or PostgreSQL data with Redis fan-out."""
+    if request.param == "sqlite":
+        db = tmp_path_factory.mktemp("sqlite") / "tasksync.db"
+        return {"KIND": "sqlite", "DATABASE_URL": f"sqlite:///{db}"}
+    env = {"KIND": request.param, "DATABASE_URL": request.getfixturevalue("pg_url")}
+    if request.param == "postgres+redis":
+        env["BROADCAST_URL"] = redis_url()
+    return env
+
+
 @pytest.fixture(scope="module")
-async def cluster(database_url: str, artifacts_dir: Path) -> AsyncIterator[Cluster]:
-    """`database_url` runs each module on SQLite and on PostgreSQL."""
-    kind = "sqlite" if database_url.startswith("sqlite") else "postgres"
+async def cluster(cluster_env: dict[str, str], artifacts_dir: Path) -> AsyncIterator[Cluster]:
+    kind = cluster_env.pop("KIND", "") or "sqlite"
     count = 1 if kind == "sqlite" else 2
     servers = [
-        ServerProcess({"DATABASE_URL": database_url, **SERVER_ENV}, artifacts_dir, f"{kind}{i}")
-        for i in range(count)
+        ServerProcess({**cluster_env, **SERVER_ENV}, artifacts_dir, f"{kind}{i}") for i in range(count)
     ]
     for server in servers:
         await server.start()

@@ -58,6 +58,33 @@ async def test_killed_listener_loses_nothing(pg_url: str, pg_admin_url: str, art
             await server.stop()
 
 
+async def test_killed_redis_subscription_loses_nothing(pg_url: str, artifacts_dir: Path) -> None:
+    import redis.asyncio as aioredis
+
+    from tests.realtime.conftest import redis_url
+
+    env = {"DATABASE_URL": pg_url, "BROADCAST_URL": redis_url(), **SERVER_ENV}
+    servers = [ServerProcess(env, artifacts_dir, f"redis-kill{i}") for i in range(2)]
+    for server in servers:
+        await server.start()
+    admin = aioredis.Redis.from_url(env["BROADCAST_URL"])
+    try:
+        user = User()
+        async with LiveSocket(servers[1].ws_url, user, since=0) as sock:
+            await write(servers[0].url, user, 5)
+            await sock.wait_seq(5)
+            writer = asyncio.create_task(write(servers[0].url, user, 30))
+            assert await admin.client_kill_filter(_type="pubsub") >= 1
+            await writer
+            await sock.wait_seq(35, timeout=30)
+            assert sock.close_code is None
+        assert_contiguous(sock.events)
+    finally:
+        await admin.aclose()
+        for server in servers:
+            await server.stop()
+
+
 @pytest.fixture
 async def private_pg() -> AsyncIterator[Any]:
     """A PostgreSQL of this test's own (pgserver), so restarting it disturbs nobody."""

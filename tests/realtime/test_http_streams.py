@@ -128,8 +128,9 @@ async def _prune_first_events(cluster: Cluster, user: User, upto: int) -> None:
     import sqlalchemy as sa
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    url = cluster.a.env["DATABASE_URL"]
-    url = url.replace("sqlite://", "sqlite+aiosqlite://", 1) if url.startswith("sqlite://") else url
+    from server.settings import Settings
+
+    url = Settings(_env_file=None, database_url=cluster.a.env["DATABASE_URL"]).database_url
     engine = create_async_engine(url)
     async with engine.begin() as conn:
         await conn.execute(

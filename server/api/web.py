@@ -1,0 +1,79 @@
+"""The browser side, served by the API itself: the demo page at `/`, the JavaScript
+client under `/client/`, and, in development mode only, `POST /api/dev/token`, with
+which the demo signs in.
+
+The files live in the checkout's `clients/js/` (the server runs from the repository);
+without that folder `/` answers 404 and `/client/` is not mounted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from server.api.deps import JSON_TYPES, read_json_object, services
+from server.auth import mint_dev_token
+from server.errors import NotFound, ValidationFailed, field_error
+from server.models import USER_ID_MAX
+from server.schemas import is_storable
+
+CLIENT_DIR = Path(__file__).resolve().parents[2] / "clients" / "js"
+DEMO_INDEX = CLIENT_DIR / "demo" / "index.html"
+CLIENT_PATH = "/client"
+
+# Only the app's own files. `ws:`/`wss:` because 'self' did not cover the socket's
+# scheme in every browser still in use (CSP Level 2).
+DEMO_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'self'"
+)
+_EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+_DEV_MODE_META = '<meta name="tasksync-dev-mode" content="false">'
+
+
+async def demo_page(request: Request) -> Response:
+    if not DEMO_INDEX.is_file():
+        raise NotFound("no such route")
+    html = DEMO_INDEX.read_text(encoding="utf-8")
+    if services(request).settings.dev_mode:
+        html = html.replace(_DEV_MODE_META, _DEV_MODE_META.replace("false", "true"))
+    return HTMLResponse(html, headers={"Content-Security-Policy": DEMO_CSP, "Cache-Control": "no-cache"})
+
+
+async def dev_token(request: Request) -> Response:
+    """`POST /api/dev/token` `{"user": "alice"}` → `{"token": "…"}`.
+
+    Registered for every method so that outside development mode each one gets the
+    same 404 as an unknown route: the endpoint's existence is not revealed.
+    """
+    settings = services(request).settings
+    if not settings.dev_mode:
+        raise NotFound("no such route")
+    if request.method != "POST":
+        raise HTTPException(405, headers={"Allow": "POST"})
+    body = await read_json_object(request, JSON_TYPES)
+    user = body.get("user")
+    if not isinstance(user, str) or not user.strip() or len(user) > USER_ID_MAX or not is_storable(user):
+        raise ValidationFailed(
+            "user must be a name of 1 to 255 characters",
+            [field_error("body", "user", "must be a non-empty string of at most 255 characters")],
+        )
+    token = mint_dev_token(settings, user.strip())
+    return JSONResponse({"token": token}, headers={"Cache-Control": "no-store"})
+
+
+def web_routes() -> list[BaseRoute]:
+    """`/`, the static `/client/` folder and the development token endpoint."""
+    routes: list[BaseRoute] = [
+        Route("/", demo_page, methods=["GET"], name="demo"),
+        Route("/api/dev/token", dev_token, methods=_EVERY_METHOD, name="dev_token"),
+    ]
+    if CLIENT_DIR.is_dir():
+        routes.append(Mount(CLIENT_PATH, StaticFiles(directory=CLIENT_DIR), name="client"))
+    return routes

@@ -1,0 +1,67 @@
+"""Prometheus metrics: one registry per app (tests build many apps in one process), the
+series operators watch, and the `/metrics` endpoint."""
+
+from __future__ import annotations
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+
+# Sub-millisecond to seconds: fan-out latency lives at the low end, slow requests at the top.
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.http_latency = Histogram(
+            "tasksync_http_request_duration_seconds",
+            "HTTP request latency by route template, method and status",
+            ["route", "method", "status"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.open_sockets = Gauge("tasksync_open_sockets", "Open authenticated websockets", registry=r)
+        self.open_streams = Gauge(
+            "tasksync_open_streams", "Open event streams by transport", ["transport"], registry=r
+        )
+        self.events_recorded = Counter(
+            "tasksync_events_recorded_total", "Events written to the log by this process", registry=r
+        )
+        self.events_notified = Counter(
+            "tasksync_events_notified_total", "Notifications sent (or queued after commit)", registry=r
+        )
+        self.events_delivered = Counter(
+            "tasksync_events_delivered_total",
+            "Events sent to clients, by transport",
+            ["transport"],
+            registry=r,
+        )
+        self.delivery_latency = Histogram(
+            "tasksync_commit_to_delivery_seconds",
+            "From the event's commit timestamp to this process reading it for its streams",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.listener_reconnects = Counter(
+            "tasksync_listener_reconnects_total", "Reconnects of the fan-out listener", registry=r
+        )
+        self.slow_consumer_closes = Counter(
+            "tasksync_slow_consumer_closes_total", "Streams closed because the client fell behind", registry=r
+        )
+        self.resyncs_sent = Counter(
+            "tasksync_resyncs_sent_total", "Resync instructions sent, by transport", ["transport"], registry=r
+        )
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    metrics: Metrics = request.app.state.metrics
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
