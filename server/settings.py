@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import parse_qsl, urlencode
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -17,6 +18,14 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from server.errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/tasksync.db"
+
+
+def _rename_query_key(url: str, old: str, new: str) -> str:
+    base, sep, query = url.partition("?")
+    if not sep:
+        return url
+    pairs = [(new if key == old else key, value) for key, value in parse_qsl(query, keep_blank_values=True)]
+    return f"{base}?{urlencode(pairs)}"
 
 
 def _split_csv(value: object) -> object:
@@ -95,7 +104,9 @@ class Settings(BaseSettings):
         # Platform-style URLs (postgres://, postgresql://) get the asyncpg driver.
         for prefix in ("postgres://", "postgresql://"):
             if value.startswith(prefix):
-                return "postgresql+asyncpg://" + value[len(prefix) :]
+                # libpq's `sslmode` (what hosting platforms hand out) is `ssl` to
+                # SQLAlchemy's asyncpg dialect; `asyncpg_dsn` turns it back.
+                return "postgresql+asyncpg://" + _rename_query_key(value[len(prefix) :], "sslmode", "ssl")
         if value.startswith("sqlite://"):
             return "sqlite+aiosqlite://" + value[len("sqlite://") :]
         return value
@@ -115,7 +126,8 @@ class Settings(BaseSettings):
     @property
     def asyncpg_dsn(self) -> str:
         """The database URL in the form asyncpg itself accepts (no SQLAlchemy driver tag)."""
-        return self.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        dsn = self.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        return _rename_query_key(dsn, "ssl", "sslmode")
 
     def check_startable(self) -> None:
         """Fail fast, with an operator-readable message, on a configuration that cannot run."""

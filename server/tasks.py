@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server.db import Tx
 from server.errors import NotFound, PreconditionFailed
 from server.models import TASK_ID_LEN, tasks
-from server.realtime.log import EventType, next_seq, now, record_event
+from server.realtime.log import next_seq, now, record_event
 from server.schemas import TaskFields, utc_iso
 
 _DEFAULTS: dict[str, Any] = {"description": "", "completed": False, "due_date": None}
@@ -96,6 +96,33 @@ async def create_task(tx: Tx, user_id: str, fields: TaskFields, origin: str | No
     return task
 
 
+async def _claim(tx: Tx, user_id: str, task_id: str, if_match: list[str] | None) -> tuple[int, sa.Row[Any]]:
+    """Start a write to one task: take the user's next seq (which holds the user's write
+    lock until commit), then load the task and check `If-Match` under that lock.
+    Any error from here rolls the seq back with the transaction, so no gap appears."""
+    if not _valid_id(task_id):
+        raise NotFound("no such task")
+    seq = await next_seq(tx, user_id)
+    row = await _select(tx.conn, user_id, task_id)
+    _check_if_match(row, if_match)
+    return seq, row
+
+
+async def _save(
+    tx: Tx, user_id: str, seq: int, row: sa.Row[Any], values: dict[str, Any], origin: str | None
+) -> dict[str, Any]:
+    if "title" in values:
+        values["title_key"] = values["title"].casefold()
+    values["updated_at"] = now()
+    values["version"] = row.version + 1
+    updated = (
+        await tx.conn.execute(tasks.update().where(tasks.c.id == row.id).values(**values).returning(*tasks.c))
+    ).one()
+    task = task_json(updated._mapping)
+    await record_event(tx, user_id, seq, "task.updated", task, origin)
+    return task
+
+
 async def update_task(
     tx: Tx,
     user_id: str,
@@ -105,27 +132,12 @@ async def update_task(
     origin: str | None,
 ) -> dict[str, Any]:
     """Apply `changes` (field → value; `None` resets an optional field to its default)."""
-    if not _valid_id(task_id):
-        raise NotFound("no such task")
-    seq = await next_seq(tx, user_id)  # from here on this user's writes wait for us
-    row = await _select(tx.conn, user_id, task_id)
-    _check_if_match(row, if_match)
+    seq, row = await _claim(tx, user_id, task_id, if_match)
     values = {
         name: (_DEFAULTS[name] if value is None and name in _DEFAULTS else value)
         for name, value in changes.items()
     }
-    if "title" in values:
-        values["title_key"] = values["title"].casefold()
-    values["updated_at"] = now()
-    values["version"] = row.version + 1
-    updated = (
-        await tx.conn.execute(
-            tasks.update().where(tasks.c.id == task_id).values(**values).returning(*tasks.c)
-        )
-    ).one()
-    task = task_json(updated._mapping)
-    await record_event(tx, user_id, seq, "task.updated", task, origin)
-    return task
+    return await _save(tx, user_id, seq, row, values, origin)
 
 
 async def replace_task(
@@ -142,32 +154,13 @@ async def replace_task(
 async def toggle_task(
     tx: Tx, user_id: str, task_id: str, if_match: list[str] | None, origin: str | None
 ) -> dict[str, Any]:
-    if not _valid_id(task_id):
-        raise NotFound("no such task")
-    seq = await next_seq(tx, user_id)
-    row = await _select(tx.conn, user_id, task_id)
-    _check_if_match(row, if_match)
-    updated = (
-        await tx.conn.execute(
-            tasks.update()
-            .where(tasks.c.id == task_id)
-            .values(completed=not row.completed, updated_at=now(), version=row.version + 1)
-            .returning(*tasks.c)
-        )
-    ).one()
-    task = task_json(updated._mapping)
-    await record_event(tx, user_id, seq, "task.updated", task, origin)
-    return task
+    seq, row = await _claim(tx, user_id, task_id, if_match)
+    return await _save(tx, user_id, seq, row, {"completed": not row.completed}, origin)
 
 
 async def delete_task(
     tx: Tx, user_id: str, task_id: str, if_match: list[str] | None, origin: str | None
 ) -> None:
-    if not _valid_id(task_id):
-        raise NotFound("no such task")
-    seq = await next_seq(tx, user_id)
-    row = await _select(tx.conn, user_id, task_id)
-    _check_if_match(row, if_match)
+    seq, row = await _claim(tx, user_id, task_id, if_match)
     await tx.conn.execute(tasks.delete().where(tasks.c.id == task_id))
-    deleted: EventType = "task.deleted"
-    await record_event(tx, user_id, seq, deleted, {"id": task_id, "version": row.version}, origin)
+    await record_event(tx, user_id, seq, "task.deleted", {"id": task_id, "version": row.version}, origin)
