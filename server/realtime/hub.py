@@ -140,9 +140,14 @@ class UserFeed:
         subscriber = await self._stack.enter_async_context(
             self.hub.broadcast.subscribe(channel_for(self.user_id))
         )
-        # LISTEN is in place before this read, so nothing committed after it is missed.
-        async with self.db.engine.connect() as conn:
-            self.last_seq = (await log_window(conn, self.user_id)).head
+        try:
+            # LISTEN is in place before this read, so nothing committed after it is missed.
+            async with self.db.engine.connect() as conn:
+                self.last_seq = (await log_window(conn, self.user_id)).head
+        except BaseException:
+            # Leave no subscription behind: broadcaster would queue its notifications forever.
+            await self._stack.aclose()
+            raise
         self._tasks = [
             asyncio.create_task(self._run(subscriber), name="feed-listen"),
             asyncio.create_task(self._deliver(), name="feed-deliver"),
@@ -256,7 +261,13 @@ class Hub:
                 feed = UserFeed(self, user_id)
                 await feed.start()
                 self._feeds[user_id] = feed
-            stream = await feed.add_stream(since, self.stream_capacity)
+            try:
+                stream = await feed.add_stream(since, self.stream_capacity)
+            except BaseException:
+                if not feed.streams:
+                    del self._feeds[user_id]
+                    await feed.stop()
+                raise
         gauge = self.metrics.open_streams.labels(transport)
         gauge.inc()
         try:
