@@ -10,15 +10,15 @@ BIN    := $(VENV)/bin
 BETTER_AUTH := tests/interop/betterauth
 USER_ID ?= alice
 
-.PHONY: setup run token test lint pytest migrate bench clean
+.PHONY: setup run token test lint pytest migrate bench clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml clients/python/pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e clients/python
 	touch $@
 
 setup: $(VENV)/.installed
@@ -41,7 +41,18 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-pytest: setup $(BETTER_AUTH)/node_modules/.package-lock.json
+# Debian's Chromium for the real-browser tests (Playwright drives it; never `playwright
+# install`). Installing needs root (or sudo under CI); elsewhere those tests skip.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	elif [ "$$CI" = true ]; then \
+	  sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else echo "note: /usr/bin/chromium is missing and installing it needs root" \
+	  "(apt-get install chromium); the browser tests will be skipped"; fi
+
+pytest: setup chromium $(BETTER_AUTH)/node_modules/.package-lock.json
 	$(BIN)/pytest
 
 test: lint pytest

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import os
 import sys
+from types import FrameType
 
 from pydantic import ValidationError
 
@@ -27,7 +28,14 @@ def _serve(settings: Settings) -> None:
     level = os.environ.get("LOG_LEVEL", "info")
     configure_logging(json_lines=not settings.dev_mode, level=level)
 
-    uvicorn.run(
+    from server.lifecycle import drain
+
+    class DrainingServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            drain()  # end SSE streams and long-polls now, not at the graceful timeout
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
         "server.app:app",
         host=os.environ.get("HOST", "127.0.0.1"),
         port=int(os.environ.get("PORT", "8000")),
@@ -45,6 +53,7 @@ def _serve(settings: Settings) -> None:
         log_config=None,  # configure_logging() above: JSON lines in production
         access_log=False,  # the app logs one line per request itself, with its request id
     )
+    DrainingServer(config).run()
 
 
 async def _migrate(settings: Settings) -> None:

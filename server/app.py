@@ -8,6 +8,7 @@ listener) and the per-process hub open in the lifespan and close in reverse orde
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -29,6 +30,7 @@ from server.errors import (
     TasksyncError,
     problem_response,
 )
+from server.lifecycle import on_drain
 from server.metrics import Metrics
 from server.migrate import upgrade_to_head
 from server.observability import ObservabilityMiddleware
@@ -94,6 +96,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 verifier=TokenVerifier(settings),
                 seen_users=SeenUsers(),
             )
+            loop = asyncio.get_running_loop()
+
+            def start_draining() -> None:
+                # Called from the signal handler: hand the event over to the loop.
+                loop.call_soon_threadsafe(svc.draining.set)
+
+            stack.callback(on_drain(start_draining))
             svc.hub = await stack.enter_async_context(open_realtime(settings, db, metrics))
             app.state.services = svc
             yield

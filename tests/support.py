@@ -150,3 +150,22 @@ class ServerProcess:
             self.proc.kill()
             self.proc.wait()
         return self.proc.returncode
+
+
+async def kill_listeners(admin_url: str, database_url: str) -> int:
+    """Terminate every server's fan-out listening connection on the database of
+    `database_url` (found by its application_name); returns how many."""
+    from server.realtime.pg_backend import LISTENER_APPLICATION_NAME
+
+    database = database_url.rsplit("/", 1)[1].split("?")[0]
+    conn = await asyncpg.connect(admin_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = $1 AND application_name = $2 AND pid <> pg_backend_pid()",
+            database,
+            LISTENER_APPLICATION_NAME,
+        )
+    finally:
+        await conn.close()
+    return len(rows)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import suppress
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from server.api.deps import authenticate, services
+from server.api.waiting import disconnected, next_or_stop
 from server.api.ws import parse_since
 from server.errors import BadRequest, ValidationFailed, field_error
+from server.realtime.hub import StreamOverflow
 from server.realtime.log import events_since, log_window
 
 DEFAULT_LIMIT = 100
@@ -48,8 +49,9 @@ async def changes_endpoint(request: Request) -> Response:
     if page is None and wait > 0:
         assert svc.hub is not None
         async with svc.hub.open_stream(user.user_id, since, "poll") as stream:
-            with suppress(TimeoutError):
-                await asyncio.wait_for(stream.next(), timeout=wait)
+            # An abandoned poll, or a server shutting down, stops waiting at once.
+            with suppress(StreamOverflow):
+                await next_or_stop(stream, wait, [svc.draining.wait(), disconnected(request)])
         page = await _page(request, user.user_id, since, limit)
     if page is None:
         page = await _empty(request, user.user_id)

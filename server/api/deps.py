@@ -5,6 +5,7 @@ JSON body, and the validated write headers. Everything that can fail here raises
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
@@ -88,6 +89,8 @@ class Services:
     verifier: TokenVerifier
     seen_users: SeenUsers
     sockets: SocketCounts = field(default_factory=lambda: SocketCounts())
+    # Set when the server starts shutting down (see server.lifecycle).
+    draining: asyncio.Event = field(default_factory=asyncio.Event)
     hub: Hub | None = None
 
 

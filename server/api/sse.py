@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -11,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from server.api.deps import authenticate, services
+from server.api.waiting import next_or_stop
 from server.api.ws import parse_since
 from server.errors import BadRequest
 from server.metrics import Metrics
@@ -27,6 +27,7 @@ async def sse_endpoint(request: Request) -> StreamingResponse:
     svc = services(request)
     assert svc.hub is not None
     hub, keepalive = svc.hub, svc.settings.sse_keepalive_seconds
+    leeway = svc.settings.jwt_leeway_seconds
     metrics: Metrics = request.app.state.metrics
     delivered, resyncs = metrics.events_delivered.labels("sse"), metrics.resyncs_sent.labels("sse")
 
@@ -37,17 +38,19 @@ async def sse_endpoint(request: Request) -> StreamingResponse:
             while True:
                 # The stream ends with the token: the client reconnects with a fresh one
                 # and Last-Event-ID, exactly as after any other drop.
-                remaining = user.expires_at - time.time()
-                if remaining <= 0:
+                # (Verification accepted the token up to `leeway` past `exp`; so do we.)
+                remaining = user.expires_at + leeway - time.time()
+                if remaining <= 0 or svc.draining.is_set():
                     return
                 try:
-                    item = await asyncio.wait_for(stream.next(), timeout=min(keepalive, remaining))
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    continue
+                    item = await next_or_stop(stream, min(keepalive, remaining), [svc.draining.wait()])
                 except StreamOverflow:
                     metrics.slow_consumer_closes.inc()
                     return
+                if item is None:
+                    if not svc.draining.is_set():
+                        yield ": keep-alive\n\n"
+                    continue
                 if isinstance(item, Resync):
                     resyncs.inc()
                     data = json.dumps({"type": "resync", "seq": item.seq})

@@ -44,7 +44,12 @@ def parse_since(raw: str | None) -> int | None:
 
 def _origin_allowed(ws: WebSocket, svc: Services) -> bool:
     origin = ws.headers.get("origin")
-    return origin is None or origin in svc.settings.cors_origins
+    if origin is None or origin in svc.settings.cors_origins:
+        return True
+    # Pages this server serves itself (the demo at /) are same-origin. A page elsewhere
+    # cannot pass this: the browser sets Origin to its own site, not to our Host.
+    scheme = "https" if ws.url.scheme == "wss" else "http"
+    return origin == f"{scheme}://{ws.headers.get('host', '')}"
 
 
 async def _receive_text(ws: WebSocket, max_bytes: int) -> str:
@@ -204,7 +209,8 @@ class _Session:
 
     async def _expire(self) -> None:
         while True:
-            remaining = self.expires_at - time.time()
+            # Verification accepted the token up to `leeway` past `exp`; the socket too.
+            remaining = self.expires_at + self.svc.settings.jwt_leeway_seconds - time.time()
             if remaining <= 0:
                 raise Closed(CloseCode.NOT_AUTHENTICATED, "token expired")
             self.token_refreshed.clear()

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 # The message of the synthetic event sent after a reconnect: "re-read the log".
 CATCH_UP = ""
+LISTENER_APPLICATION_NAME = "tasksync-listener"
 
 
 class ResilientPostgresBackend(BroadcastBackend):
@@ -120,7 +121,11 @@ class ResilientPostgresBackend(BroadcastBackend):
             self._lost.set()
 
     async def _open(self) -> None:
-        conn = await asyncio.wait_for(asyncpg.connect(self._dsn), self._op_timeout)
+        conn = await asyncio.wait_for(
+            # Named, so operators (and tests) can find each process's listener in pg_stat_activity.
+            asyncpg.connect(self._dsn, server_settings={"application_name": LISTENER_APPLICATION_NAME}),
+            self._op_timeout,
+        )
         try:
             conn.add_termination_listener(lambda _c: self._lost.set())
             for channel in sorted(self._channels):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 from collections.abc import Callable
 from typing import Any
@@ -24,7 +25,7 @@ from broadcaster._backends.base import BroadcastBackend
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
-from server.realtime.pg_backend import CATCH_UP
+from server.realtime.pg_backend import CATCH_UP, LISTENER_APPLICATION_NAME
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ class ResilientRedisBackend(BroadcastBackend):
             socket_connect_timeout=self._op_timeout,
             socket_keepalive=True,
             health_check_interval=self._health_interval,
+            # Named per process, so operators (and tests) can tell whose connection is whose.
+            client_name=f"{LISTENER_APPLICATION_NAME}:{os.getpid()}",
         )
 
     @property

@@ -21,6 +21,8 @@ SERVER_ENV = {
     "STREAM_QUEUE_SIZE": "20",
     "LISTENER_HEALTH_SECONDS": "1",
     "LISTENER_TIMEOUT_SECONDS": "2",
+    # Sockets live until exp + leeway; no leeway makes expiry exact for the tests.
+    "JWT_LEEWAY_SECONDS": "0",
 }
 
 

@@ -11,9 +11,8 @@ import httpx
 
 from tests.realtime.conftest import SERVER_ENV
 from tests.realtime.live import LiveSocket
-from tests.realtime.test_faults import _kill_listeners
 from tests.realtime.test_sync_guarantees import write
-from tests.support import ServerProcess, User
+from tests.support import ServerProcess, User, kill_listeners
 
 
 def sample(metrics: str, name: str, **labels: str) -> float:
@@ -43,8 +42,7 @@ async def test_metrics_move_with_traffic(pg_url: str, pg_admin_url: str, artifac
                 await write(server.url, user, 3)
                 await sock.wait_seq(3)
                 during = (await client.get("/metrics")).text
-                database = pg_url.rsplit("/", 1)[1]
-                assert await _kill_listeners(pg_admin_url, database) == 1
+                assert await kill_listeners(pg_admin_url, pg_url) == 1
                 await write(server.url, user, 1)
                 await sock.wait_seq(4, timeout=20)
             # The server sees the clients' close frames a moment later.

@@ -56,6 +56,13 @@ async def test_origin_allow_list(cluster: Cluster, user: User) -> None:
     assert refused.value.response.status_code == 403
     async with LiveSocket(cluster.a.ws_url, user, origin="http://app.example") as sock:
         await sock.wait_for(lambda s: bool(s.frames))
+    # The server's own pages (the demo at /) are same-origin and need no configuration.
+    async with LiveSocket(cluster.a.ws_url, user, origin=cluster.a.url) as sock:
+        await sock.wait_for(lambda s: bool(s.frames))
+    lookalike = cluster.a.url.replace("127.0.0.1", "127.0.0.1.evil.example")
+    with pytest.raises(websockets.InvalidStatus):
+        async with LiveSocket(cluster.a.ws_url, user, origin=lookalike):
+            pass
 
 
 @pytest.mark.parametrize("since", ["-1", "abc", "1.5", "%00"])

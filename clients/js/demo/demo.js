@@ -1,0 +1,404 @@
+// @ts-check
+/**
+ * The demo page: a live task list on top of `LiveStore`.
+ *
+ * Where the token comes from, first match wins:
+ *  1. the host page: `window.tasksyncToken`, a token or a function returning one (a
+ *     Better Auth frontend sets `() => authClient.token().then((r) => r.data?.token)`);
+ *  2. development mode: a user name, exchanged for a token at `POST /api/dev/token`;
+ *  3. a pasted token, kept in this tab's sessionStorage.
+ * Never the URL.
+ */
+
+import { AuthError, ConflictError, LiveStore, TasksyncClient, tokenClaims } from "../tasksync.js";
+
+/** @typedef {import("../tasksync.js").Task} Task */
+/** @typedef {import("../tasksync.js").Change} Change */
+/** @typedef {import("../tasksync.js").ConflictInfo} ConflictInfo */
+/** @typedef {import("../tasksync.js").ConnectionState} ConnectionState */
+/** @typedef {import("../tasksync.js").TokenProvider} TokenProvider */
+
+const DEV_USER_KEY = "tasksync.devUser";
+const TOKEN_KEY = "tasksync.token";
+const VIEW_KEY = "tasksync.view";
+const NOTICE_MS = 10_000;
+const MAX_NOTICES = 4;
+
+const devMode = document.querySelector('meta[name="tasksync-dev-mode"]')?.getAttribute("content") === "true";
+const apiBase = new URL(".", document.baseURI);
+
+/** @param {string} id */
+function $(id) {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`#${id} is missing`);
+  return found;
+}
+
+const app = $("app");
+const list = /** @type {HTMLUListElement} */ ($("tasks"));
+const notices = $("notices");
+const sortSelect = /** @type {HTMLSelectElement} */ ($("sort"));
+
+/** @type {LiveStore | null} */
+let store = null;
+/** @type {Map<string, HTMLLIElement>} */
+const rows = new Map();
+const view = loadView();
+
+/** The filter and sort last chosen in this browser. */
+function loadView() {
+  const view = { status: "all", sort: "created:desc" };
+  try {
+    const saved = JSON.parse(localStorage.getItem(VIEW_KEY) || "{}");
+    const statuses = [...document.querySelectorAll('input[name="status"]')].map((r) => (/** @type {HTMLInputElement} */ (r)).value);
+    if (statuses.includes(saved.status)) view.status = saved.status;
+    if ([...sortSelect.options].some((o) => o.value === saved.sort)) view.sort = saved.sort;
+  } catch {
+    // unreadable: the defaults do
+  }
+  return view;
+}
+
+// ---- signing in ------------------------------------------------------------------
+
+/** @returns {{provider: TokenProvider, hosted: boolean} | null} */
+function tokenSource() {
+  const hosted = /** @type {any} */ (window).tasksyncToken;
+  if (hosted) return { provider: hosted, hosted: true };
+  const devUser = devMode ? localStorage.getItem(DEV_USER_KEY) : null;
+  if (devUser) return { provider: () => devToken(devUser), hosted: false };
+  const pasted = sessionStorage.getItem(TOKEN_KEY);
+  if (pasted) return { provider: pasted, hosted: false };
+  return null;
+}
+
+/** @param {string} user @returns {Promise<string | null>} */
+async function devToken(user) {
+  const response = await fetch(new URL("api/dev/token", apiBase), {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ user }),
+  });
+  return response.ok ? (await response.json()).token : null;
+}
+
+function showSignIn() {
+  $("signin").hidden = false;
+  $("workspace").hidden = true;
+  $("dev-signin").hidden = !devMode;
+  setConnection("closed", null);
+}
+
+async function connect() {
+  store?.close();
+  const source = tokenSource();
+  if (!source) return showSignIn();
+  $("signin").hidden = true;
+  $("workspace").hidden = false;
+  $("signout").hidden = source.hosted;
+  const client = new TasksyncClient({ token: source.provider, baseUrl: apiBase });
+  store = new LiveStore(client, {
+    onChange: (change) => render(change),
+    onState: (state, detail) => setConnection(state, detail.role, detail.code),
+    onConflict: (current, info) => showConflict(current, info),
+    onResync: ({ reason, count }) =>
+      notice("info", `Resynced (${resyncReasons[reason] ?? reason}): reloaded ${count} tasks from the server.`),
+    onError: (error) => {
+      if (error instanceof AuthError) signOut("Your session ended; sign in again.");
+      else notice("error", error.message);
+    },
+  });
+  try {
+    await store.start();
+  } catch (error) {
+    if (error instanceof AuthError) signOut("That token was not accepted.");
+    else notice("error", `Could not load the tasks: ${error instanceof Error ? error.message : error}`);
+    return;
+  }
+  const user = client.userId ?? "?";
+  $("who").textContent = `Signed in as ${user}`;
+  app.dataset.user = user;
+}
+
+/** @param {string} [why] */
+function signOut(why) {
+  store?.close();
+  store = null;
+  localStorage.removeItem(DEV_USER_KEY);
+  sessionStorage.removeItem(TOKEN_KEY);
+  rows.clear();
+  list.replaceChildren();
+  notices.replaceChildren();
+  showSignIn();
+  if (why) notice("error", why, $("signin"));
+}
+
+$("dev-signin").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const user = /** @type {HTMLInputElement} */ ($("dev-user")).value.trim();
+  if (!user) return;
+  localStorage.setItem(DEV_USER_KEY, user);
+  void connect();
+});
+
+$("token-signin").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const input = /** @type {HTMLTextAreaElement} */ ($("token-input"));
+  const token = input.value.trim().replace(/^Bearer\s+/i, "");
+  if (!tokenClaims(token)) return notice("error", "That does not look like a JWT.", $("signin"));
+  sessionStorage.setItem(TOKEN_KEY, token);
+  input.value = "";
+  void connect();
+});
+
+$("signout").addEventListener("click", () => signOut());
+
+// ---- connection state and notices ---------------------------------------------
+
+/** @type {Record<string, string>} */
+const stateLabels = {
+  live: "Live",
+  connecting: "Connecting…",
+  offline: "Offline — reconnecting…",
+  resyncing: "Resyncing…",
+  closed: "Not connected",
+};
+/** @type {Record<string, string>} */
+const roleLabels = {
+  leader: "This tab holds the live connection for all tabs",
+  follower: "Sharing the live connection of another tab",
+  solo: "This tab has its own live connection",
+};
+/** @type {Record<string, string>} */
+const resyncReasons = {
+  server: "the server could not replay the missed changes",
+  gap: "a change went missing",
+  "since refused": "the server refused the resume point",
+};
+
+// After a 1012 the failed attempts that follow are the same restart, until live again.
+let restarting = false;
+
+/** @param {ConnectionState} state @param {string | null} role @param {number} [code] */
+function setConnection(state, role, code) {
+  if (code === 1012) restarting = true;
+  else if (state === "live" || state === "closed") restarting = false;
+  const badge = $("connection");
+  badge.dataset.state = state;
+  badge.textContent =
+    restarting && (state === "offline" || state === "connecting") ? "Server restarting — reconnecting…" : stateLabels[state];
+  $("role").textContent = role && state !== "closed" ? roleLabels[role] : "";
+  app.dataset.state = state;
+  app.dataset.role = role ?? "";
+}
+
+/**
+ * @param {"info" | "error" | "conflict"} kind @param {string} text
+ * @param {HTMLElement} [where] @param {HTMLElement[]} [actions]
+ */
+function notice(kind, text, where = notices, actions = []) {
+  const item = document.createElement("div");
+  item.className = `notice ${kind}`;
+  item.setAttribute("role", kind === "info" ? "status" : "alert");
+  const message = document.createElement("span");
+  message.textContent = text;
+  const close = button("Dismiss", "link", () => item.remove());
+  item.append(message, ...actions, close);
+  where.prepend(item);
+  while (where.children.length > MAX_NOTICES) where.lastElementChild?.remove();
+  if (kind === "info") setTimeout(() => item.remove(), NOTICE_MS);
+  return item;
+}
+
+/** @param {string} label @param {string} className @param {() => void} onClick */
+function button(label, className, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = className;
+  b.textContent = label;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+/** @param {Task} current @param {ConflictInfo} info */
+function showConflict(current, { operation, attempted }) {
+  const now = `It now reads “${current.title}”${current.completed ? " (done)" : ""}.`;
+  /** @type {[string, () => Promise<unknown>]} */
+  const [text, retry] =
+    operation === "delete"
+      ? [`“${current.title}” was changed elsewhere, so it was not deleted.`, () => store?.remove(current.id, { ifMatch: current.version }) ?? Promise.resolve()]
+      : operation === "toggle"
+        ? [`Not marked: the task was changed elsewhere. ${now}`, () => store?.toggle(current.id, { ifMatch: current.version }) ?? Promise.resolve()]
+        : [`Your edit “${attempted?.title ?? ""}” was not saved: the task was changed in another tab or device. ${now}`,
+           () => store?.update(current.id, attempted ?? {}, { ifMatch: current.version }) ?? Promise.resolve()];
+  const label = operation === "delete" ? "Delete anyway" : operation === "toggle" ? "Toggle anyway" : "Overwrite with mine";
+  const item = notice("conflict", text, notices, [
+    button(label, "primary", () => {
+      item.remove();
+      attempt(retry());
+    }),
+    button("Keep theirs", "", () => item.remove()),
+  ]);
+  item.dataset.conflict = current.id;
+}
+
+/** Run a write; its failure becomes a notice (conflicts have their own). @param {Promise<unknown>} write */
+function attempt(write) {
+  write.catch((error) => {
+    if (error instanceof ConflictError) return;
+    if (error instanceof AuthError) return signOut("Your session ended; sign in again.");
+    if (error?.status === 404) return notice("error", "That task was deleted elsewhere.");
+    const problem = error?.problem?.errors?.map((/** @type {any} */ e) => `${e.field}: ${e.msg}`).join("; ");
+    notice("error", `Not saved: ${problem || error.message}`);
+  });
+}
+
+// ---- the list ----------------------------------------------------------------------
+
+/** @param {Change} [change] */
+function render(change) {
+  if (!store) return;
+  const [sort, order] = view.sort.split(":");
+  const all = [...store.tasks.values()];
+  const shown = store.list(/** @type {any} */ ({ status: view.status, sort, order }));
+  for (const [id, row] of rows) {
+    if (!store.tasks.has(id)) {
+      row.remove();
+      rows.delete(id);
+    }
+  }
+  shown.forEach((task, index) => {
+    const row = rows.get(task.id) ?? createRow(task.id);
+    updateRow(row, task);
+    if (list.children[index] !== row) list.insertBefore(row, list.children[index] ?? null);
+  });
+  const visible = new Set(shown.map((t) => t.id));
+  for (const [id, row] of rows) if (!visible.has(id)) row.remove();
+  if (change?.id && !change.echo) rows.get(change.id)?.classList.add("flash");
+
+  const done = all.filter((t) => t.completed).length;
+  for (const [key, count] of Object.entries({ all: all.length, pending: all.length - done, completed: done })) {
+    const span = document.querySelector(`[data-count="${key}"]`);
+    if (span) span.textContent = String(count);
+  }
+  const empty = $("empty");
+  empty.hidden = shown.length > 0;
+  empty.textContent = all.length === 0 ? "No tasks yet — add one above." : `Nothing ${view.status} here.`;
+  $("seq").textContent = `seq ${store.seq}`;
+  app.dataset.seq = String(store.seq);
+}
+
+/** @param {string} id */
+function createRow(id) {
+  const row = document.createElement("li");
+  row.className = "task";
+  row.dataset.id = id;
+  const toggle = document.createElement("input");
+  toggle.type = "checkbox";
+  toggle.className = "toggle";
+  toggle.addEventListener("change", () => {
+    toggle.checked = !toggle.checked; // the store's answer decides
+    attempt(store?.toggle(id) ?? Promise.resolve());
+  });
+  const title = button("", "title", () => startEdit(row));
+  title.title = "Click to edit";
+  const due = document.createElement("span");
+  due.className = "due";
+  const remove = button("×", "delete", () => attempt(store?.remove(id) ?? Promise.resolve()));
+  row.append(toggle, title, due, remove);
+  row.addEventListener("animationend", () => row.classList.remove("flash"));
+  rows.set(id, row);
+  return row;
+}
+
+/** @param {HTMLLIElement} row @param {Task} task */
+function updateRow(row, task) {
+  const [toggle, title, due, remove] = /** @type {[HTMLInputElement, HTMLElement, HTMLElement, HTMLElement]} */ (
+    /** @type {unknown} */ ([...row.children])
+  );
+  row.classList.toggle("done", task.completed);
+  row.dataset.version = String(task.version);
+  toggle.checked = task.completed;
+  toggle.setAttribute("aria-label", `Done: ${task.title}`);
+  if (title instanceof HTMLButtonElement) title.textContent = task.title;
+  remove.setAttribute("aria-label", `Delete “${task.title}”`);
+  const overdue = task.due_date !== null && !task.completed && task.due_date < new Date().toISOString().slice(0, 10);
+  due.textContent = task.due_date ? `due ${formatDate(task.due_date)}` : "";
+  due.classList.toggle("overdue", overdue);
+}
+
+/** @param {string} date */
+function formatDate(date) {
+  const [y, m, d] = date.split("-").map(Number);
+  return new Date(y, m - 1, d).toLocaleDateString(undefined, { month: "short", day: "numeric", year: "numeric" });
+}
+
+/** Inline title editing; the version seen when editing began goes out as `If-Match`. @param {HTMLLIElement} row */
+function startEdit(row) {
+  const id = row.dataset.id ?? "";
+  const task = store?.get(id);
+  const shown = row.querySelector(".title");
+  if (!task || !shown) return;
+  const base = task.version;
+  const input = document.createElement("input");
+  input.className = "title-edit";
+  input.value = task.title;
+  input.maxLength = 200;
+  input.setAttribute("aria-label", "Title");
+  let done = false;
+  const finish = (/** @type {boolean} */ save) => {
+    if (done) return;
+    done = true;
+    const title = input.value.trim();
+    input.replaceWith(shown);
+    const current = store?.get(id);
+    if (current) shown.textContent = current.title;
+    if (save && title && title !== task.title) attempt(store?.update(id, { title }, { ifMatch: base }) ?? Promise.resolve());
+  };
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") finish(true);
+    else if (event.key === "Escape") finish(false);
+  });
+  input.addEventListener("blur", () => finish(true));
+  shown.replaceWith(input);
+  input.focus();
+  input.select();
+}
+
+$("add").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const title = /** @type {HTMLInputElement} */ ($("new-title"));
+  const due = /** @type {HTMLInputElement} */ ($("new-due"));
+  if (!store || !title.value.trim()) return;
+  const fields = { title: title.value.trim(), due_date: due.value || null };
+  title.value = "";
+  due.value = "";
+  title.focus();
+  // On failure the text comes back, unless the user already typed something else.
+  const created = store.create(fields).catch((error) => {
+    if (!title.value) [title.value, due.value] = [fields.title, fields.due_date ?? ""];
+    throw error;
+  });
+  attempt(created);
+});
+
+for (const radio of document.querySelectorAll('input[name="status"]')) {
+  const input = /** @type {HTMLInputElement} */ (radio);
+  input.checked = input.value === view.status;
+  input.addEventListener("change", () => {
+    view.status = input.value;
+    saveView();
+  });
+}
+sortSelect.value = view.sort;
+sortSelect.addEventListener("change", () => {
+  view.sort = sortSelect.value;
+  saveView();
+});
+
+function saveView() {
+  localStorage.setItem(VIEW_KEY, JSON.stringify(view));
+  render();
+}
+
+void connect();
