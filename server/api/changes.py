@@ -7,9 +7,8 @@ from contextlib import suppress
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.api.deps import authenticate, services
+from server.api.deps import authenticate, parse_since, services
 from server.api.waiting import disconnected, next_or_stop
-from server.api.ws import parse_since
 from server.errors import BadRequest, ValidationFailed, field_error
 from server.realtime.hub import StreamOverflow
 from server.realtime.log import events_since, log_window

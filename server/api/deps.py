@@ -144,6 +144,15 @@ async def read_json_object(request: Request, accepted: frozenset[str]) -> dict[s
     return body
 
 
+def parse_since(raw: str | None) -> int | None:
+    """`since` as a non-negative integer; anything else is a client error."""
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        raise ValueError("since must be a non-negative integer")
+    return int(raw)
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 

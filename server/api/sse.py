@@ -9,9 +9,8 @@ from collections.abc import AsyncIterator
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from server.api.deps import authenticate, services
+from server.api.deps import authenticate, parse_since, services
 from server.api.waiting import next_or_stop
-from server.api.ws import parse_since
 from server.errors import BadRequest
 from server.metrics import Metrics
 from server.realtime.hub import Resync, StreamOverflow

@@ -1,8 +1,8 @@
 """`GET /api/ws`: the per-user live socket, as the contract's WebSocket section says.
 
 Three tasks per socket after authentication: the sender (hello, replay, live events),
-the receiver (ping, auth refresh, errors), and an expiry timer; the first to finish
-decides the close code.
+the receiver (ping, auth refresh, errors), and a guard (token expiry, a client that
+fell behind); the first to finish decides the close code.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from server.api.deps import Services, services, signed_in
+from server.api.deps import Services, parse_since, services, signed_in
 from server.auth import Principal, bearer_token
 from server.errors import CloseCode, TasksyncError
 from server.metrics import Metrics
@@ -31,15 +31,6 @@ class Closed(Exception):
         super().__init__(reason)
         self.code = code
         self.reason = reason
-
-
-def parse_since(raw: str | None) -> int | None:
-    """`since` as a non-negative integer; anything else is a client error."""
-    if raw is None:
-        return None
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
-        raise ValueError("since must be a non-negative integer")
-    return int(raw)
 
 
 def _origin_allowed(ws: WebSocket, svc: Services) -> bool:
@@ -167,14 +158,12 @@ class _Session:
         self.principal = principal
         self.stream = stream
         self.expires_at = principal.expires_at
-        self.token_refreshed = asyncio.Event()
 
     async def run(self) -> None:
         tasks = [
             asyncio.create_task(self._send()),
             asyncio.create_task(self._receive()),
-            asyncio.create_task(self._expire()),
-            asyncio.create_task(self._watch_overflow()),
+            asyncio.create_task(self._guard()),
         ]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -202,22 +191,21 @@ class _Session:
         except StreamOverflow:
             raise Closed(CloseCode.TOO_SLOW, "too slow; reconnect with since") from None
 
-    async def _watch_overflow(self) -> None:
-        # The sender may be stuck writing to a client that stopped reading; this one is not.
-        await self.stream.overflowed.wait()
-        raise Closed(CloseCode.TOO_SLOW, "too slow; reconnect with since")
-
-    async def _expire(self) -> None:
+    async def _guard(self) -> None:
+        # Ends the session when the client falls behind (the sender may be stuck writing
+        # to a client that stopped reading) or when the token runs out. A refresh moves
+        # `expires_at` on; the loop picks that up when the old deadline passes.
         while True:
             # Verification accepted the token up to `leeway` past `exp`; the socket too.
             remaining = self.expires_at + self.svc.settings.jwt_leeway_seconds - time.time()
             if remaining <= 0:
                 raise Closed(CloseCode.NOT_AUTHENTICATED, "token expired")
-            self.token_refreshed.clear()
             try:
-                await asyncio.wait_for(self.token_refreshed.wait(), timeout=remaining)
+                async with asyncio.timeout(remaining):
+                    await self.stream.overflowed.wait()
             except TimeoutError:
                 continue
+            raise Closed(CloseCode.TOO_SLOW, "too slow; reconnect with since")
 
     async def _receive(self) -> None:
         limit = self.svc.settings.ws_max_message_bytes
@@ -245,7 +233,6 @@ class _Session:
         if fresh.user_id != self.principal.user_id:
             raise Closed(CloseCode.NOT_AUTHENTICATED, "a refreshed token must have the same sub")
         self.expires_at = fresh.expires_at
-        self.token_refreshed.set()
 
     async def _error(self, code: str, detail: str) -> None:
         await self.ws.send_text(json.dumps({"type": "error", "code": code, "detail": detail}))
