@@ -123,6 +123,21 @@ class Database:
             async with conn.begin():
                 yield conn
 
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads that are each one statement (one snapshot apiece).
+
+        On PostgreSQL it runs in autocommit: no BEGIN/ROLLBACK round trips around a
+        single SELECT. SQLite reads are local and keep their deferred transaction.
+        """
+        if self.dialect != "postgresql":
+            async with self.snapshot() as conn:
+                yield conn
+            return
+        async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn
+
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))

@@ -21,8 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.errors import ValidationFailed, field_error
-from server.models import tasks
-from server.realtime.log import head_seq
+from server.models import tasks, users
 from server.schemas import is_storable
 from server.tasks import task_json
 
@@ -125,16 +124,26 @@ async def list_tasks(
 ) -> tuple[list[dict[str, Any]], int, str | None]:
     """One page of the user's tasks, the `seq` of the same snapshot, and the next cursor.
 
-    `conn` must be a snapshot transaction (`Database.snapshot`) so items and seq agree.
+    One statement, so items and seq always come from one snapshot: the user row joined
+    to the page of its tasks (a user with no matching task still gives its row, with
+    NULL task columns; a user never seen gives no row at all, and seq 0).
     """
     order, after = _keyset(query)
-    stmt = sa.select(tasks).where(tasks.c.user_id == user_id)
+    matching = [tasks.c.user_id == users.c.id]
     if query.status != "all":
-        stmt = stmt.where(tasks.c.completed == (query.status == "completed"))
+        matching.append(tasks.c.completed == (query.status == "completed"))
     if after is not None:
-        stmt = stmt.where(after)
-    rows = (await conn.execute(stmt.order_by(*order).limit(query.limit + 1))).all()
-    seq = await head_seq(conn, user_id)
+        matching.append(after)
+    stmt = (
+        sa.select(users.c.seq.label("head"), *tasks.c)
+        .select_from(users.outerjoin(tasks, sa.and_(*matching)))
+        .where(users.c.id == user_id)
+        .order_by(*order)
+        .limit(query.limit + 1)
+    )
+    rows = (await conn.execute(stmt)).all()
+    seq = int(rows[0].head) if rows else 0
+    rows = [row for row in rows if row.id is not None]
     next_cursor = None
     if len(rows) > query.limit:
         rows = rows[: query.limit]

@@ -30,8 +30,8 @@ DESCRIPTION_MAX = 10_000
 
 def utc_iso(value: datetime) -> str:
     """`2026-11-20T10:00:00.123Z`: UTC, millisecond precision, `Z` suffix."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # isoformat is ~2x faster than strftime, and a list response formats 40 of these.
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def is_storable(text: str) -> bool:

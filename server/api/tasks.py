@@ -75,7 +75,7 @@ def parse_list_query(params: QueryParams) -> ListQuery:
 async def list_endpoint(request: Request) -> Response:
     user = await authenticate(request)
     query = parse_list_query(request.query_params)
-    async with services(request).db.snapshot() as conn:
+    async with services(request).db.read() as conn:
         items, seq, next_cursor = await list_tasks(conn, user.user_id, query)
     return json_response({"items": items, "seq": seq, "next_cursor": next_cursor})
 
@@ -105,7 +105,7 @@ async def create_endpoint(request: Request) -> Response:
 
 async def get_endpoint(request: Request) -> Response:
     user = await authenticate(request)
-    async with services(request).db.snapshot() as conn:
+    async with services(request).db.read() as conn:
         task = await tasks.get_task(conn, user.user_id, request.path_params["task_id"])
     return task_response(task)
 

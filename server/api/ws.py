@@ -1,8 +1,8 @@
 """`GET /api/ws`: the per-user live socket, as the contract's WebSocket section says.
 
-Three tasks per socket after authentication: the sender (hello, replay, live events),
-the receiver (ping, auth refresh, errors), and a guard (token expiry, a client that
-fell behind); the first to finish decides the close code.
+After authentication the connection's own coroutine receives (ping, auth refresh,
+errors) and one task sends (hello, replay, live events); a timer (token expiry) and the
+stream's overflow callback (a client that fell behind) end the session with their code.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from server.metrics import Metrics
 from server.realtime.hub import Resync, Stream, StreamOverflow
 
 log = logging.getLogger(__name__)
+
+_TOO_SLOW = "too slow; reconnect with since"
 
 
 class Closed(Exception):
@@ -148,6 +150,10 @@ async def _serve(ws: WebSocket, svc: Services, principal: Principal, since: int 
 
 
 class _Session:
+    """One authenticated socket: the connection's own coroutine receives, one task sends,
+    and a timer and the stream's overflow callback end it. Kept this lean on purpose:
+    a process holds ten thousand idle sessions."""
+
     def __init__(
         self, ws: WebSocket, svc: Services, principal: Principal, stream: Stream, metrics: Metrics
     ) -> None:
@@ -158,30 +164,59 @@ class _Session:
         self.principal = principal
         self.stream = stream
         self.expires_at = principal.expires_at
+        self._ending: BaseException | None = None
+        self._receiver: asyncio.Task[Any] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def _end(self, reason: BaseException) -> None:
+        """Stop the session from a callback: the receiver is cancelled and `run` raises `reason`."""
+        if self._ending is None and self._receiver is not None:
+            self._ending = reason
+            self._receiver.cancel()
+
+    def _check_expiry(self) -> None:
+        # Verification accepted the token up to `leeway` past `exp`; the socket too. A
+        # refresh moves `expires_at` on: the timer then simply re-arms itself.
+        remaining = self.expires_at + self.svc.settings.jwt_leeway_seconds - time.time()
+        if remaining <= 0:
+            self._end(Closed(CloseCode.NOT_AUTHENTICATED, "token expired"))
+        else:
+            self._timer = asyncio.get_running_loop().call_later(remaining, self._check_expiry)
+
+    def _sender_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled():
+            self._end(task.exception() or Closed(1011, "sender stopped"))
 
     async def run(self) -> None:
-        tasks = [
-            asyncio.create_task(self._send()),
-            asyncio.create_task(self._receive()),
-            asyncio.create_task(self._guard()),
-        ]
+        self._receiver = asyncio.current_task()
+        # A client that stopped reading leaves the sender stuck in a write; this is not.
+        self.stream.on_overflow = lambda: self._end(
+            Closed(CloseCode.TOO_SLOW, "too slow; reconnect with since")
+        )
+        self._check_expiry()
+        sender = asyncio.create_task(self._send())
+        sender.add_done_callback(self._sender_done)
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            await self._receive()
+        except asyncio.CancelledError:
+            if self._ending is None or self._receiver is None:
+                raise  # cancelled from outside (shutdown): let it through
+            self._receiver.uncancel()
+            raise self._ending from None
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        for task in done:
-            exc = task.exception()
-            if exc is not None:
-                raise exc
+            if self._timer is not None:
+                self._timer.cancel()
+            sender.remove_done_callback(self._sender_done)
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
 
     async def _send(self) -> None:
         await self.ws.send_text(
             json.dumps({"type": "hello", "seq": self.stream.hello_seq, "user_id": self.principal.user_id})
         )
         try:
-            async for item in self.stream.items():
+            while True:
+                item = await self.stream.next()
                 if isinstance(item, Resync):
                     self.resyncs.inc()
                     await self.ws.send_text(json.dumps({"type": "resync", "seq": item.seq}))
@@ -189,23 +224,7 @@ class _Session:
                     await self.ws.send_text(item[1])
                     self.delivered.inc()
         except StreamOverflow:
-            raise Closed(CloseCode.TOO_SLOW, "too slow; reconnect with since") from None
-
-    async def _guard(self) -> None:
-        # Ends the session when the client falls behind (the sender may be stuck writing
-        # to a client that stopped reading) or when the token runs out. A refresh moves
-        # `expires_at` on; the loop picks that up when the old deadline passes.
-        while True:
-            # Verification accepted the token up to `leeway` past `exp`; the socket too.
-            remaining = self.expires_at + self.svc.settings.jwt_leeway_seconds - time.time()
-            if remaining <= 0:
-                raise Closed(CloseCode.NOT_AUTHENTICATED, "token expired")
-            try:
-                async with asyncio.timeout(remaining):
-                    await self.stream.overflowed.wait()
-            except TimeoutError:
-                continue
-            raise Closed(CloseCode.TOO_SLOW, "too slow; reconnect with since")
+            raise Closed(CloseCode.TOO_SLOW, _TOO_SLOW) from None
 
     async def _receive(self) -> None:
         limit = self.svc.settings.ws_max_message_bytes

@@ -55,7 +55,15 @@ class Stream:
     `await stream.next()` gives `(seq, event_json)` pairs in order, with no gaps or
     duplicates, and `Resync` when continuity cannot be given. It is safe to cancel
     (e.g. by a timeout): nothing is lost, the next call carries on.
+
+    An idle stream holds no buffers (a process keeps ten thousand of them open): the
+    live buffer exists only while events wait in it, and one future wakes the reader.
     """
+
+    __slots__ = (
+        "_buffer", "_capacity", "_cursor", "_held", "_ready", "_target", "_waiter",
+        "feed", "hello_seq", "on_overflow", "overflowed", "user_id",
+    )  # fmt: skip
 
     def __init__(self, feed: UserFeed, capacity: int, after: int, head: int, resync: bool) -> None:
         self.feed = feed
@@ -63,30 +71,52 @@ class Stream:
         # What `hello` reports: the head, or the client's own seq if it is (by a
         # commit racing this open) already newer than what this process has read.
         self.hello_seq = head if resync else max(head, after)
-        self._queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue(capacity)
-        self._ready: deque[tuple[int, str] | Resync] = deque()
+        self._capacity = capacity
+        self._buffer: deque[tuple[int, str]] | None = None  # live events, while any wait
+        self._waiter: asyncio.Future[None] | None = None
+        self._ready: list[tuple[int, str] | Resync] = [Resync(head)] if resync else []
         # Replay from the log runs up to the head seen at open; live events after it
-        # are already queueing, so the seam has neither gap nor overlap.
-        self._cursor = after  # the newest seq handed out (or made ready)
+        # are already buffering, so the seam has neither gap nor overlap.
+        self._cursor = head if resync else after  # the newest seq handed out (or made ready)
         self._target = head  # read the log up to here before taking live events
         self._held: tuple[int, str] | None = None
-        if resync:
-            self._ready.append(Resync(head))
-            self._cursor = head
-        self.overflowed = asyncio.Event()
+        self.overflowed = False
+        # Called once when the stream overflows (a socket closes itself with 4408).
+        self.on_overflow: Callable[[], None] | None = None
 
     def offer(self, seq: int, body: str) -> None:
-        if self.overflowed.is_set():
+        if self.overflowed:
             return
-        try:
-            self._queue.put_nowait((seq, body))
-        except asyncio.QueueFull:
-            self.overflowed.set()
+        if self._buffer is None:
+            self._buffer = deque()
+        if len(self._buffer) >= self._capacity:
+            self.overflowed = True
+            self._buffer = None
+            if self.on_overflow is not None:
+                self.on_overflow()
+        else:
+            self._buffer.append((seq, body))
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def _live(self) -> tuple[int, str]:
+        while not self._buffer:
+            if self.overflowed:
+                raise StreamOverflow()
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        item = self._buffer.popleft()
+        if not self._buffer:
+            self._buffer = None
+        return item
 
     async def next(self) -> tuple[int, str] | Resync:
         while True:
             if self._ready:
-                return self._ready.popleft()
+                return self._ready.pop(0)
             if self._cursor < self._target:
                 await self._fill()
                 continue
@@ -94,9 +124,9 @@ class Stream:
                 seq, body = self._held
                 self._held = None
             else:
-                if self.overflowed.is_set():
+                if self.overflowed:
                     raise StreamOverflow()
-                seq, body = await self._queue.get()
+                seq, body = await self._live()
             if seq <= self._cursor:
                 continue
             if seq > self._cursor + 1:
@@ -111,7 +141,7 @@ class Stream:
             yield await self.next()
 
     async def _fill(self) -> None:
-        async with self.feed.db.engine.connect() as conn:
+        async with self.feed.db.read() as conn:
             rows = await events_since(conn, self.user_id, self._cursor, upto=self._target, limit=PAGE)
         if not rows or rows[0].seq != self._cursor + 1:
             # Pruned between the window check and this read: no gap-free history.
@@ -142,7 +172,7 @@ class UserFeed:
         )
         try:
             # LISTEN is in place before this read, so nothing committed after it is missed.
-            async with self.db.engine.connect() as conn:
+            async with self.db.read() as conn:
                 self.last_seq = (await log_window(conn, self.user_id)).head
         except BaseException:
             # Leave no subscription behind: broadcaster would queue its notifications forever.
@@ -181,7 +211,7 @@ class UserFeed:
         async with self._lock:
             while True:
                 try:
-                    async with self.db.engine.connect() as conn:
+                    async with self.db.read() as conn:
                         rows = await events_since(conn, self.user_id, self.last_seq, limit=PAGE)
                 except Exception as exc:  # database away: keep trying, never die
                     log.warning("feed catch-up for a user failed: %r", exc)
@@ -204,7 +234,7 @@ class UserFeed:
             resync = False
             after = head
             if since is not None:
-                async with self.db.engine.connect() as conn:
+                async with self.db.read() as conn:
                     window = await log_window(conn, self.user_id)
                 resync = not (window.floor <= since <= max(head, window.head))
                 after = since if not resync else head
