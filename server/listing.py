@@ -15,11 +15,13 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server import fastsql
 from server.errors import ValidationFailed, field_error
 from server.models import tasks, users
 from server.schemas import is_storable
@@ -90,68 +92,84 @@ def decode_cursor(text: str, sort: Sort, order: Order, status: Status) -> Cursor
     return Cursor(key=key, created_seq=seq)
 
 
-def _keyset(query: ListQuery) -> tuple[list[Any], sa.ColumnElement[bool] | None]:
-    """ORDER BY terms, and the WHERE term that starts after the cursor."""
-    desc = query.order == "desc"
+CursorKind = Literal["none", "key", "null-key"]
+
+
+def _keyset(sort: Sort, order: Order, cursor: CursorKind) -> tuple[list[Any], sa.ColumnElement[bool] | None]:
+    """ORDER BY terms, and the WHERE term that starts after the cursor (`:key`, `:after_seq`)."""
+    desc = order == "desc"
     seq = tasks.c.created_seq
-    c = query.cursor
-    if query.sort == "created":
-        after = None if c is None else (seq < c.created_seq if desc else seq > c.created_seq)
+    after_seq = sa.bindparam("after_seq", type_=sa.BigInteger)
+    if sort == "created":
+        after = None if cursor == "none" else (seq < after_seq if desc else seq > after_seq)
         return [seq.desc() if desc else seq.asc()], after
-    if query.sort == "title":
-        key = tasks.c.title_key
-        order = [key.desc() if desc else key.asc(), seq.asc()]
-        if c is None:
-            return order, None
-        beyond = key < c.key if desc else key > c.key
-        return order, sa.or_(beyond, sa.and_(key == c.key, seq > c.created_seq))
+    if sort == "title":
+        title = tasks.c.title_key
+        by = [title.desc() if desc else title.asc(), seq.asc()]
+        if cursor == "none":
+            return by, None
+        key = sa.bindparam("key", type_=sa.Text)
+        beyond = title < key if desc else title > key
+        return by, sa.or_(beyond, sa.and_(title == key, seq > after_seq))
     due = tasks.c.due_date
     no_date_last = sa.case((due.is_(None), 1), else_=0)
-    order = [no_date_last.asc(), due.desc() if desc else due.asc(), seq.asc()]
-    if c is None:
-        return order, None
-    if c.key is None:
-        return order, sa.and_(due.is_(None), seq > c.created_seq)
-    beyond = due < c.key if desc else due > c.key
-    return order, sa.or_(
+    by = [no_date_last.asc(), due.desc() if desc else due.asc(), seq.asc()]
+    if cursor == "none":
+        return by, None
+    if cursor == "null-key":
+        return by, sa.and_(due.is_(None), seq > after_seq)
+    day = sa.bindparam("key", type_=sa.Date)
+    beyond = due < day if desc else due > day
+    return by, sa.or_(
         due.is_(None),
-        sa.and_(due.is_not(None), sa.or_(beyond, sa.and_(due == c.key, seq > c.created_seq))),
+        sa.and_(due.is_not(None), sa.or_(beyond, sa.and_(due == day, seq > after_seq))),
+    )
+
+
+@cache
+def _page_statement(status: Status, sort: Sort, order: Order, cursor: CursorKind) -> sa.Select[Any]:
+    """The user row joined to one page of its tasks; built once per query shape.
+
+    One statement, so items and seq always come from one snapshot (a user with no
+    matching task still gives its row, with NULL task columns; a user never seen gives
+    no row at all, and seq 0).
+    """
+    by, after = _keyset(sort, order, cursor)
+    matching = [tasks.c.user_id == users.c.id]
+    if status != "all":
+        matching.append(tasks.c.completed == (status == "completed"))
+    if after is not None:
+        matching.append(after)
+    return (
+        sa.select(users.c.seq.label("head"), *tasks.c)
+        .select_from(users.outerjoin(tasks, sa.and_(*matching)))
+        .where(users.c.id == sa.bindparam("user_id"))
+        .order_by(*by)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
     )
 
 
 async def list_tasks(
     conn: AsyncConnection, user_id: str, query: ListQuery
 ) -> tuple[list[dict[str, Any]], int, str | None]:
-    """One page of the user's tasks, the `seq` of the same snapshot, and the next cursor.
-
-    One statement, so items and seq always come from one snapshot: the user row joined
-    to the page of its tasks (a user with no matching task still gives its row, with
-    NULL task columns; a user never seen gives no row at all, and seq 0).
-    """
-    order, after = _keyset(query)
-    matching = [tasks.c.user_id == users.c.id]
-    if query.status != "all":
-        matching.append(tasks.c.completed == (query.status == "completed"))
-    if after is not None:
-        matching.append(after)
-    stmt = (
-        sa.select(users.c.seq.label("head"), *tasks.c)
-        .select_from(users.outerjoin(tasks, sa.and_(*matching)))
-        .where(users.c.id == user_id)
-        .order_by(*order)
-        .limit(query.limit + 1)
-    )
-    rows = (await conn.execute(stmt)).all()
-    seq = int(rows[0].head) if rows else 0
-    rows = [row for row in rows if row.id is not None]
+    """One page of the user's tasks, the `seq` of the same snapshot, and the next cursor."""
+    c = query.cursor
+    kind: CursorKind = "none" if c is None else ("null-key" if c.key is None else "key")
+    stmt = _page_statement(query.status, query.sort, query.order, kind)
+    values: dict[str, Any] = {"user_id": user_id, "limit": query.limit + 1}
+    if c is not None:
+        values.update(key=c.key, after_seq=c.created_seq)
+    rows = await fastsql.fetch(conn, stmt, values)
+    seq = int(rows[0]["head"]) if rows else 0
+    rows = [row for row in rows if row["id"] is not None]
     next_cursor = None
     if len(rows) > query.limit:
         rows = rows[: query.limit]
         last = rows[-1]
         key: Any = None
         if query.sort == "title":
-            key = last.title_key
+            key = last["title_key"]
         elif query.sort == "due_date":
-            key = last.due_date.isoformat() if last.due_date is not None else None
-        next_cursor = encode_cursor(query, key, last.created_seq)
-    return [task_json(r._mapping) for r in rows], seq, next_cursor
+            key = last["due_date"].isoformat() if last["due_date"] is not None else None
+        next_cursor = encode_cursor(query, key, last["created_seq"])
+    return [task_json(row) for row in rows], seq, next_cursor

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server import fastsql
 from server.db import Tx
 from server.errors import NotFound, PreconditionFailed
 from server.models import TASK_ID_LEN, tasks
@@ -19,6 +20,7 @@ from server.realtime.log import next_seq, now, record_event
 from server.schemas import TaskFields, utc_iso
 
 _DEFAULTS: dict[str, Any] = {"description": "", "completed": False, "due_date": None}
+_INSERT_TASK = tasks.insert().values({column.name: sa.bindparam(column.name) for column in tasks.c})
 
 
 def task_json(m: Mapping[str, Any] | sa.RowMapping) -> dict[str, Any]:
@@ -90,7 +92,7 @@ async def create_task(tx: Tx, user_id: str, fields: TaskFields, origin: str | No
         "version": 1,
         "created_seq": seq,
     }
-    await tx.conn.execute(tasks.insert().values(**values))
+    await fastsql.execute(tx.conn, _INSERT_TASK, values)
     task = task_json(values)
     await record_event(tx, user_id, seq, "task.created", task, origin)
     return task

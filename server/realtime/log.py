@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, Literal, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server import fastsql
 from server.db import Tx
 from server.models import events, users
 
@@ -48,13 +50,35 @@ async def ensure_user(conn: AsyncConnection, user_id: str, email: str | None, na
     await conn.execute(stmt)
 
 
+@cache
+def _next_seq_statement(dialect: str) -> sa.Executable:
+    stmt = _upsert(dialect)(users).values(id=sa.bindparam("user_id"), seq=1, created_at=sa.bindparam("now"))
+    upsert: sa.Executable = stmt.on_conflict_do_update(
+        index_elements=[users.c.id], set_={"seq": users.c.seq + 1}
+    ).returning(users.c.seq)
+    return upsert
+
+
+_INSERT_EVENT = events.insert().values(
+    {name: sa.bindparam(name) for name in ("user_id", "seq", "type", "task_id", "body", "at")}
+)
+_EVENTS_SINCE = (
+    sa.select(events.c.seq, events.c.body, events.c.at)
+    .where(
+        events.c.user_id == sa.bindparam("user_id"),
+        events.c.seq > sa.bindparam("after"),
+        events.c.seq <= sa.bindparam("upto"),
+    )
+    .order_by(events.c.seq)
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+)
+_NO_UPPER_BOUND = 2**62
+
+
 async def next_seq(tx: Tx, user_id: str) -> int:
     """Allocate the user's next seq; holds the user's write lock until the transaction ends."""
-    stmt = _upsert(tx.dialect)(users).values(id=user_id, seq=1, created_at=now())
-    stmt = stmt.on_conflict_do_update(index_elements=[users.c.id], set_={"seq": users.c.seq + 1}).returning(
-        users.c.seq
-    )
-    return int((await tx.conn.execute(stmt)).scalar_one())
+    stmt = _next_seq_statement(tx.dialect)
+    return int(await fastsql.fetchval(tx.conn, stmt, {"user_id": user_id, "now": now()}))
 
 
 async def record_event(
@@ -72,8 +96,10 @@ async def record_event(
         ensure_ascii=False,
         separators=(",", ":"),
     )
-    await tx.conn.execute(
-        events.insert().values(user_id=user_id, seq=seq, type=type_, task_id=task["id"], body=body, at=at)
+    await fastsql.execute(
+        tx.conn,
+        _INSERT_EVENT,
+        {"user_id": user_id, "seq": seq, "type": type_, "task_id": task["id"], "body": body, "at": at},
     )
     if tx.announcer is not None:
         await tx.announcer.announce(tx, user_id, seq)
@@ -118,15 +144,19 @@ async def events_since(
     conn: AsyncConnection, user_id: str, after: int, *, upto: int | None = None, limit: int = 1000
 ) -> list[LoggedEvent]:
     """The user's events after `after` (and at most `upto`), oldest first."""
-    query = (
-        sa.select(events.c.seq, events.c.body, events.c.at)
-        .where(events.c.user_id == user_id, events.c.seq > after)
-        .order_by(events.c.seq)
-        .limit(limit)
-    )
-    if upto is not None:
-        query = query.where(events.c.seq <= upto)
-    return [LoggedEvent(int(seq), body, at) for seq, body, at in (await conn.execute(query)).all()]
+    values = {
+        "user_id": user_id,
+        "after": after,
+        "upto": _NO_UPPER_BOUND if upto is None else upto,
+        "limit": limit,
+    }
+    rows = await fastsql.fetch(conn, _EVENTS_SINCE, values)
+    return [LoggedEvent(int(row["seq"]), row["body"], _utc(row["at"])) for row in rows]
+
+
+def _utc(at: datetime) -> datetime:
+    # SQLite hands timestamps back naive (UTC by construction); asyncpg, aware.
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 
 async def prune(conn: AsyncConnection, keep_events: int, keep_days: float) -> int:

@@ -14,11 +14,14 @@ import asyncio
 import sqlalchemy as sa
 from broadcaster import Broadcast
 
+from server import fastsql
 from server.db import Tx
 from server.metrics import Metrics
 from server.realtime.channels import channel_for
 
-_NOTIFY = sa.text("SELECT pg_notify(:channel, :payload)")
+_NOTIFY = sa.select(
+    sa.func.pg_notify(sa.bindparam("channel", type_=sa.Text), sa.bindparam("payload", type_=sa.Text))
+)
 
 
 class Notifier:
@@ -34,7 +37,7 @@ class Notifier:
         self._metrics.events_recorded.inc()
         channel, payload = channel_for(user_id), str(seq)
         if self._in_transaction:
-            await tx.conn.execute(_NOTIFY, {"channel": channel, "payload": payload})
+            await fastsql.execute(tx.conn, _NOTIFY, {"channel": channel, "payload": payload})
             self._metrics.events_notified.inc()
             return
 

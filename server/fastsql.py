@@ -1,0 +1,92 @@
+"""The hottest statements, run on PostgreSQL straight through asyncpg.
+
+SQLAlchemy Core costs about four times raw asyncpg in CPU per statement (cache lookup,
+parameter and result processing); on the list, create and fan-out paths that was most
+of a request's time. Those statements are still written with Core, with named
+`bindparam`s, so there is one source of truth and SQLite runs them through SQLAlchemy as
+usual. On PostgreSQL each is compiled once to `$n` SQL and executed on the driver
+connection underneath the SQLAlchemy connection — inside the same transaction.
+
+Values skip SQLAlchemy's type processing, so they must already be what asyncpg takes
+(timezone-aware datetimes, dates, bools); rows come back as mappings either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.compiler import SQLCompiler
+
+_PG = asyncpg_dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
+
+
+class _Compiled:
+    """`$n` SQL, the parameter names in position order, and the values of literals."""
+
+    __slots__ = ("defaults", "names", "sql", "stmt")
+
+    def __init__(self, stmt: sa.Executable) -> None:
+        compiled = cast(SQLCompiler, cast(sa.ClauseElement, stmt).compile(dialect=_PG))
+        self.stmt = stmt
+        self.sql = str(compiled)
+        self.names = list(compiled.positiontup or [])
+        self.defaults = dict(compiled.params)  # literal values in the statement (`seq + 1`)
+
+    def args(self, values: Mapping[str, Any]) -> list[Any]:
+        return [values[n] if n in values else self.defaults[n] for n in self.names]
+
+
+# Statements are built once per shape (module constants or cached builders), so their
+# identity is a fine cache key.
+_compiled: dict[int, _Compiled] = {}
+
+
+def _pg(stmt: sa.Executable) -> _Compiled:
+    entry = _compiled.get(id(stmt))
+    if entry is None or entry.stmt is not stmt:
+        entry = _compiled[id(stmt)] = _Compiled(stmt)
+    return entry
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    raw = await conn.get_raw_connection()
+    adapter: Any = raw.dbapi_connection
+    # SQLAlchemy's asyncpg adapter sends BEGIN lazily, with its own first statement; one
+    # sent to the driver before that would run outside the transaction. So start it the
+    # way the adapter would (a private method: SQLAlchemy is pinned below 2.2, and the
+    # rollback tests fail loudly if a write ever escapes its transaction).
+    if conn.in_transaction() and adapter._transaction is None and adapter.isolation_level != "autocommit":
+        await adapter._start_transaction()
+    return raw.driver_connection
+
+
+Rows = Sequence[Mapping[str, Any]]
+
+
+async def fetch(conn: AsyncConnection, stmt: sa.Executable, values: Mapping[str, Any]) -> Rows:
+    """All rows of `stmt`, as mappings."""
+    if conn.dialect.name != "postgresql":
+        return cast(Rows, (await conn.execute(stmt, dict(values))).mappings().all())
+    c = _pg(stmt)
+    records: Rows = await (await _driver(conn)).fetch(c.sql, *c.args(values))
+    return records
+
+
+async def fetchval(conn: AsyncConnection, stmt: sa.Executable, values: Mapping[str, Any]) -> Any:
+    """The first column of the first row (or None)."""
+    if conn.dialect.name != "postgresql":
+        return (await conn.execute(stmt, dict(values))).scalar()
+    c = _pg(stmt)
+    return await (await _driver(conn)).fetchval(c.sql, *c.args(values))
+
+
+async def execute(conn: AsyncConnection, stmt: sa.Executable, values: Mapping[str, Any]) -> None:
+    if conn.dialect.name != "postgresql":
+        await conn.execute(stmt, dict(values))
+        return
+    c = _pg(stmt)
+    await (await _driver(conn)).execute(c.sql, *c.args(values))
