@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -66,27 +67,46 @@ async def _driver(conn: AsyncConnection) -> Any:
 
 Rows = Sequence[Mapping[str, Any]]
 
+# A broken or dying connection, as opposed to an error in the statement itself.
+_CONNECTION_ERRORS = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now
+)
+
+
+async def _run(conn: AsyncConnection, stmt: sa.Executable, values: Mapping[str, Any], method: str) -> Any:
+    c = _pg(stmt)
+    try:
+        driver = await _driver(conn)
+        return await getattr(driver, method)(c.sql, *c.args(values))
+    except Exception as exc:
+        if not (isinstance(exc, _CONNECTION_ERRORS) or conn.dialect.is_disconnect(exc, None, None)):  # type: ignore[arg-type]
+            raise
+        # Let SQLAlchemy meet the broken connection itself: its disconnect handling then
+        # invalidates this connection and the pool's older ones (after a server restart
+        # every pooled connection is dead), exactly as for any statement of its own.
+        await conn.execute(sa.text("SELECT 1"))
+        raise
+
 
 async def fetch(conn: AsyncConnection, stmt: sa.Executable, values: Mapping[str, Any]) -> Rows:
     """All rows of `stmt`, as mappings."""
     if conn.dialect.name != "postgresql":
         return cast(Rows, (await conn.execute(stmt, dict(values))).mappings().all())
-    c = _pg(stmt)
-    records: Rows = await (await _driver(conn)).fetch(c.sql, *c.args(values))
-    return records
+    return cast(Rows, await _run(conn, stmt, values, "fetch"))
 
 
 async def fetchval(conn: AsyncConnection, stmt: sa.Executable, values: Mapping[str, Any]) -> Any:
     """The first column of the first row (or None)."""
     if conn.dialect.name != "postgresql":
         return (await conn.execute(stmt, dict(values))).scalar()
-    c = _pg(stmt)
-    return await (await _driver(conn)).fetchval(c.sql, *c.args(values))
+    return await _run(conn, stmt, values, "fetchval")
 
 
 async def execute(conn: AsyncConnection, stmt: sa.Executable, values: Mapping[str, Any]) -> None:
     if conn.dialect.name != "postgresql":
         await conn.execute(stmt, dict(values))
         return
-    c = _pg(stmt)
-    await (await _driver(conn)).execute(c.sql, *c.args(values))
+    await _run(conn, stmt, values, "execute")

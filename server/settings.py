@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # Realtime. Each stream buffers at most this many events before it is closed as too
     # slow (4408); 1,000 events of a few hundred bytes bound a stream's memory near 1 MB.
     stream_queue_size: int = Field(default=1000, ge=10)
+    # A stream whose buffer fills reads back from the log instead (bursts are fine); one
+    # still behind after this long is closed as too slow (4408).
+    stream_lag_seconds: float = Field(default=10.0, gt=0)
     ws_max_sockets_per_user: int = Field(default=50, ge=1)
     ws_auth_timeout_seconds: float = Field(default=5.0, gt=0)
     ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024)

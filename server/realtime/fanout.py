@@ -74,7 +74,14 @@ async def _maintain(settings: Settings, db: Database, hub: Hub) -> None:
 async def open_realtime(settings: Settings, db: Database, metrics: Metrics) -> AsyncIterator[Hub]:
     broadcast, in_transaction, ready = _broadcast_for(settings, metrics)
     await broadcast.connect()
-    hub = Hub(db, broadcast, settings.stream_queue_size, ready=ready, metrics=metrics)
+    hub = Hub(
+        db,
+        broadcast,
+        settings.stream_queue_size,
+        ready=ready,
+        metrics=metrics,
+        lag_seconds=settings.stream_lag_seconds,
+    )
     db.announcer = Notifier(
         broadcast, metrics, in_transaction=in_transaction, timeout=settings.listener_timeout_seconds
     )

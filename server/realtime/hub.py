@@ -61,11 +61,13 @@ class Stream:
     """
 
     __slots__ = (
-        "_buffer", "_capacity", "_cursor", "_held", "_ready", "_target", "_waiter",
-        "feed", "hello_seq", "on_overflow", "overflowed", "user_id",
+        "_buffer", "_capacity", "_cursor", "_held", "_lag_seconds", "_lag_timer", "_ready",
+        "_target", "_waiter", "feed", "hello_seq", "on_overflow", "overflowed", "user_id",
     )  # fmt: skip
 
-    def __init__(self, feed: UserFeed, capacity: int, after: int, head: int, resync: bool) -> None:
+    def __init__(
+        self, feed: UserFeed, capacity: int, lag_seconds: float, after: int, head: int, resync: bool
+    ) -> None:
         self.feed = feed
         self.user_id = feed.user_id
         # What `hello` reports: the head, or the client's own seq if it is (by a
@@ -80,38 +82,44 @@ class Stream:
         self._cursor = head if resync else after  # the newest seq handed out (or made ready)
         self._target = head  # read the log up to here before taking live events
         self._held: tuple[int, str] | None = None
+        self._lag_seconds = lag_seconds
+        self._lag_timer: asyncio.TimerHandle | None = None  # set while reading back from the log
         self.overflowed = False
-        # Called once when the stream overflows (a socket closes itself with 4408).
+        # Called once when the stream falls behind for good (a socket closes with 4408).
         self.on_overflow: Callable[[], None] | None = None
 
     def offer(self, seq: int, body: str) -> None:
         if self.overflowed:
             return
-        if self._buffer is None:
-            self._buffer = deque()
-        if len(self._buffer) >= self._capacity:
-            self.overflowed = True
+        if self._lag_timer is not None:
+            self._target = seq  # lagging: the log has it, and the reader will fetch it
+        elif self._buffer is not None and len(self._buffer) >= self._capacity:
+            # A burst bigger than the buffer (a catch-up after a listener outage, say) or
+            # a client that stopped reading: drop the buffer and let the reader go back to
+            # the log - memory stays bounded. Only a stream still behind after
+            # `lag_seconds` is too slow (4408).
             self._buffer = None
-            if self.on_overflow is not None:
-                self.on_overflow()
+            self._target = seq
+            self._lag_timer = asyncio.get_running_loop().call_later(self._lag_seconds, self._lagged_too_long)
         else:
+            if self._buffer is None:
+                self._buffer = deque()
             self._buffer.append((seq, body))
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
-    async def _live(self) -> tuple[int, str]:
-        while not self._buffer:
-            if self.overflowed:
-                raise StreamOverflow()
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        item = self._buffer.popleft()
-        if not self._buffer:
-            self._buffer = None
-        return item
+    def _lagged_too_long(self) -> None:
+        self._lag_timer = None
+        self.overflowed = True
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+        if self.on_overflow is not None:
+            self.on_overflow()
+
+    def close(self) -> None:
+        if self._lag_timer is not None:
+            self._lag_timer.cancel()
+            self._lag_timer = None
 
     async def next(self) -> tuple[int, str] | Resync:
         while True:
@@ -120,13 +128,27 @@ class Stream:
             if self._cursor < self._target:
                 await self._fill()
                 continue
+            if self._lag_timer is not None:
+                # Caught up from the log with everything offered meanwhile: live again.
+                self._lag_timer.cancel()
+                self._lag_timer = None
             if self._held is not None:
                 seq, body = self._held
                 self._held = None
             else:
                 if self.overflowed:
                     raise StreamOverflow()
-                seq, body = await self._live()
+                if not self._buffer:
+                    # Woken by an offer (buffered, or - lagging - a new target) or overflow.
+                    self._waiter = asyncio.get_running_loop().create_future()
+                    try:
+                        await self._waiter
+                    finally:
+                        self._waiter = None
+                    continue
+                seq, body = self._buffer.popleft()
+                if not self._buffer:
+                    self._buffer = None
             if seq <= self._cursor:
                 continue
             if seq > self._cursor + 1:
@@ -238,7 +260,7 @@ class UserFeed:
                     window = await log_window(conn, self.user_id)
                 resync = not (window.floor <= since <= max(head, window.head))
                 after = since if not resync else head
-            stream = Stream(self, capacity, after=after, head=head, resync=resync)
+            stream = Stream(self, capacity, self.hub.lag_seconds, after=after, head=head, resync=resync)
             self.streams.add(stream)
             return stream
 
@@ -253,7 +275,9 @@ class Hub:
         stream_capacity: int,
         ready: Callable[[], bool],
         metrics: Metrics,
+        lag_seconds: float = 10.0,
     ) -> None:
+        self.lag_seconds = lag_seconds
         self.db = db
         self.ready = ready
         self.metrics = metrics
@@ -304,6 +328,7 @@ class Hub:
             yield stream
         finally:
             gauge.dec()
+            stream.close()
             await self._release(feed, stream)
 
     async def _release(self, feed: UserFeed, stream: Stream) -> None:

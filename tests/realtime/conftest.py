@@ -19,6 +19,8 @@ SERVER_ENV = {
     "WS_AUTH_TIMEOUT_SECONDS": "1",
     "WS_MAX_SOCKETS_PER_USER": "12",
     "STREAM_QUEUE_SIZE": "20",
+    "STREAM_LAG_SECONDS": "2",
+    "LOG_LEVEL": "info",
     "LISTENER_HEALTH_SECONDS": "1",
     "LISTENER_TIMEOUT_SECONDS": "2",
     # Sockets live until exp + leeway; no leeway makes expiry exact for the tests.

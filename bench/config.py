@@ -1,0 +1,102 @@
+"""Benchmark sizes (full, --quick, --tiny), the shared secret, and token minting."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jwt
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "bench"
+RESULTS_DIR = BENCH_DIR / "results"
+SECRET = "tasksync-bench-secret-" + "b" * 32
+DEFAULT_PG = os.environ.get("TASKSYNC_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+BENCHMARKS = ("rest-read", "rest-write", "fanout", "idle")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    name: str
+    # REST read/write: users × tasks seeded, concurrent connections, seconds per round.
+    rest_users: int = 1000
+    rest_tasks: int = 20
+    rest_connections: int = 100
+    rest_seconds: float = 10.0
+    rest_warmup_seconds: float = 3.0
+    rest_rounds: int = 2
+    # Fan-out: users with one socket on each server process, REST writes per second.
+    fanout_users: int = 1000
+    fanout_servers: int = 2
+    fanout_rate: float = 200.0
+    fanout_seconds: float = 30.0
+    probe_rate: float = 50.0
+    # Idle sockets on one process (users × 2), and one user's event to many sockets.
+    idle_sockets: int = 10_000
+    burst_sockets: int = 10_000
+    burst_events: int = 5
+    socket_workers: int = 4
+    settle_seconds: float = 3.0
+    # What the issue's absolute targets are stated for (scaled-down runs say "n/a").
+    full_size: bool = True
+
+
+FULL = Sizes("full")
+QUICK = Sizes(
+    "quick",
+    rest_users=200,
+    rest_seconds=3.0,
+    rest_warmup_seconds=1.0,
+    rest_rounds=1,
+    fanout_users=200,
+    fanout_rate=100.0,
+    fanout_seconds=5.0,
+    idle_sockets=1000,
+    burst_sockets=1000,
+    burst_events=3,
+    socket_workers=2,
+    settle_seconds=1.0,
+    full_size=False,
+)
+TINY = Sizes(
+    "tiny",
+    rest_users=10,
+    rest_tasks=3,
+    rest_connections=4,
+    rest_seconds=1.0,
+    rest_warmup_seconds=0.3,
+    rest_rounds=1,
+    fanout_users=10,
+    fanout_rate=20.0,
+    fanout_seconds=1.0,
+    probe_rate=20.0,
+    idle_sockets=40,
+    burst_sockets=20,
+    burst_events=2,
+    socket_workers=2,
+    settle_seconds=0.3,
+    full_size=False,
+)
+SIZES = {s.name: s for s in (FULL, QUICK, TINY)}
+
+
+def mint(user_id: str, ttl: float = 4 * 3600) -> str:
+    """An HS256 token the servers (run with BETTER_AUTH_SECRET=SECRET) accept."""
+    now = int(time.time())
+    claims = {"sub": user_id, "name": user_id, "iat": now, "exp": now + int(ttl)}
+    return jwt.encode(claims, SECRET, algorithm="HS256")
+
+
+@dataclass
+class Context:
+    """What every benchmark gets: sizes, where PostgreSQL is, where logs go, which load
+    generator to use (`wrk` path, or None for the Python generator), raw results."""
+
+    sizes: Sizes
+    pg: str
+    log_dir: Path
+    wrk: str | None
+    profile_dir: Path | None = None
+    raw: dict[str, object] = field(default_factory=dict)

@@ -1,0 +1,156 @@
+"""Idle sockets and one event to many sockets, on one server process and on the ceiling.
+
+Idle: open and close a few sockets (imports, pools, allocator warm), read the process's
+VmRSS, open N authenticated sockets (N/2 users × 2, spread over several client
+processes), wait, read VmRSS again, then ping every socket to prove it is still open.
+Memory per socket = (after − before) / sockets alive.
+
+Burst: N sockets of ONE user (the per-user cap lifted for this run), then K single
+writes, one at a time; for each, the time from the event's `at` (stamped in the write
+transaction; for the ceiling, when `/fire` is handled) to its arrival on the LAST
+socket. Deliveries per second = N / that time (median over the K events).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+from contextlib import AsyncExitStack, nullcontext
+from typing import Any
+
+from bench.config import Context, Sizes, mint
+from bench.fanout import epoch
+from bench.httpclient import HttpConnection
+from bench.loadgen import task_body
+from bench.profile import profiled
+from bench.report import Figure
+from bench.servers import HttpService, database, rss_kib, start_ceiling, start_server
+from bench.worker import Worker, start_workers
+
+
+def _spread(targets: list[list[Any]], workers: list[Worker]) -> list[list[list[Any]]]:
+    return [targets[k :: len(workers)] for k in range(len(workers))]
+
+
+async def _open(workers: list[Worker], port: int, path: str, users: list[str]) -> int:
+    parts = _spread([[port, u] for u in users], workers)
+    replies = await asyncio.gather(
+        *(w.call("open", host="127.0.0.1", path=path, targets=p) for w, p in zip(workers, parts, strict=True))
+    )
+    opened = sum(int(r["opened"]) for r in replies)
+    if opened != len(users):
+        errors = [r["errors"] for r in replies]
+        raise RuntimeError(f"opened {opened} of {len(users)} sockets on port {port}: {errors}")
+    return opened
+
+
+async def _close(workers: list[Worker]) -> None:
+    await asyncio.gather(*(w.call("close") for w in workers))
+
+
+async def idle_phase(ctx: Context, svc: HttpService, path: str, workers: list[Worker]) -> dict[str, Any]:
+    n = ctx.sizes.idle_sockets
+    await _open(workers, svc.port, path, [f"warm-{i % 50}" for i in range(min(n, 100))])
+    await _close(workers)
+    await asyncio.sleep(ctx.sizes.settle_seconds)
+    before = rss_kib(svc.pid)
+    await _open(workers, svc.port, path, [f"idle-{i // 2:05d}" for i in range(n)])
+    await asyncio.sleep(ctx.sizes.settle_seconds)
+    after = rss_kib(svc.pid)
+    pings = await asyncio.gather(*(w.call("ping") for w in workers))
+    alive = sum(p["alive"] for p in pings)
+    await _close(workers)
+    per_socket_kb = (after - before) * 1024 / 1000 / max(alive, 1)
+    return {"rss_before_kib": before, "rss_after_kib": after, "alive": alive, "per_socket_kb": per_socket_kb}
+
+
+async def _fire(svc: HttpService, server: bool) -> None:
+    conn = await HttpConnection.open("127.0.0.1", svc.port)
+    try:
+        if server:
+            headers = {"Authorization": f"Bearer {mint('burst-user')}", "Content-Type": "application/json"}
+            status, body = await conn.request("POST", "/api/tasks", headers, task_body("burst"))
+        else:
+            status, body = await conn.request("POST", "/fire")
+        if status not in (200, 201):
+            raise RuntimeError(f"burst write: {status} {body[:200]!r}")
+    finally:
+        await conn.close()
+
+
+async def burst_phase(
+    ctx: Context, svc: HttpService, path: str, workers: list[Worker], server: bool
+) -> dict[str, Any]:
+    s = ctx.sizes
+    n = await _open(workers, svc.port, path, ["burst-user"] * s.burst_sockets)
+    shares = [len(p) for p in _spread([[0]] * n, workers)]
+    times: list[float] = []
+    async with profiled(ctx, svc.pid, "burst") if server else nullcontext():
+        for seq in range(1, s.burst_events + 1):
+            times.append(await _one_burst(svc, workers, server, seq, n, shares))
+    await _close(workers)
+    last_ms = statistics.median(times)
+    return {"sockets": n, "to_last_ms": times, "median_to_last_ms": last_ms, "per_second": n / last_ms * 1000}
+
+
+async def _one_burst(
+    svc: HttpService, workers: list[Worker], server: bool, seq: int, n: int, shares: list[int]
+) -> float:
+    """One write (or `/fire`); milliseconds from its `at` to the last socket's arrival."""
+    await _fire(svc, server)
+    await asyncio.gather(
+        *(w.call("wait_total", total=k * seq, within=60) for w, k in zip(workers, shares, strict=True))
+    )
+    got = await asyncio.gather(*(w.call("arrivals", seq=seq) for w in workers))
+    if sum(g["count"] for g in got) != n:
+        raise RuntimeError(f"event {seq} reached {sum(g['count'] for g in got)} of {n} sockets")
+    at = epoch(next(g["at"] for g in got if g["at"]))
+    await asyncio.sleep(0.2)
+    return (max(float(g["last"]) for g in got) - at) * 1000
+
+
+async def run_idle(ctx: Context) -> list[Figure]:
+    s = ctx.sizes
+    raw: dict[str, Any] = {}
+    async with AsyncExitStack() as stack:
+        db = await stack.enter_async_context(database(ctx.pg, "idle", ctx.log_dir))
+        cap = str(max(s.burst_sockets, s.idle_sockets) + 10)
+        server = await start_server(stack, "server-idle", db, ctx.log_dir, WS_MAX_SOCKETS_PER_USER=cap)
+        ceiling = await start_ceiling(stack, db, ctx.log_dir, pool=False)
+        workers = await start_workers(stack, "bench.sockets", s.socket_workers, ctx.log_dir)
+        for side, svc, path in (("ceiling", ceiling, "/ws"), ("server", server, "/api/ws")):
+            idle = await idle_phase(ctx, svc, path, workers)
+            burst = await burst_phase(ctx, svc, path, workers, side == "server")
+            raw[side] = {"idle": idle, "burst": burst}
+    ctx.raw["idle"] = raw
+    return _figures(raw, s)
+
+
+def _figures(raw: dict[str, Any], s: Sizes) -> list[Figure]:
+    ours, top = raw["server"], raw["ceiling"]
+    idle = f"Idle sockets ({s.idle_sockets:,} on one process)"
+    burst = f"One event → {s.burst_sockets:,} sockets of one user"
+    kb = ours["idle"]["per_socket_kb"]
+    held = ours["idle"]["alive"]
+    return [
+        Figure(idle, "memory per idle socket", kb, top["idle"]["per_socket_kb"], "KB", "≤ 30 KB", kb <= 30),
+        Figure(
+            idle,
+            "sockets held and answering",
+            held,
+            top["idle"]["alive"],
+            "",
+            "≥ 10,000",
+            held >= 10_000 if s.full_size else None,
+        ),  # fmt: skip
+        Figure(
+            burst,
+            "commit → last socket",
+            ours["burst"]["median_to_last_ms"],
+            top["burst"]["median_to_last_ms"],
+            "ms",
+        ),
+        Figure(
+            burst, "deliveries/s per process", ours["burst"]["per_second"], top["burst"]["per_second"], "/s"
+        ),
+    ]

@@ -1,0 +1,156 @@
+"""REST read (`GET /api/tasks`) and write (`POST /api/tasks`) against the ceiling app.
+
+One database seeded with N users × 20 tasks (and their event log); one Tasksync server
+and one ceiling process on it. Every user is touched once first (the server creates or
+caches the user row on first sight), each side gets a warm-up, then rounds alternate
+ceiling/server and the best round of each side is reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from contextlib import AsyncExitStack, nullcontext
+from datetime import UTC, date, datetime, timedelta
+
+import asyncpg
+
+from bench.ceiling_app import iso, task_json
+from bench.config import Context, mint
+from bench.generators import LoadResult, run_python, run_wrk
+from bench.httpclient import HttpConnection
+from bench.profile import profiled
+from bench.report import Figure
+from bench.servers import HttpService, cpu_seconds, database, start_ceiling, start_server
+from bench.worker import start_workers
+
+TASK_COLUMNS = [
+    "id", "user_id", "title", "title_key", "description", "completed", "due_date",
+    "created_at", "updated_at", "version", "created_seq",
+]  # fmt: skip
+
+
+async def seed(db_url: str, users: list[str], per_user: int) -> None:
+    """Users, their tasks and the matching `task.created` events, by COPY."""
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    user_rows, task_rows, event_rows = [], [], []
+    for user in users:
+        user_rows.append((user, None, user, per_user, base))
+        for k in range(1, per_user + 1):
+            stamp = base + timedelta(minutes=k)
+            title = f"Task {k} of {user}"
+            due = date(2026, 12, k % 28 + 1) if k % 3 else None
+            row = (
+                str(uuid.uuid4()),
+                user,
+                title,
+                title.casefold(),
+                "seeded",
+                k % 4 == 0,
+                due,
+                stamp,
+                stamp,
+                1,
+                k,
+            )
+            task_rows.append(row)
+            task = task_json(dict(zip(TASK_COLUMNS, row, strict=True)))
+            body = {"seq": k, "type": "task.created", "task": task, "origin": None, "at": iso(stamp)}
+            event_rows.append(
+                (user, k, "task.created", row[0], json.dumps(body, separators=(",", ":")), stamp)
+            )
+    conn = await asyncpg.connect(db_url)
+    try:
+        await conn.copy_records_to_table(
+            "users", records=user_rows, columns=["id", "email", "name", "seq", "created_at"]
+        )
+        await conn.copy_records_to_table("tasks", records=task_rows, columns=TASK_COLUMNS)
+        await conn.copy_records_to_table(
+            "events", records=event_rows, columns=["user_id", "seq", "type", "task_id", "body", "at"]
+        )
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
+async def touch_users(port: int, users: list[str], concurrency: int = 10) -> None:
+    """One `GET /api/tasks` per user, so first-sight work is not part of the measurement."""
+    queue = list(users)
+
+    async def loop() -> None:
+        conn = await HttpConnection.open("127.0.0.1", port)
+        try:
+            while queue:
+                user = queue.pop()
+                status, body = await conn.request(
+                    "GET", "/api/tasks", {"Authorization": f"Bearer {mint(user)}"}
+                )
+                if status != 200:
+                    raise RuntimeError(f"GET /api/tasks as {user}: {status} {body[:200]!r}")
+        finally:
+            await conn.close()
+
+    await asyncio.gather(*(loop() for _ in range(concurrency)))
+
+
+async def run_rest(ctx: Context, modes: list[str]) -> list[Figure]:
+    s = ctx.sizes
+    figures: list[Figure] = []
+    async with AsyncExitStack() as stack:
+        db = await stack.enter_async_context(database(ctx.pg, "rest", ctx.log_dir))
+        users = [f"rest-{i:05d}" for i in range(s.rest_users)]
+        await seed(db, users, s.rest_tasks)
+        tokens = ctx.log_dir / "rest-tokens.txt"
+        tokens.write_text("\n".join(mint(u) for u in users) + "\n")
+        server = await start_server(stack, "server-rest", db, ctx.log_dir)
+        ceiling = await start_ceiling(stack, db, ctx.log_dir)
+        workers = [] if ctx.wrk else await start_workers(stack, "bench.loadgen", 2, ctx.log_dir)
+        await touch_users(server.port, users)
+        sides = {"ceiling": ceiling, "server": server}
+
+        async def load(svc: HttpService, mode: str, seconds: float) -> LoadResult:
+            if ctx.wrk:
+                return await run_wrk(ctx.wrk, svc.port, mode, tokens, s.rest_connections, seconds)
+            return await run_python(workers, svc.port, mode, users, s.rest_connections, seconds)
+
+        for mode in modes:
+            raw: dict[str, list[dict[str, float]]] = {"ceiling": [], "server": []}
+            for svc in sides.values():
+                await load(svc, mode, s.rest_warmup_seconds)
+            for r in range(s.rest_rounds):
+                for side in ("ceiling", "server") if r % 2 == 0 else ("server", "ceiling"):
+                    last = r == s.rest_rounds - 1
+                    pid, label = sides[side].pid, f"rest-{mode}" + ("" if side == "server" else "-ceiling")
+                    async with profiled(ctx, pid, label) if last else nullcontext():
+                        cpu = cpu_seconds(pid)
+                        result = await load(sides[side], mode, s.rest_seconds)
+                        cpu = cpu_seconds(pid) - cpu
+                    raw[side].append({**result.as_dict(), "cpu_us": cpu / max(result.requests, 1) * 1e6})
+            ctx.raw[f"rest-{mode}"] = raw
+            figures += _figures(mode, raw, s.rest_connections >= 100)
+    return figures
+
+
+def _figures(mode: str, raw: dict[str, list[dict[str, float]]], at_100: bool) -> list[Figure]:
+    bench = "REST read `GET /api/tasks`" if mode == "read" else "REST write `POST /api/tasks`"
+    ours = max(raw["server"], key=lambda r: r["rps"])
+    top = max(raw["ceiling"], key=lambda r: r["rps"])
+    ratio = ours["rps"] / top["rps"] if top["rps"] else 0.0
+    return [
+        Figure(bench, "requests/s", ours["rps"], top["rps"], "req/s", "≥ 50% of ceiling", ratio >= 0.5),
+        Figure(bench, "server CPU per request", ours["cpu_us"], top["cpu_us"], "µs"),
+        Figure(bench, "p50 latency", ours["p50_ms"], top["p50_ms"], "ms"),
+        Figure(
+            bench,
+            "p99 latency",
+            ours["p99_ms"],
+            top["p99_ms"],
+            "ms",
+            "< 100 ms",
+            ours["p99_ms"] < 100 if at_100 else None,
+        ),  # fmt: skip
+        Figure(
+            bench, "errors (non-2xx, socket)", ours["errors"], top["errors"], "", "0", ours["errors"] == 0
+        ),
+    ]

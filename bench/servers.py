@@ -1,0 +1,197 @@
+"""Child processes and databases of a benchmark run: Tasksync servers, the ceiling app,
+worker processes (load generator, socket clients) and throwaway PostgreSQL databases.
+Everything is registered on an `AsyncExitStack`, so it is stopped/dropped even when
+the benchmark fails half-way."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+
+from bench.config import ROOT, SECRET
+from bench.httpclient import get
+from bench.worker import child_setup
+
+
+def free_port() -> int:
+    """A free port below the ephemeral range, which the 20,000+ client sockets use."""
+    low, _high = (int(p) for p in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    for _ in range(200):
+        port = random.randrange(max(1024, low - 12000), low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
+
+
+def rss_kib(pid: int) -> int:
+    """Resident set size of a process, from /proc/<pid>/status (VmRSS, in KiB)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def with_database(url: str, name: str) -> str:
+    base, _, query = url.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+
+
+@asynccontextmanager
+async def database(admin_url: str, label: str, log_dir: Path) -> AsyncIterator[str]:
+    """A fresh database migrated to the newest schema; dropped on exit."""
+    name = f"tasksync_bench_{label}_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = with_database(admin_url, name)
+    try:
+        with (log_dir / f"migrate-{label}.log").open("ab") as log:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "server",
+                "migrate",
+                cwd=ROOT,
+                env=server_env(url),
+                stdout=log,
+                stderr=log,
+            )
+            if await proc.wait() != 0:
+                raise RuntimeError(f"migration failed; see {log.name}")
+        yield url
+    finally:
+        admin = await asyncpg.connect(admin_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+# `--server-env NAME=VALUE`: settings for every server (and the ceiling, which sizes its
+# pool from DB_POOL_SIZE/DB_MAX_OVERFLOW too), to try a configuration without editing code.
+OVERRIDES: dict[str, str] = {}
+
+
+def server_env(database_url: str, port: int = 0, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TASKSYNC_ENV": "production",
+        "BETTER_AUTH_SECRET": SECRET,
+        "DATABASE_URL": database_url,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "MIGRATE_ON_START": "false",
+        **OVERRIDES,
+        **extra,
+    }
+
+
+class Proc:
+    """A child process with its output in a log file; `stop()` is idempotent."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name, self.argv, self.env = name, argv, env
+        self.log_path = log_dir / f"{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                self.argv,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=child_setup,
+            )
+
+    def tail(self, chars: int = 3000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+
+    async def stop(self, grace: float = 10.0) -> None:
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.to_thread(proc.wait, grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class HttpService(Proc):
+    """A uvicorn-served app (a Tasksync server or the ceiling app) on a free port."""
+
+    def __init__(self, name: str, module: str, env: dict[str, str], log_dir: Path) -> None:
+        self.port = free_port()
+        env = {**env, "HOST": "127.0.0.1", "PORT": str(self.port)}
+        argv = [sys.executable, "-m", module] + (["serve"] if module == "server" else [])
+        super().__init__(name, argv, env, log_dir)
+
+    async def wait_ready(self, path: str, within: float = 60.0) -> None:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited early:\n{self.tail()}")
+            try:
+                status, _ = await asyncio.wait_for(get("127.0.0.1", self.port, path), 2)
+                if status == 200:
+                    return
+            except (OSError, TimeoutError, asyncio.IncompleteReadError):
+                pass
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"{self.name} not ready after {within}s:\n{self.tail()}")
+
+
+async def start_server(
+    stack: AsyncExitStack, name: str, db_url: str, log_dir: Path, **env: str
+) -> HttpService:
+    """`python -m server serve` (production mode, HS256 secret), stopped when the stack closes."""
+    service = HttpService(name, "server", server_env(db_url, 0, **env), log_dir)
+    stack.push_async_callback(service.stop)
+    service.start()
+    await service.wait_ready("/readyz")
+    return service
+
+
+async def start_ceiling(
+    stack: AsyncExitStack, db_url: str, log_dir: Path, *, pool: bool = True
+) -> HttpService:
+    """The ceiling app (bench/ceiling_app.py) under the server's own uvicorn settings."""
+    env = server_env(db_url, CEILING_DSN=db_url if pool else "")
+    service = HttpService("ceiling", "bench.ceiling_app", env, log_dir)
+    stack.push_async_callback(service.stop)
+    service.start()
+    await service.wait_ready("/ceiling")  # 404 if the server's app got started instead
+    return service

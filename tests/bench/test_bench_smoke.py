@@ -1,0 +1,66 @@
+"""Each benchmark of `python -m bench` at a tiny size (`--tiny`, the Python load
+generator so no `wrk` is needed): it runs, cleans up, and writes a well-formed result
+in which no event was lost, duplicated or reordered. Benchmarks are not tests: no
+timing is asserted here."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import ROOT
+
+pytestmark = pytest.mark.postgres
+
+
+def _run(pg: str, out: Path, only: list[str]) -> dict[str, Any]:
+    argv = [sys.executable, "-m", "bench", "--tiny", "--loadgen", "python", "--pg", pg, "--out", str(out)]
+    for name in only:
+        argv += ["--only", name]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=110)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert (out / "latest.md").read_text().count("| ") > 10
+    data: dict[str, Any] = json.loads((out / "latest.json").read_text())
+    for figure in data["figures"]:
+        assert isinstance(figure["value"], int | float) and math.isfinite(figure["value"]), figure
+        assert figure["ceiling"] is None or figure["ceiling"] >= 0, figure
+    return data
+
+
+@pytest.mark.timeout(115)
+async def test_rest_benchmarks(pg_admin_url: str, tmp_path: Path) -> None:
+    data = await asyncio.to_thread(_run, pg_admin_url, tmp_path, ["rest-read", "rest-write"])
+    for mode in ("read", "write"):
+        raw = data["raw"][f"rest-{mode}"]
+        for side in ("server", "ceiling"):
+            (result,) = raw[side]
+            assert result["requests"] > 0 and result["errors"] == 0, (mode, side, result)
+    names = {(f["bench"].split()[1], f["name"]) for f in data["figures"]}
+    for mode in ("read", "write"):
+        assert {(mode, "requests/s"), (mode, "p50 latency"), (mode, "p99 latency")} <= names
+
+
+@pytest.mark.timeout(115)
+async def test_fanout_benchmark(pg_admin_url: str, tmp_path: Path) -> None:
+    data = await asyncio.to_thread(_run, pg_admin_url, tmp_path, ["fanout"])
+    r = data["raw"]["fanout"]
+    assert r["writes_ok"] == r["writes"] > 0
+    assert r["deliveries"] == 2 * r["writes_ok"]  # every write reached both of its user's sockets
+    assert r["lost"] == r["duplicated"] == r["reordered"] == r["gaps"] == r["unexpected"] == 0, r
+    assert r["sockets_closed"] == 0 and r["ceiling_samples"] > 0
+
+
+@pytest.mark.timeout(115)
+async def test_idle_benchmark(pg_admin_url: str, tmp_path: Path) -> None:
+    data = await asyncio.to_thread(_run, pg_admin_url, tmp_path, ["idle"])
+    for side in ("server", "ceiling"):
+        idle, burst = data["raw"]["idle"][side]["idle"], data["raw"]["idle"][side]["burst"]
+        assert idle["alive"] == 40 and idle["rss_after_kib"] > 0, (side, idle)
+        assert burst["sockets"] == 20 and len(burst["to_last_ms"]) == 2, (side, burst)
