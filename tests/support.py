@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,3 +171,15 @@ async def kill_listeners(admin_url: str, database_url: str) -> int:
     finally:
         await conn.close()
     return len(rows)
+
+
+@asynccontextmanager
+async def running(*servers: ServerProcess) -> AsyncIterator[list[ServerProcess]]:
+    """Start the servers; stop them all on the way out, whatever happened."""
+    try:
+        for server in servers:
+            await server.start()
+        yield list(servers)
+    finally:
+        for server in servers:
+            await server.stop()

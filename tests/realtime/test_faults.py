@@ -16,7 +16,7 @@ import pytest
 from tests.realtime.conftest import SERVER_ENV
 from tests.realtime.live import LiveSocket, assert_contiguous
 from tests.realtime.test_sync_guarantees import write
-from tests.support import ServerProcess, User, kill_listeners, sqlalchemy_url
+from tests.support import ServerProcess, User, kill_listeners, running, sqlalchemy_url
 
 pytestmark = pytest.mark.postgres
 
@@ -25,9 +25,7 @@ async def test_killed_listener_loses_nothing(pg_url: str, pg_admin_url: str, art
     servers = [
         ServerProcess({"DATABASE_URL": pg_url, **SERVER_ENV}, artifacts_dir, f"kill{i}") for i in range(2)
     ]
-    for server in servers:
-        await server.start()
-    try:
+    async with running(*servers):
         user = User()
         async with LiveSocket(servers[1].ws_url, user, since=0) as sock:
             await write(servers[0].url, user, 5)
@@ -38,9 +36,6 @@ async def test_killed_listener_loses_nothing(pg_url: str, pg_admin_url: str, art
             await sock.wait_seq(35, timeout=30)
             assert sock.close_code is None
         assert_contiguous(sock.events)
-    finally:
-        for server in servers:
-            await server.stop()
 
 
 async def test_killed_redis_subscription_loses_nothing(pg_url: str, artifacts_dir: Path) -> None:
@@ -50,29 +45,26 @@ async def test_killed_redis_subscription_loses_nothing(pg_url: str, artifacts_di
 
     env = {"DATABASE_URL": pg_url, "BROADCAST_URL": redis_url(), **SERVER_ENV}
     servers = [ServerProcess(env, artifacts_dir, f"redis-kill{i}") for i in range(2)]
-    for server in servers:
-        await server.start()
-    admin = aioredis.Redis.from_url(env["BROADCAST_URL"])
-    try:
-        user = User()
-        async with LiveSocket(servers[1].ws_url, user, since=0) as sock:
-            await write(servers[0].url, user, 5)
-            await sock.wait_seq(5)
-            writer = asyncio.create_task(write(servers[0].url, user, 30))
-            # Only our servers' subscriptions: other test runs may share this Redis.
-            names = {f"tasksync-listener:{s.proc.pid}" for s in servers if s.proc}
-            ours = [c for c in await admin.client_list() if c["name"] in names and int(c["sub"]) > 0]
-            assert len(ours) == 1  # only server B has a subscriber (the socket)
-            for client in ours:
-                await admin.client_kill_filter(_id=client["id"])
-            await writer
-            await sock.wait_seq(35, timeout=30)
-            assert sock.close_code is None
-        assert_contiguous(sock.events)
-    finally:
-        await admin.aclose()
-        for server in servers:
-            await server.stop()
+    async with running(*servers):
+        admin = aioredis.Redis.from_url(env["BROADCAST_URL"])
+        try:
+            user = User()
+            async with LiveSocket(servers[1].ws_url, user, since=0) as sock:
+                await write(servers[0].url, user, 5)
+                await sock.wait_seq(5)
+                writer = asyncio.create_task(write(servers[0].url, user, 30))
+                # Only our servers' subscriptions: other test runs may share this Redis.
+                names = {f"tasksync-listener:{s.proc.pid}" for s in servers if s.proc}
+                ours = [c for c in await admin.client_list() if c["name"] in names and int(c["sub"]) > 0]
+                assert len(ours) == 1  # only server B has a subscriber (the socket)
+                for client in ours:
+                    await admin.client_kill_filter(_id=client["id"])
+                await writer
+                await sock.wait_seq(35, timeout=30)
+                assert sock.close_code is None
+            assert_contiguous(sock.events)
+        finally:
+            await admin.aclose()
 
 
 @pytest.fixture
@@ -94,9 +86,7 @@ async def test_postgres_restart_loses_nothing(private_pg: Any, artifacts_dir: Pa
         ServerProcess({"DATABASE_URL": sqlalchemy_url(url), **SERVER_ENV}, artifacts_dir, f"restart{i}")
         for i in range(2)
     ]
-    for server in servers:
-        await server.start()
-    try:
+    async with running(*servers):
         user = User()
         async with LiveSocket(servers[1].ws_url, user, since=0) as sock:
             await write(servers[0].url, user, 3)
@@ -117,9 +107,6 @@ async def test_postgres_restart_loses_nothing(private_pg: Any, artifacts_dir: Pa
             await sock.wait_seq(13, timeout=30)
             assert sock.close_code is None
         assert_contiguous(sock.events)
-    finally:
-        for server in servers:
-            await server.stop()
 
 
 async def test_graceful_shutdown_closes_sockets_1012(pg_url: str, artifacts_dir: Path) -> None:
