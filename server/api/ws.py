@@ -190,9 +190,7 @@ class _Session:
     async def run(self) -> None:
         self._receiver = asyncio.current_task()
         # A client that stopped reading leaves the sender stuck in a write; this is not.
-        self.stream.on_overflow = lambda: self._end(
-            Closed(CloseCode.TOO_SLOW, "too slow; reconnect with since")
-        )
+        self.stream.on_overflow = lambda: self._end(Closed(CloseCode.TOO_SLOW, _TOO_SLOW))
         self._check_expiry()
         sender = asyncio.create_task(self._send())
         sender.add_done_callback(self._sender_done)

@@ -158,10 +158,6 @@ class Stream:
             self._cursor = seq
             return seq, body
 
-    async def items(self) -> AsyncIterator[tuple[int, str] | Resync]:
-        while True:
-            yield await self.next()
-
     async def _fill(self) -> None:
         async with self.feed.db.read() as conn:
             rows = await events_since(conn, self.user_id, self._cursor, upto=self._target, limit=PAGE)
@@ -249,7 +245,7 @@ class UserFeed:
                 if len(rows) < PAGE:
                     return
 
-    async def add_stream(self, since: int | None, capacity: int) -> Stream:
+    async def add_stream(self, since: int | None) -> Stream:
         await self.catch_up()
         async with self._lock:
             head = self.last_seq
@@ -260,7 +256,8 @@ class UserFeed:
                     window = await log_window(conn, self.user_id)
                 resync = not (window.floor <= since <= max(head, window.head))
                 after = since if not resync else head
-            stream = Stream(self, capacity, self.hub.lag_seconds, after=after, head=head, resync=resync)
+            hub = self.hub
+            stream = Stream(self, hub.stream_capacity, hub.lag_seconds, after=after, head=head, resync=resync)
             self.streams.add(stream)
             return stream
 
@@ -300,10 +297,6 @@ class Hub:
             else:
                 self._locks[user_id] = (lock, users - 1)
 
-    def stream_count(self, user_id: str) -> int:
-        feed = self._feeds.get(user_id)
-        return len(feed.streams) if feed else 0
-
     @asynccontextmanager
     async def open_stream(self, user_id: str, since: int | None, transport: str) -> AsyncIterator[Stream]:
         """A stream of `user_id`'s events after `since` (or from now), closed on exit.
@@ -316,7 +309,7 @@ class Hub:
                 await feed.start()
                 self._feeds[user_id] = feed
             try:
-                stream = await feed.add_stream(since, self.stream_capacity)
+                stream = await feed.add_stream(since)
             except BaseException:
                 if not feed.streams:
                     del self._feeds[user_id]

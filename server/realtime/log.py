@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server import fastsql
 from server.db import Tx
 from server.models import events, users
+from server.schemas import utc_iso
 
 EventType = Literal["task.created", "task.updated", "task.deleted"]
 
@@ -92,7 +93,7 @@ async def record_event(
     """Write the event row for `seq` and announce it; returns the event's JSON text."""
     at = now()
     body = json.dumps(
-        {"seq": seq, "type": type_, "task": task, "origin": origin, "at": _iso(at)},
+        {"seq": seq, "type": type_, "task": task, "origin": origin, "at": utc_iso(at)},
         ensure_ascii=False,
         separators=(",", ":"),
     )
@@ -104,10 +105,6 @@ async def record_event(
     if tx.announcer is not None:
         await tx.announcer.announce(tx, user_id, seq)
     return body
-
-
-def _iso(t: datetime) -> str:
-    return t.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 @dataclass(frozen=True, slots=True)
