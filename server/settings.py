@@ -66,7 +66,6 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = []
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    max_header_value_chars: int = Field(default=255, ge=16)
     idempotency_ttl_hours: int = Field(default=24, ge=24)
 
     # Realtime. Each stream buffers at most this many events before it is closed as too
