@@ -39,11 +39,12 @@ from server.settings import Settings
 
 log = logging.getLogger("server")
 
-EXPOSED_HEADERS = ["ETag", "Idempotent-Replayed", "X-Request-Id"]
+EXPOSED_HEADERS = ["ETag", "Idempotent-Replayed", "Tasksync-Seq", "X-Request-Id"]
 ALLOWED_HEADERS = [
     "Authorization",
     "Content-Type",
     "If-Match",
+    "If-None-Match",
     "Idempotency-Key",
     "X-Client-Id",
     "Last-Event-ID",

@@ -1,9 +1,12 @@
-"""`Idempotency-Key` for creates: a retry with the same key and body gets the first
-response back and creates nothing; the same key with another body is refused.
+"""`Idempotency-Key` on every write: a retry with the same key, method, path and JSON
+body gets the first response back (status, body, `ETag`, `Tasksync-Seq`) and changes
+nothing; the same key with another request is refused.
 
-The key row is claimed inside the create's own transaction, before anything else: on
+The key row is claimed inside the write's own transaction, before anything else: on
 PostgreSQL a concurrent retry blocks on the key's unique index until the first attempt
-commits (then replays it) or rolls back (then proceeds itself).
+commits (then replays it) or rolls back (then proceeds itself). Only a committed write
+is remembered: an attempt that failed (a 412, a 404) rolled its claim back, so its retry
+is evaluated afresh against the current state.
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ from server.realtime.log import now
 @dataclass(frozen=True, slots=True)
 class StoredResponse:
     status_code: int
-    body: str
+    body: str  # "" for a 204
+    seq: int | None
 
 
-def request_hash(body: Any) -> str:
-    """A digest of the JSON value itself, so formatting and member order do not matter."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def request_hash(method: str, path: str, body: Any) -> str:
+    """A digest of the request: its method, path and JSON value (not its formatting or
+    member order; `None` when there is no body)."""
+    canonical = json.dumps([method, path, body], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -61,22 +66,22 @@ async def claim(tx: Tx, user_id: str, key: str, digest: str, ttl_hours: int) -> 
         await tx.conn.execute(
             idempotency_keys.update()
             .where(where)
-            .values(request_hash=digest, status_code=0, response_body="", created_at=now())
+            .values(request_hash=digest, status_code=0, response_body="", seq=None, created_at=now())
         )
         return None
     if row.request_hash != digest:
         raise IdempotencyKeyReused(
-            "this Idempotency-Key was used with a different request body",
-            [field_error("header", "Idempotency-Key", "already used with another body")],
+            "this Idempotency-Key was used with a different request (method, path or body)",
+            [field_error("header", "Idempotency-Key", "already used with another request")],
         )
-    return StoredResponse(row.status_code, row.response_body)
+    return StoredResponse(row.status_code, row.response_body, row.seq)
 
 
-async def store(tx: Tx, user_id: str, key: str, status_code: int, body: str) -> None:
+async def store(tx: Tx, user_id: str, key: str, response: StoredResponse) -> None:
     await tx.conn.execute(
         idempotency_keys.update()
         .where(idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key)
-        .values(status_code=status_code, response_body=body)
+        .values(status_code=response.status_code, response_body=response.body, seq=response.seq)
     )
 
 

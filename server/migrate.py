@@ -21,16 +21,18 @@ def _alembic_config(connection: Connection) -> Config:
     return config
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, revision: str) -> None:
     if connection.dialect.name == "postgresql":
         # Processes starting together queue here; the first migrates, the rest find
         # the schema current. The lock ends with the transaction.
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
-    command.upgrade(_alembic_config(connection), "head")
+    command.upgrade(_alembic_config(connection), revision)
 
 
-async def upgrade_to_head(engine: AsyncEngine) -> None:
+async def upgrade_to_head(engine: AsyncEngine, revision: str = "head") -> None:
+    """Apply migrations up to `revision` (the newest by default; the migration tests
+    stop at an older one to upgrade a database with data in it)."""
     async with engine.connect() as conn:
         await conn.execution_options(tasksync_write=True)
-        await conn.run_sync(_upgrade)
+        await conn.run_sync(_upgrade, revision)
         await conn.commit()

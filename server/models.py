@@ -62,13 +62,15 @@ users = sa.Table(
 tasks = sa.Table(
     "tasks",
     metadata,
-    sa.Column("id", sa.String(TASK_ID_LEN), primary_key=True),
+    # Keyed by user and id: clients choose ids for the tasks they create offline, so an
+    # id is unique only within its user (another user's equal id neither collides nor leaks).
     sa.Column(
         "user_id",
         sa.String(USER_ID_MAX),
         sa.ForeignKey("users.id", ondelete="CASCADE"),
         nullable=False,
     ),
+    sa.Column("id", sa.String(TASK_ID_LEN), nullable=False),
     sa.Column("title", sa.Text, nullable=False),
     # casefold(title): the case-insensitive sort key, computed in Python so SQLite and
     # PostgreSQL fold non-ASCII letters alike.
@@ -82,6 +84,7 @@ tasks = sa.Table(
     # The seq of the task.created event: a per-user, gap-free creation order, used as
     # the sort for `sort=created` and as the tie-breaker of every other sort.
     sa.Column("created_seq", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("user_id", "id"),
     # The list query always filters by user first; each index serves one sort.
     sa.Index("ix_tasks_user_created", "user_id", "created_seq", unique=True),
     sa.Index("ix_tasks_user_status_created", "user_id", "completed", "created_seq"),
@@ -111,6 +114,8 @@ idempotency_keys = sa.Table(
     sa.Column("request_hash", sa.String(64), nullable=False),
     sa.Column("status_code", sa.Integer, nullable=False),
     sa.Column("response_body", sa.Text, nullable=False),
+    # The seq of the event the first response recorded (its `Tasksync-Seq`).
+    sa.Column("seq", sa.BigInteger, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.PrimaryKeyConstraint("user_id", "key"),
     sa.Index("ix_idempotency_keys_created_at", "created_at"),

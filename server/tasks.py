@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,13 +15,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server import fastsql
 from server.db import Tx
-from server.errors import NotFound, PreconditionFailed
+from server.errors import NotFound, PreconditionFailed, ValidationFailed, field_error
 from server.models import TASK_ID_LEN, tasks
 from server.realtime.log import next_seq, now, record_event
 from server.schemas import TaskFields, utc_iso
 
 _DEFAULTS: dict[str, Any] = {"description": "", "completed": False, "due_date": None}
 _INSERT_TASK = tasks.insert().values({column.name: sa.bindparam(column.name) for column in tasks.c})
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What a write committed: the task as it is now (`None` once deleted) and the seq
+    of the event it recorded (the response's `Tasksync-Seq`)."""
+
+    task: dict[str, Any] | None
+    seq: int
 
 
 def task_json(m: Mapping[str, Any] | sa.RowMapping) -> dict[str, Any]:
@@ -50,6 +60,21 @@ def _valid_id(task_id: str) -> bool:
     return True
 
 
+def check_client_id(task_id: str) -> str:
+    """A client-chosen id must be a UUID in canonical lower-case form: one spelling per
+    id, so two clients can never create "the same" task under two names."""
+    try:
+        canonical = str(uuid.UUID(task_id))
+    except ValueError:
+        canonical = ""
+    if canonical != task_id:
+        raise ValidationFailed(
+            "a client-chosen task id must be a UUID in canonical lower-case form",
+            [field_error("path", "id", "must be a lower-case UUID such as 0b5e2c1a-…-…")],
+        )
+    return task_id
+
+
 async def get_task(conn: AsyncConnection, user_id: str, task_id: str) -> dict[str, Any]:
     row = await _select(conn, user_id, task_id)
     return task_json(row._mapping)
@@ -59,7 +84,7 @@ async def _select(conn: AsyncConnection, user_id: str, task_id: str) -> sa.Row[A
     if not _valid_id(task_id):
         raise NotFound("no such task")
     row = (
-        await conn.execute(sa.select(tasks).where(tasks.c.id == task_id, tasks.c.user_id == user_id))
+        await conn.execute(sa.select(tasks).where(tasks.c.user_id == user_id, tasks.c.id == task_id))
     ).first()
     if row is None:
         # Someone else's task is as absent as a missing one: existence never leaks.
@@ -76,11 +101,23 @@ def _check_if_match(row: sa.Row[Any], if_match: list[str] | None) -> None:
     raise PreconditionFailed(f"the task is at version {row.version}", current=task_json(row._mapping))
 
 
-async def create_task(tx: Tx, user_id: str, fields: TaskFields, origin: str | None) -> dict[str, Any]:
+async def create_task(
+    tx: Tx, user_id: str, fields: TaskFields, origin: str | None, task_id: str | None = None
+) -> Written:
+    """Create a task; with `task_id` (a client-chosen id, see `check_client_id`) the
+    create is refused with 412 when the user already has a task of that id."""
     seq = await next_seq(tx, user_id)
+    if task_id is not None:
+        # Under the user's write lock (taken by next_seq), so two creates of one id
+        # cannot both pass this check.
+        existing = (
+            await tx.conn.execute(sa.select(tasks).where(tasks.c.user_id == user_id, tasks.c.id == task_id))
+        ).first()
+        if existing is not None:
+            raise PreconditionFailed("a task with this id exists", current=task_json(existing._mapping))
     stamp = now()
     values = {
-        "id": str(uuid.uuid4()),
+        "id": task_id or str(uuid.uuid4()),
         "user_id": user_id,
         "title": fields.title,
         "title_key": fields.title.casefold(),
@@ -95,7 +132,7 @@ async def create_task(tx: Tx, user_id: str, fields: TaskFields, origin: str | No
     await fastsql.execute(tx.conn, _INSERT_TASK, values)
     task = task_json(values)
     await record_event(tx, user_id, seq, "task.created", task, origin)
-    return task
+    return Written(task, seq)
 
 
 async def _claim(tx: Tx, user_id: str, task_id: str, if_match: list[str] | None) -> tuple[int, sa.Row[Any]]:
@@ -112,17 +149,22 @@ async def _claim(tx: Tx, user_id: str, task_id: str, if_match: list[str] | None)
 
 async def _save(
     tx: Tx, user_id: str, seq: int, row: sa.Row[Any], values: dict[str, Any], origin: str | None
-) -> dict[str, Any]:
+) -> Written:
     if "title" in values:
         values["title_key"] = values["title"].casefold()
     values["updated_at"] = now()
     values["version"] = row.version + 1
     updated = (
-        await tx.conn.execute(tasks.update().where(tasks.c.id == row.id).values(**values).returning(*tasks.c))
+        await tx.conn.execute(
+            tasks.update()
+            .where(tasks.c.user_id == user_id, tasks.c.id == row.id)
+            .values(**values)
+            .returning(*tasks.c)
+        )
     ).one()
     task = task_json(updated._mapping)
     await record_event(tx, user_id, seq, "task.updated", task, origin)
-    return task
+    return Written(task, seq)
 
 
 async def update_task(
@@ -132,7 +174,7 @@ async def update_task(
     changes: dict[str, Any],
     if_match: list[str] | None,
     origin: str | None,
-) -> dict[str, Any]:
+) -> Written:
     """Apply `changes` (field → value; `None` resets an optional field to its default)."""
     seq, row = await _claim(tx, user_id, task_id, if_match)
     values = {
@@ -149,20 +191,21 @@ async def replace_task(
     fields: TaskFields,
     if_match: list[str] | None,
     origin: str | None,
-) -> dict[str, Any]:
+) -> Written:
     return await update_task(tx, user_id, task_id, fields.model_dump(), if_match, origin)
 
 
 async def toggle_task(
     tx: Tx, user_id: str, task_id: str, if_match: list[str] | None, origin: str | None
-) -> dict[str, Any]:
+) -> Written:
     seq, row = await _claim(tx, user_id, task_id, if_match)
     return await _save(tx, user_id, seq, row, {"completed": not row.completed}, origin)
 
 
 async def delete_task(
     tx: Tx, user_id: str, task_id: str, if_match: list[str] | None, origin: str | None
-) -> None:
+) -> Written:
     seq, row = await _claim(tx, user_id, task_id, if_match)
-    await tx.conn.execute(tasks.delete().where(tasks.c.id == task_id))
+    await tx.conn.execute(tasks.delete().where(tasks.c.user_id == user_id, tasks.c.id == task_id))
     await record_event(tx, user_id, seq, "task.deleted", {"id": task_id, "version": row.version}, origin)
+    return Written(None, seq)

@@ -186,6 +186,20 @@ def idempotency_key(request: Request) -> str | None:
     return _bounded_header(request, "Idempotency-Key", IDEMPOTENCY_KEY_MAX)
 
 
+def if_none_match_any(request: Request) -> bool:
+    """Whether the request sent `If-None-Match: *` (create only if absent). Entity tags
+    there would mean "unless it is at this version", which no task write needs."""
+    value = _bounded_header(request, "If-None-Match", IF_MATCH_MAX)
+    if value is None:
+        return False
+    if value.strip() != "*":
+        raise ValidationFailed(
+            "If-None-Match takes only *",
+            [field_error("header", "If-None-Match", "only * (create if absent) is supported")],
+        )
+    return True
+
+
 def if_match(request: Request) -> list[str] | None:
     """The entity tags of `If-Match`; weak tags never match (RFC 9110 strong comparison)."""
     value = _bounded_header(request, "If-Match", IF_MATCH_MAX)

@@ -23,7 +23,7 @@ _STATUS_TEXT = {
     400: "Malformed JSON, or a bad `since`",
     401: "Missing or invalid bearer token",
     404: "No such task for this user (another user's task is as absent as a missing one)",
-    412: "`If-Match` names a stale version; `current` is the task now",
+    412: "A stale `If-Match`, or (`If-None-Match: *`) the id is taken; `current` is the task now",
     413: "Body over the size limit",
     415: "Body is not JSON by its Content-Type",
     422: "Invalid fields, query parameters or header values; `errors` names each",
@@ -84,17 +84,40 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 
 
 _ETAG = {"ETag": {"description": 'The task version, quoted: `"3"`', "schema": {"type": "string"}}}
+_WRITE_HEADERS = {
+    "Tasksync-Seq": {
+        "description": "The seq of the change event this write recorded (its echo on every stream)",
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the remembered response of an earlier request with this key",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+}
 _TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _IF_MATCH = _header("If-Match", 'Only write if the task is at this version (`"3"`)', 1024)
 _CLIENT_ID = _header("X-Client-Id", "Echoed as the caused event's `origin`", 64)
-_IDEM_KEY = _header("Idempotency-Key", "Retries with the same key and body replay", 255)
+_IDEM_KEY = _header(
+    "Idempotency-Key",
+    "A retry with the same key, method, path and body replays the first response and changes "
+    "nothing; the same key with another request is a 422. Remembered at least 24 hours.",
+    255,
+)
+_IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "`*`: create the task under this id (a lower-case UUID) unless the caller has it",
+    "schema": {"type": "string", "enum": ["*"]},
+}
+_WRITE_PARAMS = [_IF_MATCH, _IDEM_KEY, _CLIENT_ID]
 
 
-def _task_response(code: str, description: str) -> dict[str, Any]:
+def _task_response(code: str, description: str, *, write: bool = True) -> dict[str, Any]:
     return {
         code: {
             "description": description,
-            "headers": _ETAG,
+            "headers": {**_ETAG, **(_WRITE_HEADERS if write else {})},
             "content": {"application/json": {"schema": _ref("Task")}},
         }
     }
@@ -111,27 +134,37 @@ def build_document() -> dict[str, Any]:
         "get": {
             "operationId": "getTask",
             "summary": "One task",
-            "responses": {**_task_response("200", "The task"), **_problems(401, 404)},
+            "responses": {**_task_response("200", "The task", write=False), **_problems(401, 404)},
         },
         "put": {
             "operationId": "replaceTask",
-            "summary": "Replace the editable fields (omitted optional fields reset)",
-            "parameters": [_IF_MATCH, _CLIENT_ID],
+            "summary": (
+                "Replace the editable fields (omitted optional fields reset); "
+                "with `If-None-Match: *`, create the task with this id"
+            ),
+            "parameters": [*_WRITE_PARAMS, _IF_NONE_MATCH],
             "requestBody": _json_body("TaskInput"),
-            "responses": {**_task_response("200", "The replaced task"), **write_errors},
+            "responses": {
+                **_task_response("200", "The replaced task"),
+                **_task_response("201", "Created with this id (`If-None-Match: *`)"),
+                **write_errors,
+            },
         },
         "patch": {
             "operationId": "patchTask",
             "summary": "Change some fields (JSON merge patch)",
-            "parameters": [_IF_MATCH, _CLIENT_ID],
+            "parameters": _WRITE_PARAMS,
             "requestBody": _json_body("TaskPatch", ("application/json", "application/merge-patch+json")),
             "responses": {**_task_response("200", "The patched task"), **write_errors},
         },
         "delete": {
             "operationId": "deleteTask",
             "summary": "Delete a task",
-            "parameters": [_IF_MATCH, _CLIENT_ID],
-            "responses": {"204": {"description": "Deleted"}, **_problems(401, 404, 412, 422)},
+            "parameters": _WRITE_PARAMS,
+            "responses": {
+                "204": {"description": "Deleted", "headers": _WRITE_HEADERS},
+                **_problems(401, 404, 412, 422),
+            },
         },
     }
     # `since` and `wait` are read as at most 18 digits (they fit a 64-bit integer);
@@ -213,7 +246,7 @@ def build_document() -> dict[str, Any]:
             "patch": {
                 "operationId": "toggleTask",
                 "summary": "Toggle `completed`",
-                "parameters": [_IF_MATCH, _CLIENT_ID],
+                "parameters": _WRITE_PARAMS,
                 "responses": {
                     **_task_response("200", "The toggled task"),
                     **_problems(401, 404, 412, 422),

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server import idempotency, tasks
+from server import tasks
 from server.api.deps import (
     JSON_TYPES,
     MERGE_PATCH_TYPES,
     authenticate,
     client_id,
-    idempotency_key,
     if_match,
+    if_none_match_any,
     read_json_object,
     services,
 )
+from server.api.writes import json_response, perform, task_response
 from server.errors import ValidationFailed, field_error
 from server.listing import DEFAULT_LIMIT, MAX_LIMIT, ListQuery, decode_cursor, list_tasks
 from server.schemas import parse_fields, parse_patch
@@ -29,20 +29,6 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "sort": ("created", "title", "due_date"),
     "order": ("asc", "desc"),
 }
-
-
-def json_response(body: Any, status_code: int = 200, etag_version: int | None = None) -> Response:
-    headers = {"ETag": f'"{etag_version}"'} if etag_version is not None else None
-    return Response(
-        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-        status_code=status_code,
-        media_type="application/json",
-        headers=headers,
-    )
-
-
-def task_response(task: dict[str, Any], status_code: int = 200) -> Response:
-    return json_response(task, status_code, etag_version=task["version"])
 
 
 def parse_list_query(params: QueryParams) -> ListQuery:
@@ -82,25 +68,12 @@ async def list_endpoint(request: Request) -> Response:
 
 async def create_endpoint(request: Request) -> Response:
     user = await authenticate(request)
-    key, origin = idempotency_key(request), client_id(request)
+    origin = client_id(request)
     body = await read_json_object(request, JSON_TYPES)
     fields = parse_fields(body)
-    svc = services(request)
-    async with svc.db.transaction() as tx:
-        if key is not None:
-            digest = idempotency.request_hash(body)
-            stored = await idempotency.claim(
-                tx, user.user_id, key, digest, svc.settings.idempotency_ttl_hours
-            )
-            if stored is not None:
-                replay = json.loads(stored.body)
-                response = json_response(replay, stored.status_code, replay.get("version"))
-                response.headers["Idempotent-Replayed"] = "true"
-                return response
-        task = await tasks.create_task(tx, user.user_id, fields, origin)
-        if key is not None:
-            await idempotency.store(tx, user.user_id, key, 201, json.dumps(task))
-    return task_response(task, 201)
+    return await perform(
+        request, user.user_id, body, 201, lambda tx: tasks.create_task(tx, user.user_id, fields, origin)
+    )
 
 
 async def get_endpoint(request: Request) -> Response:
@@ -111,38 +84,72 @@ async def get_endpoint(request: Request) -> Response:
 
 
 async def put_endpoint(request: Request) -> Response:
+    """Replace a task; with `If-None-Match: *`, create it under the id in the path."""
     user = await authenticate(request)
-    expected, origin = if_match(request), client_id(request)
-    fields = parse_fields(await read_json_object(request, JSON_TYPES))
-    async with services(request).db.transaction() as tx:
-        task = await tasks.replace_task(
-            tx, user.user_id, request.path_params["task_id"], fields, expected, origin
+    expected, origin, create = if_match(request), client_id(request), if_none_match_any(request)
+    task_id: str = request.path_params["task_id"]
+    if create:
+        if expected is not None:
+            raise ValidationFailed(
+                "If-Match and If-None-Match cannot both be sent",
+                [field_error("header", "If-None-Match", "send it alone to create")],
+            )
+        tasks.check_client_id(task_id)
+    body = await read_json_object(request, JSON_TYPES)
+    fields = parse_fields(body)
+    if create:
+        return await perform(
+            request,
+            user.user_id,
+            body,
+            201,
+            lambda tx: tasks.create_task(tx, user.user_id, fields, origin, task_id=task_id),
         )
-    return task_response(task)
+    return await perform(
+        request,
+        user.user_id,
+        body,
+        200,
+        lambda tx: tasks.replace_task(tx, user.user_id, task_id, fields, expected, origin),
+    )
 
 
 async def patch_endpoint(request: Request) -> Response:
     user = await authenticate(request)
     expected, origin = if_match(request), client_id(request)
-    changes = parse_patch(await read_json_object(request, MERGE_PATCH_TYPES))
-    async with services(request).db.transaction() as tx:
-        task = await tasks.update_task(
-            tx, user.user_id, request.path_params["task_id"], changes, expected, origin
-        )
-    return task_response(task)
+    body = await read_json_object(request, MERGE_PATCH_TYPES)
+    changes = parse_patch(body)
+    task_id: str = request.path_params["task_id"]
+    return await perform(
+        request,
+        user.user_id,
+        body,
+        200,
+        lambda tx: tasks.update_task(tx, user.user_id, task_id, changes, expected, origin),
+    )
 
 
 async def complete_endpoint(request: Request) -> Response:
     user = await authenticate(request)
     expected, origin = if_match(request), client_id(request)
-    async with services(request).db.transaction() as tx:
-        task = await tasks.toggle_task(tx, user.user_id, request.path_params["task_id"], expected, origin)
-    return task_response(task)
+    task_id: str = request.path_params["task_id"]
+    return await perform(
+        request,
+        user.user_id,
+        None,
+        200,
+        lambda tx: tasks.toggle_task(tx, user.user_id, task_id, expected, origin),
+    )
 
 
 async def delete_endpoint(request: Request) -> Response:
     user = await authenticate(request)
     expected, origin = if_match(request), client_id(request)
-    async with services(request).db.transaction() as tx:
-        await tasks.delete_task(tx, user.user_id, request.path_params["task_id"], expected, origin)
-    return Response(status_code=204)
+    task_id: str = request.path_params["task_id"]
+    return await perform(
+        request,
+        user.user_id,
+        None,
+        204,
+        lambda tx: tasks.delete_task(tx, user.user_id, task_id, expected, origin),
+    )

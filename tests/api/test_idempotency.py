@@ -1,4 +1,5 @@
-"""`Idempotency-Key` on `POST /api/tasks`: retries replay, nothing is created twice."""
+"""`Idempotency-Key` on `POST /api/tasks`: retries replay, nothing is created twice.
+(The other write kinds: test_write_replays.py.)"""
 
 from __future__ import annotations
 
@@ -40,10 +41,18 @@ async def test_replay_returns_the_first_response_even_after_later_edits(
     client: httpx.AsyncClient, user: User
 ) -> None:
     first = await client.post("/api/tasks", json={"title": "orig"}, headers=keyed(user, "k-edit"))
-    await client.patch(f"/api/tasks/{first.json()['id']}", json={"title": "edited"}, headers=user.headers)
+    edit = await client.patch(
+        f"/api/tasks/{first.json()['id']}", json={"title": "edited"}, headers=user.headers
+    )
+    assert (edit.status_code, edit.json()["title"], edit.json()["version"]) == (200, "edited", 2)
     retry = await client.post("/api/tasks", json={"title": "orig"}, headers=keyed(user, "k-edit"))
     assert (retry.status_code, retry.json()) == (201, first.json())
+    assert retry.headers["tasksync-seq"] == first.headers["tasksync-seq"] == "1"
     assert len(await list_ids(client, user)) == 1
+    # The replay changed nothing: the task keeps the edit.
+    assert (await client.get(f"/api/tasks/{first.json()['id']}", headers=user.headers)).json()[
+        "title"
+    ] == "edited"
 
 
 async def test_same_key_with_another_body_is_422(client: httpx.AsyncClient, user: User) -> None:

@@ -1,0 +1,72 @@
+"""How every task write is run and answered: one transaction that claims the request's
+`Idempotency-Key` (replaying a remembered response instead of writing again), performs
+the domain operation and remembers its response, then a response carrying `ETag` and
+`Tasksync-Seq`. The handlers in `server.api.tasks` only parse and pick the operation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server import idempotency
+from server.api.deps import idempotency_key, services
+from server.db import Tx
+from server.tasks import Written
+
+Operation = Callable[[Tx], Awaitable[Written]]
+
+
+def dumps(body: Any) -> str:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_response(body: Any, status_code: int = 200, etag_version: int | None = None) -> Response:
+    headers = {"ETag": f'"{etag_version}"'} if etag_version is not None else None
+    return Response(dumps(body), status_code=status_code, media_type="application/json", headers=headers)
+
+
+def task_response(task: dict[str, Any], status_code: int = 200) -> Response:
+    return json_response(task, status_code, etag_version=task["version"])
+
+
+def written_response(stored: idempotency.StoredResponse) -> Response:
+    """The response of a committed write, first time or replayed: the same bytes either way."""
+    headers = {"Tasksync-Seq": str(stored.seq)} if stored.seq is not None else {}
+    if not stored.body:
+        return Response(status_code=stored.status_code, headers=headers)
+    version = json.loads(stored.body).get("version")
+    if version is not None:
+        headers["ETag"] = f'"{version}"'
+    return Response(stored.body, stored.status_code, headers=headers, media_type="application/json")
+
+
+async def perform(
+    request: Request, user_id: str, body: dict[str, Any] | None, status_code: int, operation: Operation
+) -> Response:
+    """Run `operation` in one write transaction, exactly once per `Idempotency-Key`.
+
+    `body` is the parsed JSON body (`None` for DELETE and complete): with the method and
+    path it is what makes a retry "the same request".
+    """
+    svc = services(request)
+    key = idempotency_key(request)
+    async with svc.db.transaction() as tx:
+        if key is not None:
+            digest = idempotency.request_hash(request.method, request.url.path, body)
+            stored = await idempotency.claim(tx, user_id, key, digest, svc.settings.idempotency_ttl_hours)
+            if stored is not None:
+                replay = written_response(stored)
+                replay.headers["Idempotent-Replayed"] = "true"
+                return replay
+        written = await operation(tx)
+        response = idempotency.StoredResponse(
+            status_code, "" if written.task is None else dumps(written.task), written.seq
+        )
+        if key is not None:
+            await idempotency.store(tx, user_id, key, response)
+    return written_response(response)
