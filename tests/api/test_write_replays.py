@@ -206,3 +206,24 @@ async def test_browsers_can_read_tasksync_seq(client: httpx.AsyncClient, user: U
     assert preflight.status_code == 200
     allowed = preflight.headers["access-control-allow-headers"].lower()
     assert all(name in allowed for name in ("if-none-match", "idempotency-key", "if-match"))
+
+
+def test_the_openapi_document_describes_keys_seq_and_put_create() -> None:
+    from server.api.openapi import build_document
+
+    paths = build_document()["paths"]
+    writes = [
+        (paths["/api/tasks"], "post"),
+        *((paths["/api/tasks/{task_id}"], method) for method in ("put", "patch", "delete")),
+        (paths["/api/tasks/{task_id}/complete"], "patch"),
+    ]
+    for path, method in writes:
+        operation = path[method]
+        assert "Idempotency-Key" in {p["name"] for p in operation["parameters"]}, method
+        success = [r for code, r in operation["responses"].items() if code.startswith("2")]
+        assert success and all("Tasksync-Seq" in r["headers"] for r in success), method
+    put = paths["/api/tasks/{task_id}"]["put"]
+    assert {"200", "201", "412", "422"} <= put["responses"].keys()
+    assert {"name": "If-None-Match", "schema": {"type": "string", "enum": ["*"]}}.items() <= next(
+        p for p in put["parameters"] if p["name"] == "If-None-Match"
+    ).items()
