@@ -25,3 +25,8 @@ def test_public_classes_and_functions_are_documented() -> None:
         and not (value.__doc__ or "").strip()
     ]
     assert undocumented == []
+
+
+def test_the_offline_names_are_exported() -> None:
+    offline = {"Conflict", "Dropped", "LiveTasks", "QueuedWrite", "WriteRequest", "WriteResult"}
+    assert offline <= set(tasksync_client.__all__)

@@ -5,7 +5,8 @@ from tasksync_client import LiveTasks, TasksyncClient
 
 async with TasksyncClient("http://127.0.0.1:8000", token) as client:
     await client.create("Buy milk")
-    async with LiveTasks(client) as live:
+    async with LiveTasks(client, store="tasks.sqlite") as live:   # works offline too
+        await live.create("Buy bread")                           # queued, shown at once
         async for change in live.changes():
             print(change.type, change.task)
 ```
@@ -15,6 +16,7 @@ from tasksync_client._version import __version__
 from tasksync_client.auth import Credentials, TokenProvider, token_expiry
 from tasksync_client.backoff import Backoff
 from tasksync_client.changes import Change, ChangeFeed, ChangeType
+from tasksync_client.conflicts import Conflict, Dropped
 from tasksync_client.errors import (
     ApiError,
     BadRequest,
@@ -44,8 +46,10 @@ from tasksync_client.models import (
     Task,
     TaskPage,
 )
+from tasksync_client.outbox import QueuedWrite
 from tasksync_client.rest import UNSET, TasksyncClient, Unset
 from tasksync_client.streams import Transport
+from tasksync_client.writes import WriteRequest, WriteResult
 
 __all__ = [
     "__version__",
@@ -57,8 +61,10 @@ __all__ = [
     "ChangeFeed",
     "ChangesPage",
     "ChangeType",
+    "Conflict",
     "Credentials",
     "DeletedTask",
+    "Dropped",
     "EventType",
     "FieldError",
     "is_auth_failure",
@@ -68,6 +74,7 @@ __all__ = [
     "PreconditionFailed",
     "Problem",
     "ProtocolError",
+    "QueuedWrite",
     "RateLimited",
     "ServerError",
     "Snapshot",
@@ -85,4 +92,6 @@ __all__ = [
     "UNSET",
     "Unset",
     "ValidationError",
+    "WriteRequest",
+    "WriteResult",
 ]

@@ -22,17 +22,22 @@ TokenProvider = Callable[[], Awaitable[str]]
 MIN_RENEW_INTERVAL = 1.0
 
 
-def token_expiry(token: str) -> float | None:
-    """The `exp` claim of a JWT as a Unix time, read without verifying the signature."""
+def token_claims(token: str) -> dict[str, object]:
+    """The claims of a JWT, read without verifying the signature ({} if it is not one)."""
     parts = token.split(".")
     if len(parts) != 3:
-        return None
+        return {}
     payload = parts[1] + "=" * (-len(parts[1]) % 4)
     try:
         claims = json.loads(base64.urlsafe_b64decode(payload))
     except (ValueError, binascii.Error):
-        return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def token_expiry(token: str) -> float | None:
+    """The `exp` claim of a JWT as a Unix time, read without verifying the signature."""
+    exp = token_claims(token).get("exp")
     if isinstance(exp, int | float) and not isinstance(exp, bool):
         return float(exp)
     return None

@@ -18,7 +18,8 @@ class Change:
 
     `task` is the task as the mirror has it now (None once deleted); `previous` is how
     the mirror had it before. `own` is true when this client's own write caused the
-    change (the event's `origin` is the client's `client_id`): a UI that already
+    change (the event's `origin` is the client's `client_id`, or the client id of a
+    write it queued, maybe in an earlier process): a UI that already
     applied its write optimistically can skip its echo. A `"resync"` change means the
     mirror was reloaded from a fresh snapshot: re-render everything.
     """
@@ -33,9 +34,7 @@ class Change:
     at: datetime | None = None
 
     @classmethod
-    def from_event(
-        cls, event: ChangeEvent, previous: Task | None, current: Task | None, client_id: str
-    ) -> Change:
+    def from_event(cls, event: ChangeEvent, previous: Task | None, current: Task | None, own: bool) -> Change:
         return cls(
             type=event.type,
             seq=event.seq,
@@ -43,7 +42,7 @@ class Change:
             task=current,
             previous=previous,
             origin=event.origin,
-            own=event.origin is not None and event.origin == client_id,
+            own=own,
             at=event.at,
         )
 

@@ -14,8 +14,10 @@ import httpx
 
 from tasksync_client.auth import Credentials, TokenProvider
 from tasksync_client.backoff import Backoff
+from tasksync_client.errors import ProtocolError
 from tasksync_client.models import ChangesPage, Snapshot, Task, TaskPage
 from tasksync_client.session import ApiSession, Params
+from tasksync_client.writes import Method, WriteRequest, WriteResult, new_key
 
 Status = Literal["all", "pending", "completed"]
 Sort = Literal["created", "title", "due_date"]
@@ -55,8 +57,11 @@ class TasksyncClient:
     ahead of the current token's `exp` (read from the JWT, not verified) and after a
     401. Every write carries `X-Client-Id: client_id` (random unless given), which the
     server hands back as the `origin` of the change event the write causes, so a live
-    mirror can tell its own echo. Creates carry a generated `Idempotency-Key`, reused
-    if the request has to be sent again, so a retried create never makes two tasks.
+    mirror can tell its own echo. Every write carries an `Idempotency-Key` (generated
+    unless given), reused when the request has to be sent again, so a retried write
+    applies once: a create never makes two tasks, a toggle never flips twice.
+    `last_write_seq` is the highest `Tasksync-Seq` of this client's writes: a mirror
+    whose `seq` has reached it has seen them all (`write()` gives each one's seq).
 
     Errors are raised as `ApiError` subclasses (`NotFound`, `PreconditionFailed`,
     `ValidationError`, …) carrying the server's problem document, or `TransportError`.
@@ -87,6 +92,7 @@ class TasksyncClient:
             backoff=backoff or Backoff(initial=0.2, maximum=2.0),
             transport=transport,
         )
+        self.last_write_seq = 0
 
     @property
     def base_url(self) -> httpx.URL:
@@ -162,7 +168,7 @@ class TasksyncClient:
             cursor = page.next_cursor
 
     async def get(self, task: TaskRef) -> Task:
-        return Task.model_validate_json(await self._get(_path(task)))
+        return Task.model_validate_json(await self._get(task_path(task)))
 
     async def create(
         self,
@@ -171,16 +177,20 @@ class TasksyncClient:
         description: str = "",
         completed: bool = False,
         due_date: date | str | None = None,
+        id: str | None = None,
         idempotency_key: str | None = None,
     ) -> Task:
-        """Create a task. A retry with the same `idempotency_key` (and the same fields)
-        returns the first answer instead of creating another task."""
-        body = _fields(title, description, completed, due_date)
-        headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
-        response = await self.session.request(
-            "POST", "/api/tasks", json=body, headers=headers, replayable=True
-        )
-        return Task.model_validate_json(response.content)
+        """Create a task. With `id` (a canonical lower-case UUID of your choosing) it is
+        `PUT /api/tasks/{id}` with `If-None-Match: *`, which raises `PreconditionFailed`
+        if you already have a task with that id; otherwise the server picks the id."""
+        body = task_fields(title, description, completed, due_date)
+        if id is None:
+            request = WriteRequest("POST", "/api/tasks", body, idempotency_key=idempotency_key or new_key())
+        else:
+            request = WriteRequest(
+                "PUT", task_path(id), body, if_none_match=True, idempotency_key=idempotency_key or new_key()
+            )
+        return _task(await self.write(request))
 
     async def replace(
         self,
@@ -191,10 +201,11 @@ class TasksyncClient:
         completed: bool = False,
         due_date: date | str | None = None,
         if_match: Version | None = None,
+        idempotency_key: str | None = None,
     ) -> Task:
         """`PUT`: set every editable field; the ones not given return to their defaults."""
-        body = _fields(title, description, completed, due_date)
-        return await self._write("PUT", _path(task), body, if_match)
+        body = task_fields(title, description, completed, due_date)
+        return _task(await self.write(_request("PUT", task_path(task), body, if_match, idempotency_key)))
 
     async def patch(
         self,
@@ -205,28 +216,50 @@ class TasksyncClient:
         completed: bool | None | Unset = UNSET,
         due_date: date | str | None | Unset = UNSET,
         if_match: Version | None = None,
+        idempotency_key: str | None = None,
     ) -> Task:
         """Change the given fields only (JSON merge patch); `None` resets a field."""
-        given = {"title": title, "description": description, "completed": completed, "due_date": due_date}
-        body = {name: _jsonable(value) for name, value in given.items() if value is not UNSET}
-        return await self._write("PATCH", _path(task), body, if_match)
+        body = patch_body(title=title, description=description, completed=completed, due_date=due_date)
+        return _task(await self.write(_request("PATCH", task_path(task), body, if_match, idempotency_key)))
 
-    async def toggle(self, task: TaskRef, *, if_match: Version | None = None) -> Task:
-        """Flip `completed`. Not replayable: it is sent again only if it surely never arrived."""
-        headers = _if_match(if_match)
+    async def toggle(
+        self, task: TaskRef, *, if_match: Version | None = None, idempotency_key: str | None = None
+    ) -> Task:
+        """Flip `completed`. A retry carries the same `Idempotency-Key`, so it never flips twice."""
+        request = _request("PATCH", task_path(task) + "/complete", None, if_match, idempotency_key)
+        return _task(await self.write(request))
+
+    async def delete(
+        self, task: TaskRef, *, if_match: Version | None = None, idempotency_key: str | None = None
+    ) -> None:
+        await self.write(_request("DELETE", task_path(task), None, if_match, idempotency_key))
+
+    async def write(self, request: WriteRequest) -> WriteResult:
+        """Send one write as it is described (the methods above all end here).
+
+        Every write carries an `Idempotency-Key`, so it is sent again, with the same key,
+        after a dropped connection, a `5xx` or a `429` (up to `retries` times): the
+        server applies it once and answers the retry with the first answer.
+
+        ```python
+        result = await client.write(WriteRequest("PATCH", f"/api/tasks/{task.id}/complete"))
+        print(result.task.completed, "recorded as change", result.seq)
+        ```
+        """
         response = await self.session.request(
-            "PATCH", _path(task) + "/complete", headers=headers, replayable=False
+            request.method,
+            request.path,
+            json=request.body,
+            headers=request.headers(),
+            replayable=True,
+            # Against a server that does not remember keys, a replayed delete finds the
+            # task gone: that is what was asked.
+            applied_if=(404,) if request.method == "DELETE" else (),
         )
-        return Task.model_validate_json(response.content)
-
-    async def delete(self, task: TaskRef, *, if_match: Version | None = None) -> None:
-        await self.session.request(
-            "DELETE",
-            _path(task),
-            headers=_if_match(if_match),
-            replayable=if_match is None,
-            applied_if=(404,),
-        )
+        result = WriteResult.from_response(response)
+        if result.seq is not None and result.seq > self.last_write_seq:
+            self.last_write_seq = result.seq
+        return result
 
     async def changes(
         self, since: int = 0, *, limit: int | None = None, wait: float | None = None
@@ -249,37 +282,47 @@ class TasksyncClient:
         )
         return response.content
 
-    async def _write(self, method: str, path: str, body: dict[str, Any], if_match: Version | None) -> Task:
-        headers = _if_match(if_match)
-        if method == "PATCH":
-            headers["Content-Type"] = "application/merge-patch+json"
-        # A conditional write is not replayed after an ambiguous failure: had the first
-        # attempt gone through, the replay would fail with a misleading 412.
-        response = await self.session.request(
-            method, path, json=body, headers=headers, replayable=if_match is None
-        )
-        return Task.model_validate_json(response.content)
 
-
-def _path(task: TaskRef) -> str:
+def task_path(task: TaskRef) -> str:
     task_id = task.id if isinstance(task, Task) else task
     if not task_id:
         raise ValueError("a task id must not be empty")
     return "/api/tasks/" + quote(task_id, safe="")
 
 
-def _if_match(version: Version | None) -> dict[str, str]:
-    if version is None:
-        return {}
-    number = version.version if isinstance(version, Task) else version
-    return {"If-Match": f'"{number}"'}
+def version_of(version: Version | None) -> int | None:
+    return version.version if isinstance(version, Task) else version
+
+
+def _request(
+    method: Method, path: str, body: dict[str, Any] | None, if_match: Version | None, key: str | None
+) -> WriteRequest:
+    return WriteRequest(method, path, body, if_match=version_of(if_match), idempotency_key=key or new_key())
+
+
+def _task(result: WriteResult) -> Task:
+    if result.task is None:
+        raise ProtocolError(f"a {result.status} answer to a write carried no task")
+    return result.task
+
+
+def patch_body(
+    *,
+    title: str | Unset = UNSET,
+    description: str | None | Unset = UNSET,
+    completed: bool | None | Unset = UNSET,
+    due_date: date | str | None | Unset = UNSET,
+) -> dict[str, Any]:
+    """A JSON merge patch of the given fields (UNSET ones are left out)."""
+    given = {"title": title, "description": description, "completed": completed, "due_date": due_date}
+    return {name: _jsonable(value) for name, value in given.items() if value is not UNSET}
 
 
 def _jsonable(value: object) -> object:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def _fields(title: str, description: str, completed: bool, due_date: date | str | None) -> dict[str, Any]:
+def task_fields(title: str, description: str, completed: bool, due_date: date | str | None) -> dict[str, Any]:
     return {
         "title": title,
         "description": description,

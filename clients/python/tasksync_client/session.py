@@ -146,7 +146,7 @@ class ApiSession:
     def _headers(self, token: str, method: str, extra: Mapping[str, str] | None) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {token}", **(extra or {})}
         if method not in ("GET", "HEAD"):
-            headers["X-Client-Id"] = self.client_id
+            headers.setdefault("X-Client-Id", self.client_id)
         return headers
 
     def _delay(self, error: ApiError, attempt: int) -> float:
