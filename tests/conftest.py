@@ -1,8 +1,8 @@
 """Shared fixtures.
 
 PostgreSQL: the local server (127.0.0.1:5432, or $TASKSYNC_TEST_PG), else an embedded
-one started with `pgserver`. Under CI=true a missing PostgreSQL fails the run instead of
-skipping. A template database is migrated once per run; each test module gets its own
+one started with `pgserver`. Under CI (`CI=1`, `true` or `yes`) a missing PostgreSQL
+fails the run instead of skipping. A template database is migrated once per run; each test module gets its own
 clone, so commits and NOTIFY are real. Tests isolate themselves further by using fresh
 users (per-user isolation is a product guarantee, and tested as such).
 """
@@ -27,16 +27,25 @@ from server.settings import Settings
 from tests.support import (
     LOCAL_PG,
     TEST_SECRET,
-    ServerProcess,
     User,
     create_database,
     drop_database,
+    kill_leftover_servers,
     postgres_reachable,
+    skip_or_fail,
     sqlalchemy_url,
     with_database,
 )
 
 RUN_ID = uuid.uuid4().hex[:8]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # The safety net under `running()`: a server still alive here (a run interrupted
+    # where no teardown could run) would hold its PostgreSQL connections for good.
+    leftovers = kill_leftover_servers()
+    if leftovers:
+        session.config.get_terminal_writer().line(f"killed leftover servers: {', '.join(leftovers)}")
 
 
 @pytest.fixture(scope="session")
@@ -66,10 +75,7 @@ async def pg_admin_url() -> AsyncIterator[str]:
         yield server.get_uri()
         server.cleanup()
         return
-    message = f"no PostgreSQL at {url} and pgserver is not installed"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    skip_or_fail(f"no PostgreSQL at {url} and pgserver is not installed")
 
 
 @pytest.fixture(scope="session")
@@ -153,24 +159,3 @@ def user() -> User:
 @pytest.fixture
 def other_user() -> User:
     return User()
-
-
-@pytest.fixture
-async def pg_servers(
-    pg_url: str, artifacts_dir: Path
-) -> AsyncIterator[Callable[..., Awaitable[list[ServerProcess]]]]:
-    """Start N real server processes on this module's PostgreSQL database."""
-    started: list[ServerProcess] = []
-
-    async def start(count: int = 2, **env: str) -> list[ServerProcess]:
-        servers = [
-            ServerProcess({"DATABASE_URL": pg_url, **env}, artifacts_dir, name=f"pg{i}") for i in range(count)
-        ]
-        for server in servers:
-            await server.start()
-        started.extend(servers)
-        return servers
-
-    yield start
-    for server in started:
-        await server.stop()

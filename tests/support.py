@@ -4,32 +4,128 @@ real server processes (`python -m server serve`) on free ports."""
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
+import inspect
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeVar, cast
 
 import asyncpg
 import httpx
 import jwt
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET = "tasksync-test-secret-" + "k" * 32
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+# How long a test waits for something to happen before it fails. The bounds end a test
+# that would hang; they are no speed targets (latency is measured in bench/), so they
+# are generous enough for a loaded machine.
+WAIT_TIMEOUT = 10.0
+SERVER_START_TIMEOUT = 30.0
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def under_ci() -> bool:
+    """Whether this is a CI run (`CI` set to 1, true, yes or on, in any case), where a
+    missing service fails the tests that need it instead of skipping them."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def skip_or_fail(message: str) -> NoReturn:
+    """Skip the test for want of `message`'s service; fail it under CI."""
+    if under_ci():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+T = TypeVar("T")
+
+
+async def wait_until(
+    condition: Callable[[], T | Awaitable[T]],
+    *,
+    timeout: float = WAIT_TIMEOUT,
+    interval: float = 0.05,
+    message: str | Callable[[], str] = "",
+) -> T:
+    """Poll `condition` (a function, plain or async) until it returns something truthy,
+    and return that; fail the test if `timeout` seconds pass first. The bound is there
+    to end a test that would hang, not to time anything: keep it generous.
+
+        await wait_until(lambda: server.log().count("ready") == 2)
+        value = await wait_until(lambda: metric(server.url, "tasksync_open_sockets"))
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return cast(T, result)
+        if time.monotonic() >= deadline:
+            text = message() if callable(message) else message
+            name = getattr(condition, "__qualname__", repr(condition))
+            raise AssertionError(f"not reached within {timeout:g} s: {text or name}")
+        await asyncio.sleep(interval)
+
+
+def metric_sample(metrics: str, name: str, **labels: str) -> float:
+    """The value of one series in Prometheus text format (0 if absent)."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in metrics.splitlines():
+        match = re.match(r"^([a-z_]+)(?:\{(.*)\})? (\S+)$", line)
+        if match and match[1] == name:
+            have = ",".join(sorted((match[2] or "").split(","))) if match[2] else ""
+            if have == wanted:
+                return float(match[3])
+    return 0.0
+
+
+async def metric(base_url: str, name: str, **labels: str) -> float:
+    """One series of a running server's `/metrics` now."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        return metric_sample((await client.get("/metrics")).text, name, **labels)
+
+
+async def wait_for_metric(
+    base_url: str,
+    name: str,
+    reached: Callable[[float], bool],
+    *,
+    timeout: float = WAIT_TIMEOUT,
+    **labels: str,
+) -> float:
+    """Wait until one series of a running server's `/metrics` satisfies `reached`.
+
+    parked = await metric(server.url, "tasksync_open_streams", transport="poll")
+    ...  # start a long-poll
+    await wait_for_metric(server.url, "tasksync_open_streams", lambda v: v > parked, transport="poll")
+    """
+    seen: list[float] = []
+
+    async def check() -> bool:
+        seen.append(await metric(base_url, name, **labels))
+        return reached(seen[-1])
+
+    await wait_until(check, timeout=timeout, message=lambda: f"{name}{labels} stayed at {seen[-1:]}")
+    return seen[-1]
 
 
 def mint(user_id: str, *, ttl: float = 3600, secret: str = TEST_SECRET, **claims: Any) -> str:
@@ -92,9 +188,16 @@ def sqlalchemy_url(pg_url: str) -> str:
 
 
 class ServerProcess:
-    """`python -m server serve` in a subprocess on a free port, with its own env."""
+    """`python -m server serve` in a subprocess on a free port, with its own env.
+
+    Start it through `running()`, which stops it whatever happens. Each process runs in a
+    session (process group) of its own, so a stop reaches everything it started, and a
+    Ctrl-C on the test run reaches the tests, which stop their servers themselves. Any
+    still alive when the run ends are killed by `kill_leftover_servers()`.
+    """
 
     def __init__(self, env: dict[str, str], log_dir: Path, name: str = "server") -> None:
+        self.name = name
         self.port = free_port()
         self.env = {
             **os.environ,
@@ -116,7 +219,12 @@ class ServerProcess:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/api/ws"
 
-    async def start(self, timeout: float = 30.0) -> None:
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    async def start(self, timeout: float = SERVER_START_TIMEOUT) -> None:
+        """Start the process and wait for `/readyz`; on any failure, nothing is left running."""
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "server", "serve"],
@@ -124,34 +232,73 @@ class ServerProcess:
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
-        deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient() as client:
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"server exited early; log:\n{self.log()}")
-                try:
-                    if (await client.get(f"{self.url}/readyz", timeout=1)).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise RuntimeError(f"server not ready in {timeout}s; log:\n{self.log()}")
+        _STARTED.add(self)
+        try:
+            await wait_until(self._ready, timeout=timeout, interval=0.1, message=self._not_ready)
+        except BaseException:
+            self.kill()
+            raise
+
+    async def _ready(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"server {self.name} exited early; log:\n{self.log()}")
+        try:
+            async with httpx.AsyncClient() as client:
+                return (await client.get(f"{self.url}/readyz", timeout=2)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _not_ready(self) -> str:
+        return f"server {self.name} not ready; log:\n{self.log()}"
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:]
 
     async def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(sig)
-        deadline = time.monotonic() + timeout
-        while self.proc.poll() is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        return self.proc.returncode
+        """Signal the process and wait for it to exit (killing it after `timeout`, or at
+        once if the wait itself is interrupted); returns its exit code."""
+        proc = self.proc
+        if proc is None:
+            return 0
+        try:
+            if proc.poll() is None:
+                proc.send_signal(sig)
+                deadline = time.monotonic() + timeout
+                while proc.poll() is None and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+        finally:
+            self.kill()
+        return proc.returncode
+
+    def kill(self) -> None:
+        """SIGKILL the process and its group at once (a no-op when it has exited)."""
+        proc = self.proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        _STARTED.discard(self)
+
+
+# Every server started and not yet seen to stop: the safety net's list.
+_STARTED: set[ServerProcess] = set()
+
+
+def kill_leftover_servers() -> list[str]:
+    """Kill every server process still running; returns their names. The test session
+    calls this when it ends (and at interpreter exit), after the fixtures' own stops."""
+    leftovers = [server for server in list(_STARTED) if server.alive]
+    for server in list(_STARTED):
+        server.kill()
+    return [server.name for server in leftovers]
+
+
+atexit.register(kill_leftover_servers)
 
 
 async def kill_listeners(admin_url: str, database_url: str) -> int:
@@ -175,11 +322,37 @@ async def kill_listeners(admin_url: str, database_url: str) -> int:
 
 @asynccontextmanager
 async def running(*servers: ServerProcess) -> AsyncIterator[list[ServerProcess]]:
-    """Start the servers; stop them all on the way out, whatever happened."""
+    """Start the servers (together); stop them all on the way out, whatever happened:
+    a failed start, a failed test, a cancellation or a Ctrl-C.
+
+        async with running(ServerProcess(env, log_dir, "a"), ServerProcess(env, log_dir, "b")) as (a, b):
+            ...
+    """
     try:
-        for server in servers:
-            await server.start()
+        async with asyncio.TaskGroup() as group:
+            for server in servers:
+                group.create_task(server.start())
         yield list(servers)
     finally:
-        for server in servers:
-            await server.stop()
+        try:
+            await asyncio.gather(*(server.stop() for server in servers))
+        finally:
+            for server in servers:
+                server.kill()
+
+
+@dataclass
+class Cluster:
+    """Running servers on one database, as two entry points `a` and `b` (the same single
+    process when there is only one, as on SQLite)."""
+
+    kind: str
+    servers: list[ServerProcess]
+
+    @property
+    def a(self) -> ServerProcess:
+        return self.servers[0]
+
+    @property
+    def b(self) -> ServerProcess:
+        return self.servers[-1]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from tasksync_client import Backoff, TasksyncClient, TokenProvider
 
-from tests.support import ServerProcess
+from tests.support import ServerProcess, running
 
 SERVER_ENV = {
     # Without leeway a short-lived token is refused right at its `exp`, so the renewal
@@ -40,7 +40,5 @@ def client_of(
 @pytest.fixture(scope="module")
 async def server(pg_url: str, artifacts_dir: Path) -> AsyncIterator[ServerProcess]:
     """One server on this module's PostgreSQL database."""
-    process = server_process(pg_url, artifacts_dir, "client")
-    await process.start()
-    yield process
-    await process.stop()
+    async with running(server_process(pg_url, artifacts_dir, "client")) as (process,):
+        yield process

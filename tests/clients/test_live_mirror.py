@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -29,12 +28,13 @@ from tasksync_client import (
 
 from tests.clients.conftest import FAST, client_of, server_process
 from tests.support import (
-    ServerProcess,
+    Cluster,
     User,
     create_database,
     drop_database,
     kill_listeners,
     mint,
+    running,
     with_database,
 )
 
@@ -43,20 +43,11 @@ pytestmark = pytest.mark.postgres
 TRANSPORTS: tuple[Transport, ...] = ("ws", "sse", "poll")
 
 
-@dataclass
-class Cluster:
-    a: ServerProcess
-    b: ServerProcess
-
-
 @pytest.fixture(scope="module")
 async def cluster(pg_url: str, artifacts_dir: Path) -> AsyncIterator[Cluster]:
-    servers = Cluster(
-        server_process(pg_url, artifacts_dir, "mirror-a"), server_process(pg_url, artifacts_dir, "mirror-b")
-    )
-    await asyncio.gather(servers.a.start(), servers.b.start())
-    yield servers
-    await asyncio.gather(servers.a.stop(), servers.b.stop())
+    servers = [server_process(pg_url, artifacts_dir, f"mirror-{name}") for name in "ab"]
+    async with running(*servers):
+        yield Cluster("postgres", servers)
 
 
 def mirror(client: TasksyncClient, transport: Transport = "ws", page_size: int = 500) -> LiveTasks:
@@ -123,7 +114,7 @@ async def test_mirror_converges_through_faults(
             await random_writes(writer, 10, rng)
             await assert_mirrors_database(live, writer)
             assert live.connected and live.connections >= 2
-        await asyncio.wait_for(collector, timeout=5)
+        await asyncio.wait_for(collector, timeout=10)
     # Every change reached the listener once, in order, none lost across the faults.
     assert [c.seq for c in changes] == list(range(first_seq + 1, live.seq + 1))
     assert {(c.origin, c.own) for c in changes} == {(writer.client_id, False)}
@@ -164,9 +155,8 @@ async def test_resync_when_the_server_no_longer_has_the_history(
     """The server crashes and comes back on another database (restored from an older backup,
     say): the mirrors' seq is ahead of its head, and each reloads instead of keeping stale tasks."""
     server = server_process(pg_url, artifacts_dir, "resync")
-    await server.start()
     async with AsyncExitStack() as stack:
-        stack.push_async_callback(server.stop)
+        await stack.enter_async_context(running(server))
         client = await stack.enter_async_context(client_of(server, user.token))
         for title in ("a", "b", "c"):
             await client.create(title)
@@ -180,7 +170,7 @@ async def test_resync_when_the_server_no_longer_has_the_history(
         survivor = await client.create("the only task on the other database")
         for live, feed in zip(mirrors, feeds, strict=True):
             await live.wait_until(lambda m: dict(m.tasks) == {survivor.id: survivor}, timeout=15)
-            resync = await asyncio.wait_for(first_of(feed, "resync"), timeout=5)
+            resync = await asyncio.wait_for(first_of(feed, "resync"), timeout=10)
             assert resync.seq in (0, 1)
             assert live.seq == 1
 
@@ -224,7 +214,7 @@ async def test_short_lived_tokens_are_renewed_and_a_fixed_one_ends_the_mirror(cl
             await asyncio.wait_for(ending.closed, timeout=10)
         assert ended.value.code == 4401
         with pytest.raises(StreamClosed):
-            await asyncio.wait_for(anext(ending_feed), timeout=1)
+            await asyncio.wait_for(anext(ending_feed), timeout=10)
 
 
 def has(task_id: str) -> Callable[[LiveTasks], bool]:

@@ -25,7 +25,7 @@ from tasksync_client import (
 from tasksync_client.models import Problem
 
 from tests.clients.conftest import client_of
-from tests.support import ServerProcess, User, mint
+from tests.support import ServerProcess, User, metric, mint, wait_for_metric
 
 pytestmark = pytest.mark.postgres
 
@@ -232,9 +232,15 @@ async def test_changes_carry_the_client_id_of_every_write(server: ServerProcess,
 
 async def test_long_poll_answers_when_a_change_arrives(server: ServerProcess, user: User) -> None:
     async with client_of(server, user.token) as client:
-        poll = asyncio.create_task(client.changes(since=0, wait=20))
+        parked = await metric(server.url, "tasksync_open_streams", transport="poll")
+        poll = asyncio.create_task(client.changes(since=0, wait=30))
+        # The write comes only once the poll waits on the server: an answer given at once
+        # (nothing to wait for) cannot pass for one woken by the change.
+        await wait_for_metric(server.url, "tasksync_open_streams", lambda n: n > parked, transport="poll")
+        assert not poll.done()
         created = await client.create("wake up")
-        page = await asyncio.wait_for(poll, timeout=10)
+        # Well before the poll's own 30 s are up.
+        page = await asyncio.wait_for(poll, timeout=20)
         assert [e.task for e in page.events] == [created]
 
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.support import ServerProcess
+from tests.support import Cluster, ServerProcess, running, skip_or_fail
 
 # Small bounds so the tests reach them quickly.
 SERVER_ENV = {
@@ -28,22 +27,6 @@ SERVER_ENV = {
 }
 
 
-@dataclass
-class Cluster:
-    """Two entry points; on SQLite both are the same single process."""
-
-    kind: str
-    servers: list[ServerProcess]
-
-    @property
-    def a(self) -> ServerProcess:
-        return self.servers[0]
-
-    @property
-    def b(self) -> ServerProcess:
-        return self.servers[-1]
-
-
 def redis_url() -> str:
     """The local Redis (or $TASKSYNC_TEST_REDIS); skipped if absent, failed under CI."""
     url = os.environ.get("TASKSYNC_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -51,10 +34,7 @@ def redis_url() -> str:
     try:
         socket.create_connection((host, int(port or 6379)), timeout=2).close()
     except OSError:
-        message = f"no Redis at {url}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail(f"no Redis at {url}")
     return url
 
 
@@ -77,8 +57,5 @@ async def cluster(cluster_env: dict[str, str], artifacts_dir: Path) -> AsyncIter
     servers = [
         ServerProcess({**cluster_env, **SERVER_ENV}, artifacts_dir, f"{kind}{i}") for i in range(count)
     ]
-    for server in servers:
-        await server.start()
-    yield Cluster(kind, servers)
-    for server in servers:
-        await server.stop()
+    async with running(*servers):
+        yield Cluster(kind, servers)

@@ -12,7 +12,7 @@ import pytest
 
 from tests.realtime.conftest import Cluster
 from tests.realtime.test_sync_guarantees import write
-from tests.support import User
+from tests.support import User, metric, wait_for_metric
 
 
 class SSEReader:
@@ -78,14 +78,17 @@ async def test_changes_feed_pages_and_long_polls(cluster: Cluster, user: User) -
         rest = (await client.get("/api/changes", params={"since": "3"})).json()
         assert [e["seq"] for e in rest["events"]] == [4, 5]
 
+        parked = await metric(cluster.b.url, "tasksync_open_streams", transport="poll")
         started = time.monotonic()
-        waiting = asyncio.create_task(client.get("/api/changes", params={"since": "5", "wait": "20"}))
-        await asyncio.sleep(0.3)
+        waiting = asyncio.create_task(client.get("/api/changes", params={"since": "5", "wait": "30"}))
+        # Written only once the poll is waiting, so an immediate answer cannot pass.
+        await wait_for_metric(cluster.b.url, "tasksync_open_streams", lambda n: n > parked, transport="poll")
         assert not waiting.done()
         await write(cluster.a.url, user, 1)
         answered = (await waiting).json()
         assert [e["seq"] for e in answered["events"]] == [6]
-        assert time.monotonic() - started < 10
+        # Woken by the event, not answered when its 30 s ran out (a generous bound).
+        assert time.monotonic() - started < 20
 
         started = time.monotonic()
         empty = (await client.get("/api/changes", params={"since": "6", "wait": "1"})).json()

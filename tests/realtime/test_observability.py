@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from pathlib import Path
@@ -12,25 +11,12 @@ import httpx
 from tests.realtime.conftest import SERVER_ENV
 from tests.realtime.live import LiveSocket
 from tests.realtime.test_sync_guarantees import write
-from tests.support import ServerProcess, User, kill_listeners
-
-
-def sample(metrics: str, name: str, **labels: str) -> float:
-    """The value of one series in Prometheus text format (0 if absent)."""
-    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    for line in metrics.splitlines():
-        match = re.match(r"^([a-z_]+)(?:\{(.*)\})? (\S+)$", line)
-        if match and match[1] == name:
-            have = ",".join(sorted((match[2] or "").split(","))) if match[2] else ""
-            if have == wanted:
-                return float(match[3])
-    return 0.0
+from tests.support import ServerProcess, User, kill_listeners, metric_sample, running, wait_for_metric
 
 
 async def test_metrics_move_with_traffic(pg_url: str, pg_admin_url: str, artifacts_dir: Path) -> None:
     server = ServerProcess({"DATABASE_URL": pg_url, **SERVER_ENV}, artifacts_dir, "metrics")
-    await server.start()
-    try:
+    async with running(server):
         async with httpx.AsyncClient(base_url=server.url) as client:
             before = (await client.get("/metrics")).text
             assert before.startswith("# HELP") and "tasksync_open_sockets 0.0" in before
@@ -46,38 +32,30 @@ async def test_metrics_move_with_traffic(pg_url: str, pg_admin_url: str, artifac
                 await write(server.url, user, 1)
                 await sock.wait_seq(4, timeout=20)
             # The server sees the clients' close frames a moment later.
-            for _ in range(100):
-                after = (await client.get("/metrics")).text
-                if sample(after, "tasksync_open_sockets") == 0:
-                    break
-                await asyncio.sleep(0.05)
-    finally:
-        await server.stop()
-    assert sample(during, "tasksync_open_sockets") == 2
-    assert sample(during, "tasksync_open_streams", transport="ws") == 2
-    assert sample(after, "tasksync_open_sockets") == 0
+            await wait_for_metric(server.url, "tasksync_open_sockets", lambda n: n == 0)
+            after = (await client.get("/metrics")).text
+    assert metric_sample(during, "tasksync_open_sockets") == 2
+    assert metric_sample(during, "tasksync_open_streams", transport="ws") == 2
+    assert metric_sample(after, "tasksync_open_sockets") == 0
     created = {"route": "/api/tasks", "method": "POST", "status": "201"}
-    assert sample(after, "tasksync_http_request_duration_seconds_count", **created) == 4
-    assert sample(after, "tasksync_events_recorded_total") == 4
-    assert sample(after, "tasksync_events_notified_total") == 4
-    assert sample(after, "tasksync_events_delivered_total", transport="ws") >= 4 + 1
-    assert sample(after, "tasksync_commit_to_delivery_seconds_count") >= 4
-    assert sample(after, "tasksync_resyncs_sent_total", transport="ws") == 1
-    assert sample(after, "tasksync_listener_reconnects_total") >= 1
+    assert metric_sample(after, "tasksync_http_request_duration_seconds_count", **created) == 4
+    assert metric_sample(after, "tasksync_events_recorded_total") == 4
+    assert metric_sample(after, "tasksync_events_notified_total") == 4
+    assert metric_sample(after, "tasksync_events_delivered_total", transport="ws") >= 4 + 1
+    assert metric_sample(after, "tasksync_commit_to_delivery_seconds_count") >= 4
+    assert metric_sample(after, "tasksync_resyncs_sent_total", transport="ws") == 1
+    assert metric_sample(after, "tasksync_listener_reconnects_total") >= 1
 
 
 async def test_json_logs_with_request_ids_and_close_codes(pg_url: str, artifacts_dir: Path) -> None:
     server = ServerProcess({"DATABASE_URL": pg_url, **SERVER_ENV, "LOG_LEVEL": "info"}, artifacts_dir, "logs")
-    await server.start()
     user = User()
-    try:
+    async with running(server):
         async with httpx.AsyncClient(base_url=server.url, headers=user.headers) as client:
             mine = await client.get("/api/tasks", headers={"X-Request-Id": "trace-123"})
             theirs = await client.get("/api/tasks", headers={"X-Request-Id": "bad id with spaces"})
         async with LiveSocket(server.ws_url, user) as sock:
             await sock.wait_for(lambda s: bool(s.frames))
-    finally:
-        await server.stop()
     assert mine.headers["x-request-id"] == "trace-123"
     generated = theirs.headers["x-request-id"]
     assert generated != "bad id with spaces" and re.fullmatch(r"[0-9a-f]{32}", generated)

@@ -10,7 +10,7 @@ import httpx
 
 from tests.realtime.conftest import Cluster
 from tests.realtime.live import LiveSocket, apply, assert_contiguous, snapshot
-from tests.support import User
+from tests.support import User, wait_until
 
 
 async def write(base_url: str, user: User, n: int, prefix: str = "t") -> list[str]:
@@ -46,17 +46,39 @@ async def test_without_since_only_live_events(cluster: Cluster, user: User) -> N
 
 async def test_no_gap_at_the_seam_while_writing(cluster: Cluster, user: User) -> None:
     """Sockets that connect (with since=0) while writes are going on see every event once."""
-    writer = asyncio.create_task(write(cluster.a.url, user, 40))
-    sockets = []
-    for _ in range(4):
-        await asyncio.sleep(0.02)
-        sock = LiveSocket(cluster.b.ws_url, user, since=0)
-        sockets.append(await sock.__aenter__())
-    await writer
-    for sock in sockets:
-        await sock.wait_seq(40)
-        await sock.__aexit__(None, None, None)
-        assert_contiguous(sock.events)
+    sockets: list[LiveSocket] = []
+    written = 0
+
+    async def writer() -> None:
+        # Writes go on until every socket has said hello, and a few more after: each
+        # socket's replay-to-live seam falls inside the stream of writes.
+        nonlocal written
+        async with httpx.AsyncClient(base_url=cluster.a.url, headers=user.headers) as client:
+            after_last_hello = 0
+            while after_last_hello < 5:
+                r = await client.post("/api/tasks", json={"title": f"t{written}"})
+                assert r.status_code == 201
+                written += 1
+                if len(sockets) == 4 and all(s.frames for s in sockets):
+                    after_last_hello += 1
+
+    writing = asyncio.create_task(writer())
+    try:
+        for i in range(4):
+            await wait_until(lambda i=i: written >= 5 * (i + 1) or writing.done())
+            sock = LiveSocket(cluster.b.ws_url, user, since=0)
+            sockets.append(await sock.__aenter__())
+            await sock.wait_for(lambda s: bool(s.frames))
+        await writing
+        for sock in sockets:
+            # The interleaving itself: each socket opened mid-stream.
+            assert 0 < sock.hello["seq"] < written, (sock.hello, written)
+            await sock.wait_seq(written)
+            assert_contiguous(sock.events)
+    finally:
+        writing.cancel()
+        for sock in sockets:
+            await sock.__aexit__(None, None, None)
 
 
 async def test_event_shapes_and_origin(cluster: Cluster, user: User) -> None:
