@@ -42,12 +42,13 @@ lint: setup
 	$(BIN)/mypy
 
 # Debian's Chromium for the real-browser tests (Playwright drives it; never `playwright
-# install`). Installing needs root (or sudo under CI); elsewhere those tests skip.
+# install`). Installing needs root (or sudo under CI: CI=1, true or yes, in any case, as
+# tests/support.py's under_ci() reads it); elsewhere those tests skip.
 chromium:
 	@if [ -x /usr/bin/chromium ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
-	elif [ "$$CI" = true ]; then \
+	elif case "$$(printf %s "$$CI" | tr A-Z a-z)" in 1|true|yes|on) true;; *) false;; esac; then \
 	  sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
 	else echo "note: /usr/bin/chromium is missing and installing it needs root" \
 	  "(apt-get install chromium); the browser tests will be skipped"; fi

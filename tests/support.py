@@ -29,6 +29,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET = "tasksync-test-secret-" + "k" * 32
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+# Rate limits out of the way, for every test but the ones about limits.
+UNLIMITED_ENV = {
+    "RATE_LIMIT_WRITES": "1000000/second",
+    "RATE_LIMIT_READS": "1000000/second",
+    "RATE_LIMIT_STREAM_OPENS": "1000000/second",
+}
 # How long a test waits for something to happen before it fails. The bounds end a test
 # that would hang; they are no speed targets (latency is measured in bench/), so they
 # are generous enough for a loaded machine.
@@ -206,6 +212,9 @@ class ServerProcess:
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
             "LOG_LEVEL": "warning",
+            # Tests write and reconnect far faster than a person; the limit tests set
+            # their own budgets (tests/limits/).
+            **UNLIMITED_ENV,
             **env,
         }
         self.log_path = log_dir / f"{name}-{self.port}.log"
@@ -329,9 +338,15 @@ async def running(*servers: ServerProcess) -> AsyncIterator[list[ServerProcess]]
             ...
     """
     try:
-        async with asyncio.TaskGroup() as group:
-            for server in servers:
-                group.create_task(server.start())
+        try:
+            async with asyncio.TaskGroup() as group:
+                for server in servers:
+                    group.create_task(server.start())
+        except BaseExceptionGroup as failed:
+            # One server failing to start is the usual case: report its own error.
+            if len(failed.exceptions) == 1:
+                raise failed.exceptions[0] from None
+            raise
         yield list(servers)
     finally:
         try:

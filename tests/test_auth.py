@@ -64,6 +64,21 @@ async def get_tasks(client: httpx.AsyncClient, token: str) -> httpx.Response:
     return await client.get("/api/tasks", headers={"Authorization": f"Bearer {token}"})
 
 
+async def signed_in_as(client: httpx.AsyncClient, token: str, db: AsyncEngine) -> str:
+    """Who a request with `token` acts as: the owner of the task it creates, read back
+    from the database (a `200` alone would pass whoever the caller became)."""
+    created = await client.post(
+        "/api/tasks", json={"title": "whose is this?"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert created.status_code == 201, created.text
+    async with db.connect() as conn:
+        result = await conn.execute(
+            sa.text("SELECT user_id FROM tasks WHERE id = :id"), {"id": created.json()["id"]}
+        )
+        owner: str = result.scalar_one()
+    return owner
+
+
 def assert_unauthorized(response: httpx.Response) -> None:
     assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"].startswith("Bearer")
@@ -76,10 +91,12 @@ def assert_unauthorized(response: httpx.Response) -> None:
 # --- HS256 (the default test app: BETTER_AUTH_SECRET) -------------------------------
 
 
-async def test_valid_hs256_token_is_accepted(client: httpx.AsyncClient) -> None:
-    response = await get_tasks(client, mint(fresh_id()))
+async def test_valid_hs256_token_is_accepted(client: httpx.AsyncClient, db: AsyncEngine) -> None:
+    sub = fresh_id()
+    response = await get_tasks(client, mint(sub))
     assert response.status_code == 200
     assert response.json()["items"] == []
+    assert await signed_in_as(client, mint(sub), db) == sub
 
 
 async def test_token_expired_beyond_the_leeway_is_refused(client: httpx.AsyncClient) -> None:
@@ -88,9 +105,11 @@ async def test_token_expired_beyond_the_leeway_is_refused(client: httpx.AsyncCli
     assert "expired" in response.json()["detail"]
 
 
-async def test_token_expired_within_the_leeway_is_accepted(client: httpx.AsyncClient) -> None:
-    response = await get_tasks(client, mint(fresh_id(), ttl=-(LEEWAY // 3)))
-    assert response.status_code == 200
+async def test_token_expired_within_the_leeway_is_accepted(
+    client: httpx.AsyncClient, db: AsyncEngine
+) -> None:
+    sub = fresh_id()
+    assert await signed_in_as(client, mint(sub, ttl=-(LEEWAY // 3)), db) == sub
 
 
 @pytest.mark.parametrize(
@@ -110,9 +129,9 @@ async def test_token_with_bad_required_claims_is_refused(
     assert_unauthorized(await get_tasks(client, hs256(body)))
 
 
-async def test_sub_of_exactly_255_chars_is_accepted(client: httpx.AsyncClient) -> None:
+async def test_sub_of_exactly_255_chars_is_accepted(client: httpx.AsyncClient, db: AsyncEngine) -> None:
     sub = uuid.uuid4().hex + "u" * (255 - 32)
-    assert (await get_tasks(client, mint(sub))).status_code == 200
+    assert await signed_in_as(client, mint(sub), db) == sub
 
 
 @pytest.mark.parametrize("token", ["garbage", "a.b.c", "", "   ", "x.y", "....", "eyJ.eyJ.sig"])
@@ -187,10 +206,10 @@ async def jwks_client(app_factory: AppFactory, shared_jwks: JwksServer) -> httpx
 
 @pytest.mark.parametrize("alg", ["EdDSA", "RS256", "ES256"])
 async def test_jwks_token_of_each_algorithm_is_accepted(
-    jwks_client: httpx.AsyncClient, keys: dict[str, SigningKey], alg: str
+    jwks_client: httpx.AsyncClient, keys: dict[str, SigningKey], alg: str, db: AsyncEngine
 ) -> None:
-    response = await get_tasks(jwks_client, keys[alg].sign(claims()))
-    assert response.status_code == 200, response.text
+    body = claims()
+    assert await signed_in_as(jwks_client, keys[alg].sign(body), db) == body["sub"]
 
 
 async def test_jwks_token_with_an_unknown_kid_is_refused(
@@ -217,29 +236,31 @@ async def test_jwks_token_expired_beyond_the_leeway_is_refused(
 
 
 async def test_jwks_algorithm_not_configured_is_refused(
-    app_factory: AppFactory, shared_jwks: JwksServer, keys: dict[str, SigningKey]
+    app_factory: AppFactory, shared_jwks: JwksServer, keys: dict[str, SigningKey], db: AsyncEngine
 ) -> None:
     client = await jwks_app(app_factory, shared_jwks.url, jwt_algorithms=["EdDSA"])
-    assert (await get_tasks(client, keys["EdDSA"].sign(claims()))).status_code == 200
+    body = claims()
+    assert await signed_in_as(client, keys["EdDSA"].sign(body), db) == body["sub"]
     assert_unauthorized(await get_tasks(client, keys["RS256"].sign(claims())))
 
 
 async def test_new_key_is_accepted_after_rotation(
-    app_factory: AppFactory, own_jwks: JwksServer, keys: dict[str, SigningKey]
+    app_factory: AppFactory, own_jwks: JwksServer, keys: dict[str, SigningKey], db: AsyncEngine
 ) -> None:
     # No refetch rate limit here: the rotation must be picked up at once, not after
     # `jwks_min_refetch_seconds` (which the flood test below covers).
     client = await jwks_app(app_factory, own_jwks.url, jwks_min_refetch_seconds=0)
-    assert (await get_tasks(client, keys["EdDSA"].sign(claims()))).status_code == 200
+    old, new = claims(), claims()
+    assert await signed_in_as(client, keys["EdDSA"].sign(old), db) == old["sub"]
     assert own_jwks.requests == 1
 
     rotated = SigningKey.ed25519("ed-2")
     own_jwks.add(rotated)
-    assert (await get_tasks(client, rotated.sign(claims()))).status_code == 200
+    assert await signed_in_as(client, rotated.sign(new), db) == new["sub"]
     assert own_jwks.requests == 2
     # Both keys are now cached: neither needs another fetch.
-    assert (await get_tasks(client, keys["EdDSA"].sign(claims()))).status_code == 200
-    assert (await get_tasks(client, rotated.sign(claims()))).status_code == 200
+    assert await signed_in_as(client, keys["EdDSA"].sign(old), db) == old["sub"]
+    assert await signed_in_as(client, rotated.sign(new), db) == new["sub"]
     assert own_jwks.requests == 2
 
 
@@ -256,13 +277,14 @@ async def test_a_flood_of_unknown_kids_does_not_flood_the_key_server(
 
 
 async def test_flood_leaves_genuine_tokens_working(
-    app_factory: AppFactory, own_jwks: JwksServer, keys: dict[str, SigningKey]
+    app_factory: AppFactory, own_jwks: JwksServer, keys: dict[str, SigningKey], db: AsyncEngine
 ) -> None:
     client = await jwks_app(app_factory, own_jwks.url)
     forger = SigningKey.ed25519("forger")
     for _ in range(20):
         assert_unauthorized(await get_tasks(client, forger.sign(claims(), kid=uuid.uuid4().hex)))
-    assert (await get_tasks(client, keys["EdDSA"].sign(claims()))).status_code == 200
+    body = claims()
+    assert await signed_in_as(client, keys["EdDSA"].sign(body), db) == body["sub"]
     assert own_jwks.requests <= 2
 
 
@@ -272,6 +294,7 @@ async def test_hs256_token_keyed_with_the_public_key_is_refused(
     shared_jwks: JwksServer,
     keys: dict[str, SigningKey],
     with_secret: bool,
+    db: AsyncEngine,
 ) -> None:
     overrides = {"better_auth_secret": TEST_SECRET} if with_secret else {}
     client = await jwks_app(app_factory, shared_jwks.url, **overrides)
@@ -285,7 +308,8 @@ async def test_hs256_token_keyed_with_the_public_key_is_refused(
             assert_unauthorized(await get_tasks(client, forged))
     if with_secret:
         # The shared secret itself still works next to the JWKS.
-        assert (await get_tasks(client, mint(fresh_id()))).status_code == 200
+        sub = fresh_id()
+        assert await signed_in_as(client, mint(sub), db) == sub
 
 
 @pytest.fixture(scope="module")
@@ -318,25 +342,26 @@ async def test_issuer_and_audience_are_enforced(
     signer: str,
     extra: dict[str, Any],
     accepted: bool,
+    db: AsyncEngine,
 ) -> None:
     body = claims(**extra)
     token = hs256(body) if signer == "HS256" else keys[signer].sign(body)
-    response = await get_tasks(strict_client, token)
     if accepted:
-        assert response.status_code == 200, response.text
+        assert await signed_in_as(strict_client, token, db) == body["sub"]
     else:
-        assert_unauthorized(response)
+        assert_unauthorized(await get_tasks(strict_client, token))
 
 
 async def test_unreachable_key_server_is_a_401_not_a_5xx(
-    app_factory: AppFactory, keys: dict[str, SigningKey]
+    app_factory: AppFactory, keys: dict[str, SigningKey], db: AsyncEngine
 ) -> None:
     nobody_listens = f"http://127.0.0.1:{free_port()}/jwks"
     client = await jwks_app(app_factory, nobody_listens, better_auth_secret=TEST_SECRET)
     assert_unauthorized(await get_tasks(client, keys["EdDSA"].sign(claims())))
     assert_unauthorized(await get_tasks(client, keys["EdDSA"].sign(claims(), kid="other")))
     # The shared secret does not depend on the key server.
-    assert (await get_tasks(client, mint(fresh_id()))).status_code == 200
+    sub = fresh_id()
+    assert await signed_in_as(client, mint(sub), db) == sub
 
 
 @pytest.mark.parametrize(
@@ -394,7 +419,7 @@ async def test_user_row_is_created_on_first_sight_with_profile_claims(
     user_id = fresh_id()
     assert await user_row(db, user_id) is None
     token = mint(user_id, email=f"{user_id}@example.com", name="Ada Lovelace")
-    assert (await get_tasks(client, token)).status_code == 200
+    assert await signed_in_as(client, token, db) == user_id
     assert await user_row(db, user_id) == {
         "id": user_id,
         "email": f"{user_id}@example.com",
@@ -416,7 +441,7 @@ async def test_user_row_without_profile_claims(
     jwks_client: httpx.AsyncClient, keys: dict[str, SigningKey], db: AsyncEngine
 ) -> None:
     body = claims()
-    assert (await get_tasks(jwks_client, keys["ES256"].sign(body))).status_code == 200
+    assert await signed_in_as(jwks_client, keys["ES256"].sign(body), db) == body["sub"]
     assert await user_row(db, body["sub"]) == {"id": body["sub"], "email": None, "name": None}
 
 

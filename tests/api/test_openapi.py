@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from server.api.openapi import build_document
-from tests.support import ServerProcess, User
+from tests.support import ServerProcess, User, running
 
 # Every HTTP route of the contract (PROTOCOL.md "REST", plus the SSE stream of "Sync"),
 # path parameters written as `{}`. The docs routes themselves are not API operations.
@@ -210,9 +210,8 @@ async def api_server(
         artifacts_dir,
         name="schemathesis",
     )
-    await server.start()
-    yield server
-    await server.stop()
+    async with running(server):
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -3,13 +3,17 @@ install`), the demo page served by real server processes, and a screenshot of ev
 open page when a test fails.
 
 `make test` installs Chromium when it is missing. Without it these tests skip, except
-under CI=true, where a missing browser fails them (as a missing PostgreSQL does).
+under CI (`CI=1`, `true` or `yes`), where a missing browser fails them (as a missing
+PostgreSQL does).
+
+Every wait on the page is for a condition, bounded by `WAIT_MS` (10 s or more): the bound
+ends a test that would hang under load; it is no speed target (latency is measured in
+`bench/`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass, field
@@ -26,7 +30,7 @@ from playwright.async_api import (
     expect,
 )
 
-from tests.support import ServerProcess, User
+from tests.support import ServerProcess, User, running, skip_or_fail
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -40,7 +44,10 @@ CHROMIUM_ARGS = [
 ]
 # Small enough that a test can fill the cap and so count the sockets the server holds.
 WS_CAP = 3
-LIVE_TIMEOUT_MS = 10_000
+WAIT_MS = 15_000
+LIVE_TIMEOUT_MS = WAIT_MS
+# Every `expect(...)` without its own timeout waits this long (Playwright's default is 5 s).
+expect.set_options(timeout=WAIT_MS)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -54,10 +61,7 @@ def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestR
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     if not CHROMIUM.exists():
-        message = f"no Chromium at {CHROMIUM}; `make test` installs it (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail(f"no Chromium at {CHROMIUM}; `make test` installs it (apt-get install chromium)")
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched
@@ -65,7 +69,8 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 def start_servers(pg_url: str, artifacts_dir: Path, count: int, name: str) -> list[ServerProcess]:
-    """Server processes on one database, each allowing the others' pages as origins."""
+    """Server processes on one database, each allowing the others' pages as origins
+    (not started yet: start them with `running()`)."""
     servers = [
         ServerProcess(
             {"DATABASE_URL": pg_url, "WS_MAX_SOCKETS_PER_USER": str(WS_CAP)}, artifacts_dir, f"{name}{i}"
@@ -81,12 +86,8 @@ def start_servers(pg_url: str, artifacts_dir: Path, count: int, name: str) -> li
 @pytest.fixture(scope="module")
 async def servers(pg_url: str, artifacts_dir: Path) -> AsyncIterator[list[ServerProcess]]:
     """Two server processes on this module's PostgreSQL database."""
-    started = start_servers(pg_url, artifacts_dir, 2, "browser")
-    for server in started:
-        await server.start()
-    yield started
-    for server in started:
-        await server.stop()
+    async with running(*start_servers(pg_url, artifacts_dir, 2, "browser")) as started:
+        yield started
 
 
 @dataclass
@@ -111,7 +112,11 @@ class Tab:
     async def until_live(self, timeout: float = LIVE_TIMEOUT_MS) -> None:
         await expect(self.page.locator("#app")).to_have_attribute("data-state", "live", timeout=timeout)
 
-    async def expect_titles(self, titles: list[str], timeout: float = 1000) -> None:
+    async def is_live(self) -> bool:
+        """Whether the page says it is live right now (no waiting)."""
+        return await self.page.locator("#app").get_attribute("data-state") == "live"
+
+    async def expect_titles(self, titles: list[str], timeout: float = WAIT_MS) -> None:
         """The list shows exactly these titles, in this order."""
         await expect(self.page.locator("#tasks li .title")).to_have_text(titles, timeout=timeout)
 

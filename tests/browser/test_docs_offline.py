@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import Browser, Route, expect
 
-from tests.support import ServerProcess
+from tests.support import ServerProcess, running
 
 
 @pytest.fixture(scope="module")
@@ -17,10 +17,10 @@ async def server(
     tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path
 ) -> AsyncIterator[ServerProcess]:
     db = tmp_path_factory.mktemp("docs") / "tasksync.db"
-    process = ServerProcess({"DATABASE_URL": f"sqlite:///{db}"}, artifacts_dir, "docs")
-    await process.start()
-    yield process
-    await process.stop()
+    async with running(ServerProcess({"DATABASE_URL": f"sqlite:///{db}"}, artifacts_dir, "docs")) as (
+        process,
+    ):
+        yield process
 
 
 @pytest.mark.parametrize(("path", "marker"), [("/docs", "/api/tasks/{task_id}"), ("/redoc", "Delete a task")])

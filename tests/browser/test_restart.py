@@ -12,7 +12,7 @@ from tests.browser.conftest import Browsing, Tab, three_tabs
 from tests.support import ServerProcess, User
 
 RESTARTING = "Server restarting — reconnecting…"
-RECOVERY_MS = 15_000  # reconnect backoff with jitter while the server was away
+RECOVERY_MS = 30_000  # reconnect backoff with jitter while the server was away
 
 
 async def titles_in_database(api: httpx.AsyncClient) -> list[str]:
@@ -22,7 +22,7 @@ async def titles_in_database(api: httpx.AsyncClient) -> list[str]:
 
 async def expect_restarting(tabs: tuple[Tab, ...]) -> None:
     for tab in tabs:
-        await expect(tab.page.locator("#connection")).to_have_text(RESTARTING, timeout=5000)
+        await expect(tab.page.locator("#connection")).to_have_text(RESTARTING)
 
 
 async def test_a_server_restart_recovers_without_losing_a_change(
@@ -37,7 +37,7 @@ async def test_a_server_restart_recovers_without_losing_a_change(
 
         await restarted.stop()  # SIGTERM: its sockets close with 1012
         await expect_restarting((first, second))
-        await phone.until_live(1000)  # the other process's device never noticed
+        assert await phone.is_live()  # the other process's device never noticed
 
         # Changes while the first tabs' server is away, through the other process.
         for i in range(5):

@@ -16,7 +16,7 @@ from tests.conftest import make_settings
 
 
 @asynccontextmanager
-async def running(folder: Path, **overrides: object) -> AsyncIterator[httpx.AsyncClient]:
+async def in_process_app(folder: Path, **overrides: object) -> AsyncIterator[httpx.AsyncClient]:
     settings = make_settings(f"sqlite+aiosqlite:///{folder}/tasksync.db", **overrides)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
@@ -34,7 +34,7 @@ def development(folder: Path) -> dict[str, object]:
 
 
 async def test_the_demo_and_its_client_are_served_with_a_self_only_policy(tmp_path: Path) -> None:
-    async with running(tmp_path) as client:
+    async with in_process_app(tmp_path) as client:
         page = await client.get("/")
         assert page.status_code == 200
         assert page.headers["content-type"].startswith("text/html")
@@ -50,7 +50,7 @@ async def test_the_demo_and_its_client_are_served_with_a_self_only_policy(tmp_pa
 
 
 async def test_outside_development_mode_the_token_endpoint_is_not_there(tmp_path: Path) -> None:
-    async with running(tmp_path) as client:
+    async with in_process_app(tmp_path) as client:
         unknown = await client.post("/api/no-such-route")
         for method in ("POST", "GET", "PUT", "DELETE"):
             response = await client.request(method, "/api/dev/token", json={"user": "alice"})
@@ -59,7 +59,7 @@ async def test_outside_development_mode_the_token_endpoint_is_not_there(tmp_path
 
 
 async def test_in_development_mode_the_endpoint_mints_a_token_for_a_name(tmp_path: Path) -> None:
-    async with running(tmp_path, **development(tmp_path)) as client:
+    async with in_process_app(tmp_path, **development(tmp_path)) as client:
         assert '<meta name="tasksync-dev-mode" content="true">' in (await client.get("/")).text
 
         response = await client.post("/api/dev/token", json={"user": "alice"})
