@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from tasksync_client import ChangeEvent, Conflict, Dropped, LiveTasks, TasksyncClient
+from tasksync_client import ChangeEvent, Conflict, Dropped, LiveTasks, TasksyncClient, TransportError
 
 from tests.clients.conftest import FAST, client_of, server_process
 from tests.netcut import Netcut
@@ -179,3 +179,33 @@ async def test_a_conflicting_offline_edit_is_reported_and_the_other_side_kept(
             final = await device.get(shared.id)
             assert (final.title, final.completed, final.version) == ("mine", False, 3)
             await live.wait_until(lambda m: m.tasks[shared.id] == final, timeout=WAIT)
+
+
+async def test_sign_out_forgets_only_that_user(server: ServerProcess, tmp_path: Path) -> None:
+    alice, bob, store = User(), User(), tmp_path / "shared.sqlite"
+    async with client_of(server, alice.token) as device:
+        await device.create("alice's")
+    async with (
+        Netcut(server.port) as cut,
+        TasksyncClient(cut.url, alice.token, backoff=FAST) as alices,
+        TasksyncClient(cut.url, bob.token, backoff=FAST) as bobs,
+    ):
+        async with LiveTasks(bobs, store=store, backoff=FAST) as live:
+            await live.create("bob's")
+            await live.wait_until(lambda m: not m.pending, timeout=WAIT)
+        live = LiveTasks(alices, store=store, backoff=FAST)
+        await live.start()
+        await go_offline(cut, live)
+        unsent = await live.create("never sent")
+        discarded = await live.sign_out()
+        assert [(w.operation, w.task_id) for w in discarded] == [("create", unsent.id)]
+        assert dict(live.tasks) == {} and live.pending == ()
+        # Nothing of Alice's is left in the file: offline, a new mirror has nothing to
+        # show and must load a snapshot, which fails.
+        with pytest.raises(TransportError):
+            await LiveTasks(alices, store=store).start()
+        # Bob's part of the file is untouched, and shown without the server.
+        async with LiveTasks(bobs, store=store) as live:
+            assert [t.title for t in live.tasks.values()] == ["bob's"]
+    async with client_of(server, alice.token) as device:
+        assert [t.title async for t in device.iter_tasks()] == ["alice's"]

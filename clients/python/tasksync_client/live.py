@@ -6,54 +6,32 @@ import asyncio
 import inspect
 import logging
 import os
-import uuid
 import weakref
 from collections.abc import Callable, Mapping
 from contextlib import aclosing
-from datetime import UTC, date, datetime
 from types import MappingProxyType, TracebackType
-from typing import Any
 
 from tasksync_client.auth import token_claims
 from tasksync_client.backoff import Backoff
 from tasksync_client.changes import Change, ChangeFeed
 from tasksync_client.conflicts import Conflict, Dropped
-from tasksync_client.errors import (
-    NotFound,
-    PreconditionFailed,
-    TasksyncError,
-    is_auth_failure,
-    is_retryable,
-)
-from tasksync_client.models import ChangeEvent, Snapshot, Task
-from tasksync_client.outbox import Answer, Operation, Outbox, QueuedWrite
-from tasksync_client.rest import (
-    MAX_PAGE,
-    UNSET,
-    TasksyncClient,
-    Unset,
-    Version,
-    patch_body,
-    task_fields,
-    task_path,
-    version_of,
-)
+from tasksync_client.errors import TasksyncError, is_auth_failure, is_retryable
+from tasksync_client.live_writes import LiveWrites
+from tasksync_client.mirror import TaskMirror
+from tasksync_client.models import Task
+from tasksync_client.outbox import Answer, Outbox, QueuedWrite
+from tasksync_client.rest import MAX_PAGE, TasksyncClient
 from tasksync_client.storage import LocalStore
 from tasksync_client.streams import TRANSPORTS, Hello, Resync, Transport, open_stream
-from tasksync_client.writes import WriteRequest, WriteResult
 
 log = logging.getLogger("tasksync_client")
 
 # A session that ends sooner than this counts as a failed attempt even if it was
 # accepted, so a server or proxy that accepts and drops at once is retried with backoff.
 STABLE_SECONDS = 2.0
-# The contract's bounds on the fields, checked before a write is queued: a write the
-# server is sure to refuse should fail in the caller's hands, not later in the outbox.
-TITLE_MAX = 200
-DESCRIPTION_MAX = 10_000
 
 
-class LiveTasks:
+class LiveTasks(LiveWrites):
     """A live mirror of the signed-in user's tasks, and the writes made through it.
 
     ```python
@@ -119,16 +97,11 @@ class LiveTasks:
         self.page_size = page_size
         self.poll_wait = poll_wait
         self.max_auth_failures = max_auth_failures
-        self.seq = 0
         self.connected = False
         self.connections = 0
         self.error: BaseException | None = None
         self.outbox = Outbox()
-        # What the server has told (events, snapshots, write answers); `_tasks` is that
-        # with the outbox's writes applied on top: what the user sees.
-        self._confirmed: dict[str, Task] = {}
-        self._tasks: dict[str, Task] = {}
-        self._origins = {client.client_id}
+        self.mirror = TaskMirror(self.outbox, client.client_id)
         # Feeds nobody holds any more drop out by themselves.
         self._feeds: weakref.WeakSet[ChangeFeed] = weakref.WeakSet()
         self._changed = asyncio.Event()
@@ -140,7 +113,12 @@ class LiveTasks:
     def tasks(self) -> Mapping[str, Task]:
         """The mirrored tasks by id, pending writes applied (a read-only view that follows
         the mirror)."""
-        return MappingProxyType(self._tasks)
+        return MappingProxyType(self.mirror.tasks)
+
+    @property
+    def seq(self) -> int:
+        """The seq of the last change applied (from the server's log)."""
+        return self.mirror.seq
 
     @property
     def pending(self) -> tuple[QueuedWrite, ...]:
@@ -170,19 +148,19 @@ class LiveTasks:
         """
         if self._runner is not None:
             raise RuntimeError("this mirror was already started")
-        if self.store_path is not None:
-            self.outbox.store = await self._open_store()
-            try:
-                await self._restore(self.outbox.store)
-            except BaseException:
-                await self._close_store()
-                raise
-        else:
-            await self._load(await self.client.snapshot(page_size=self.page_size))
+        try:
+            if self.store_path is not None:
+                self.outbox.store = await self._open_store()
+                restored = self.mirror.restore(await self.outbox.store.load())
+            else:
+                restored = False
+            if not restored:
+                await self.mirror.load(await self.client.snapshot(page_size=self.page_size))
+        except BaseException:
+            await self._close_store()
+            raise
         self._runner = asyncio.create_task(self._run(), name="tasksync-live")
-        self._sender = asyncio.create_task(
-            self.outbox.run(self.client.write, self._answered, self.backoff), name="tasksync-outbox"
-        )
+        self._sender = asyncio.create_task(self._send(), name="tasksync-outbox")
 
     async def aclose(self) -> None:
         """Stop following and sending; what is queued stays in the store for next time."""
@@ -203,10 +181,7 @@ class LiveTasks:
         if store is not None:
             self.outbox.store = store
             await store.clear()
-        self.outbox.load([])
-        self._confirmed.clear()
-        self._tasks.clear()
-        self.seq = 0
+        self.mirror.clear()
         await self._close_store()
         self._stop(None)
         return discarded
@@ -248,155 +223,14 @@ class LiveTasks:
                 changed = self._changed
                 await changed.wait()
 
-    # ---- writes ----------------------------------------------------------------------
-
-    async def create(
-        self,
-        title: str,
-        *,
-        description: str = "",
-        completed: bool = False,
-        due_date: date | str | None = None,
-        id: str | None = None,
-    ) -> Task:
-        """Create a task under a new id (a UUID chosen here, or `id`), shown at once.
-
-        `task = await live.create("Buy milk", due_date=date(2026, 12, 1))`
-        """
-        task_id = id if id is not None else str(uuid.uuid4())
-        if task_id in self._tasks:
-            raise ValueError(f"a task with id {task_id!r} exists already")
-        fields = _checked(task_fields(title, description, completed, due_date))
-        request = WriteRequest("PUT", task_path(task_id), fields, if_none_match=True)
-        created = await self._queue("create", task_id, request, fields, 0)
-        assert created is not None
-        return created
-
-    async def update(
-        self,
-        task: str | Task,
-        *,
-        title: str | Unset = UNSET,
-        description: str | None | Unset = UNSET,
-        completed: bool | None | Unset = UNSET,
-        due_date: date | str | None | Unset = UNSET,
-        if_match: Version | None | Unset = UNSET,
-    ) -> Task:
-        """Change some fields (`None` resets one). `if_match` defaults to the version the
-        mirror shows; pass a version to expect that one, or `None` for last-writer-wins.
-
-        `await live.update(task.id, title="Buy oat milk")`
-        """
-        held = self._held(task)
-        changes = patch_body(title=title, description=description, completed=completed, due_date=due_date)
-        body = _checked(changes)
-        if not body:
-            raise ValueError("nothing to change")
-        request = WriteRequest("PATCH", task_path(held.id), body, if_match=_expect(held, if_match))
-        return await self._queue_edit("update", held, request, body)
-
-    async def replace(
-        self,
-        task: str | Task,
-        *,
-        title: str,
-        description: str = "",
-        completed: bool = False,
-        due_date: date | str | None = None,
-        if_match: Version | None | Unset = UNSET,
-    ) -> Task:
-        """Set every editable field (`PUT`); `if_match` as in `update`.
-
-        `await live.replace(task.id, title="Buy bread")`
-        """
-        held = self._held(task)
-        fields = _checked(task_fields(title, description, completed, due_date))
-        request = WriteRequest("PUT", task_path(held.id), fields, if_match=_expect(held, if_match))
-        return await self._queue_edit("replace", held, request, fields)
-
-    async def toggle(self, task: str | Task, *, if_match: Version | None | Unset = UNSET) -> Task:
-        """Flip `completed`; `if_match` as in `update`.
-
-        `await live.toggle(task.id)`
-        """
-        held = self._held(task)
-        request = WriteRequest("PATCH", task_path(held.id) + "/complete", if_match=_expect(held, if_match))
-        return await self._queue_edit("toggle", held, request, {"completed": not held.completed})
-
-    async def remove(self, task: str | Task, *, if_match: Version | None | Unset = UNSET) -> None:
-        """Delete; `if_match` as in `update`.
-
-        `await live.remove(task.id)`
-        """
-        held = self._held(task)
-        request = WriteRequest("DELETE", task_path(held.id), if_match=_expect(held, if_match))
-        await self._queue("delete", held.id, request, {}, held.version)
-
-    def _held(self, task: str | Task) -> Task:
-        task_id = task.id if isinstance(task, Task) else task
-        held = self._tasks.get(task_id)
-        if held is None:
-            raise KeyError(f"no task {task_id!r} in this mirror")
-        return held
-
-    async def _queue_edit(
-        self, operation: Operation, held: Task, request: WriteRequest, attempted: dict[str, Any]
-    ) -> Task:
-        edited = await self._queue(operation, held.id, request, attempted, held.version)
-        assert edited is not None
-        return edited
-
-    async def _queue(
-        self,
-        operation: Operation,
-        task_id: str,
-        request: WriteRequest,
-        attempted: dict[str, Any],
-        base_version: int,
-    ) -> Task | None:
-        if self.closed.done():
-            raise RuntimeError("the mirror is closed")
-        request = WriteRequest(
-            request.method,
-            request.path,
-            request.body,
-            if_match=request.if_match,
-            if_none_match=request.if_none_match,
-            client_id=self.client.client_id,
-        )
-        write = QueuedWrite(operation, task_id, request, attempted, base_version, datetime.now(UTC))
-        await self.outbox.add(write)  # on disk before the caller sees it applied
-        self._show(task_id)
-        self._notify()
-        return self._tasks.get(task_id)
+    async def _send(self) -> None:
+        try:
+            await self.outbox.run(self.client.write, self._answered, self.backoff)
+        except Exception as exc:  # a bug or an answer outside the contract: stop, loudly
+            self._stop(exc)
 
     async def _answered(self, write: QueuedWrite, answer: Answer) -> None:
-        """The server took `write`, or refused it for good."""
-        if isinstance(answer, WriteResult):
-            if answer.seq is None or answer.seq <= self.seq:
-                await self.outbox.remove([write])  # its echo has been applied already
-            else:
-                await self.outbox.accept(write, answer)
-            self._show(write.task_id)
-            self._notify()
-            return
-        reports: list[Conflict | Dropped]
-        if isinstance(answer, PreconditionFailed | NotFound):
-            # The writes queued after it on that task were made on what the user saw
-            # then, which the server has moved past: they are refused with it.
-            refused = [write, *self.outbox.later_for_task(write)]
-            await self.outbox.remove(refused)
-            if isinstance(answer, PreconditionFailed):
-                if answer.current is not None:
-                    await self._learn(answer.current)
-                reports = [Conflict(each, answer.current, answer, self) for each in refused]
-            else:
-                reports = [Dropped(each, "missing", answer) for each in refused]
-        else:
-            await self.outbox.remove([write])
-            await self.outbox.rebase_after(write)
-            reports = [Dropped(write, "rejected", answer)]
-        self._show(write.task_id)
+        reports = await self.mirror.answered(write, answer, self)
         self._notify()
         for report in reports:
             await self._report(report)
@@ -413,28 +247,6 @@ class LiveTasks:
         except Exception:  # the app's callback must not stop the outbox
             log.exception("the %s callback raised", type(report).__name__)
 
-    async def _learn(self, task: Task) -> None:
-        """A task as the server has it now, told by a write's answer, not yet by an event."""
-        known = self._confirmed.get(task.id)
-        if known is None or known.version < task.version:
-            self._confirmed[task.id] = task
-            if self.outbox.store is not None:
-                await self.outbox.store.save_task(task.id, task)
-
-    def _show(self, task_id: str) -> None:
-        task = self._confirmed.get(task_id)
-        for write in self.outbox.for_task(task_id):
-            task = write.applied_to(task)
-        if task is None:
-            self._tasks.pop(task_id, None)
-        else:
-            self._tasks[task_id] = task
-
-    def _show_all(self) -> None:
-        self._tasks = dict(self._confirmed)
-        for task_id in {write.task_id for write in self.outbox.writes}:
-            self._show(task_id)
-
     # ---- the store -------------------------------------------------------------------
 
     async def _open_store(self) -> LocalStore:
@@ -444,17 +256,6 @@ class LiveTasks:
         # One file may serve several users and servers; each sees only its own rows.
         scope = f"{str(self.client.base_url).rstrip('/')}#{subject if isinstance(subject, str) else ''}"
         return await LocalStore.open(self.store_path, scope)
-
-    async def _restore(self, store: LocalStore) -> None:
-        stored = await store.load()
-        self.outbox.load(QueuedWrite.from_json(data) for data in stored.writes)
-        self._origins.update(w.request.client_id for w in self.outbox.writes if w.request.client_id)
-        if stored.tasks is None:
-            await self._load(await self.client.snapshot(page_size=self.page_size))
-            return
-        self._confirmed = {task.id: task for task in stored.tasks}
-        self.seq = stored.seq
-        self._show_all()
 
     async def _close_store(self) -> None:
         if self.outbox.store is not None:
@@ -501,7 +302,7 @@ class LiveTasks:
 
     async def _follow(self) -> None:
         """One subscription from `self.seq`, until it fails or must be renewed."""
-        stream = open_stream(self.transport, self.client, self.seq, poll_wait=self.poll_wait)
+        stream = open_stream(self.transport, self.client, self.mirror.seq, poll_wait=self.poll_wait)
         async with aclosing(stream):
             async for item in stream:
                 if isinstance(item, Hello):
@@ -511,12 +312,12 @@ class LiveTasks:
                 elif isinstance(item, Resync):
                     await self._resync()
                     return
-                elif item.seq > self.seq + 1:
+                elif item.seq > self.mirror.seq + 1:
                     # Never expected from a server keeping the contract; the log fills it.
-                    log.warning("gap after seq %d (got %d); resubscribing", self.seq, item.seq)
+                    log.warning("gap after seq %d (got %d); resubscribing", self.mirror.seq, item.seq)
                     return
-                elif item.seq == self.seq + 1:
-                    await self._apply(item)
+                elif item.seq == self.mirror.seq + 1:
+                    self._publish(await self.mirror.apply(item))
 
     async def _renew_token(self) -> None:
         credentials = self.client.credentials
@@ -527,35 +328,8 @@ class LiveTasks:
 
     async def _resync(self) -> None:
         snapshot = await self.client.snapshot(page_size=self.page_size)
-        await self._load(snapshot)
+        await self.mirror.load(snapshot)
         self._publish(Change.resync(snapshot.seq))
-
-    async def _load(self, snapshot: Snapshot) -> None:
-        if self.outbox.store is not None:
-            await self.outbox.store.save_snapshot(snapshot.tasks, snapshot.seq)
-        self._confirmed = {task.id: task for task in snapshot.tasks}
-        self.seq = snapshot.seq
-        await self.outbox.settle(self.seq)
-        self._show_all()
-
-    async def _apply(self, event: ChangeEvent) -> None:
-        previous = self._tasks.get(event.task_id)
-        known = self._confirmed.get(event.task_id)
-        task = event.task
-        if isinstance(task, Task):
-            # A task read from a later page of the snapshot (or from a write's answer)
-            # may be newer than this event.
-            if known is None or known.version <= task.version:
-                self._confirmed[task.id] = task
-        elif known is not None and known.version <= task.version:
-            del self._confirmed[task.id]
-        if self.outbox.store is not None:
-            await self.outbox.store.save_task(event.task_id, self._confirmed.get(event.task_id), event.seq)
-        self.seq = event.seq
-        for task_id in {event.task_id, *await self.outbox.settle(self.seq)}:
-            self._show(task_id)
-        own = event.origin is not None and event.origin in self._origins
-        self._publish(Change.from_event(event, previous, self._tasks.get(event.task_id), own))
 
     def _publish(self, change: Change) -> None:
         for feed in list(self._feeds):
@@ -583,8 +357,9 @@ class LiveTasks:
     def _stop(self, error: BaseException | None) -> None:
         if self.closed.done():
             return
-        if self._sender is not None and self._sender is not asyncio.current_task():
-            self._sender.cancel()
+        for task in (self._runner, self._sender):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
         if error is not None:
             log.error("live %s mirror stopped: %r", self.transport, error)
             self.error = error
@@ -595,16 +370,3 @@ class LiveTasks:
             feed.end(error)
         self._feeds.clear()
         self._notify()
-
-
-def _expect(held: Task, if_match: Version | None | Unset) -> int | None:
-    return held.version if if_match is UNSET else version_of(if_match)
-
-
-def _checked(fields: dict[str, Any]) -> dict[str, Any]:
-    title = fields.get("title")
-    if title is not None and not 0 < len(str(title).strip()) <= TITLE_MAX:
-        raise ValueError(f"a title is 1 to {TITLE_MAX} characters (after trimming)")
-    if len(fields.get("description") or "") > DESCRIPTION_MAX:
-        raise ValueError(f"a description is at most {DESCRIPTION_MAX} characters")
-    return fields
