@@ -1,23 +1,32 @@
 // @ts-check
 /**
- * `LiveStore`: the user's tasks, live, over one WebSocket per browser. The tab holding
- * a Web Lock owns the socket and relays every event to the other tabs over a
- * BroadcastChannel; they load their own snapshot by REST and apply the relayed events
- * with the same ordering rules (mirror.js). When the owner closes, the next tab in line
- * gets the lock and resumes with `since` = its own `seq`. Without those APIs every tab
- * has its own socket.
+ * `LiveStore`: the user's tasks, live, over one WebSocket per browser, usable offline.
+ * The tab holding a Web Lock owns the socket and relays every event to the other tabs
+ * over a BroadcastChannel; they apply the relayed events with the same ordering rules
+ * (mirror.js). When the owner closes, the next tab in line gets the lock and resumes
+ * with `since` = its own `seq`. Without those APIs every tab has its own socket.
+ *
+ * Writes go to the outbox (outbox.js) and show at once, on top of the server's state;
+ * the socket owner sends the queue. The mirror and the outbox are kept in IndexedDB
+ * (storage.js), shared by the tabs, so a reload shows the last known list at once,
+ * offline too, and resumes from the stored `seq`.
  * @module tasksync/live
  */
 
 import { TaskMirror, sortTasks } from "./mirror.js";
+import { Outbox, overlay, queuedWrite } from "./outbox.js";
 import { AuthError, ConflictError, TasksyncError, backoff, tokenClaims } from "./rest.js";
 import { SocketSession } from "./socket.js";
+import { MirrorKeeper, openStorage } from "./storage.js";
 
 /** @typedef {import("./rest.js").Task} Task */
 /** @typedef {import("./rest.js").TaskFields} TaskFields */
 /** @typedef {import("./rest.js").TaskEvent} TaskEvent */
 /** @typedef {import("./rest.js").TasksyncClient} TasksyncClient */
 /** @typedef {import("./mirror.js").Change} Change */
+/** @typedef {import("./outbox.js").QueuedWrite} QueuedWrite */
+/** @typedef {import("./outbox.js").Outcome} Outcome */
+/** @typedef {import("./storage.js").TaskStorage} TaskStorage */
 
 /** @typedef {"connecting" | "live" | "offline" | "resyncing" | "closed"} ConnectionState */
 
@@ -29,29 +38,43 @@ import { SocketSession } from "./socket.js";
 
 /**
  * @typedef {object} ConflictInfo
- * @property {"update" | "replace" | "toggle" | "delete"} operation
+ * @property {import("./outbox.js").Operation} operation
  * @property {string} id
  * @property {TaskFields | null} attempted  the fields that were not written
  * @property {ConflictError} error
+ * @property {QueuedWrite} write  the queued write the server refused
  */
 
 /**
  * @typedef {object} LiveStoreOptions
  * @property {(change: Change) => void} [onChange]
  * @property {(state: ConnectionState, detail: {role: Role | null, code?: number}) => void} [onState]  `code`: how the last socket closed, until live again (1012: the server is restarting)
- * @property {(current: Task, info: ConflictInfo) => void} [onConflict]  a `412`: the write was refused; `current` is the task now
+ * @property {(current: Task, info: ConflictInfo) => void} [onConflict]  a `412`: the write was refused; `current` is the task now (and shown)
+ * @property {(write: QueuedWrite, error: TasksyncError) => void} [onDropped]  a queued write the server refused for good: `404` (the task is gone) or another `4xx`
+ * @property {(writes: QueuedWrite[]) => void} [onPending]  the queue changed (writes not yet answered, oldest first)
+ * @property {(info: {durable: boolean, reason: string}) => void} [onStorage]  storage fell back to memory: nothing survives a reload
+ * @property {() => void} [onSignedOut]  another tab signed this user out (the store is closed)
  * @property {(info: {reason: string, seq: number, count: number}) => void} [onResync]
  * @property {(error: Error) => void} [onError]
  * @property {boolean} [shareTabs]  share one socket between the tabs of this browser (default: where supported)
  */
 
 /**
+ * An outcome as it crosses to another tab (errors lose their class on the way).
+ * @typedef {{kind: Outcome["kind"], task?: Task | null, seq?: number | null, status?: number, message?: string, problem?: Record<string, any> | null}} WireOutcome
+ */
+
+/**
  * What tabs tell each other. `relayed` is the highest seq the leader has relayed: a
- * follower that is behind it (and not reloading) lost a relay.
+ * follower that is behind it (and not reloading) lost a relay. `outbox`: a tab queued a
+ * write (read the queue again); `settled`: the sender has the server's answer to one.
  * @typedef {{kind: "event", event: TaskEvent}
  *   | {kind: "resync"}
  *   | {kind: "state", state: ConnectionState, relayed: number, code?: number}
- *   | {kind: "query"}} Relay
+ *   | {kind: "query"}
+ *   | {kind: "outbox"}
+ *   | {kind: "settled", write: QueuedWrite, outcome: WireOutcome}
+ *   | {kind: "signout"}} Relay
  */
 
 // The leader announces itself this often, so a follower notices a relay it never got.
@@ -64,10 +87,11 @@ const CLOSE_TOO_MANY_SOCKETS = 4429;
 const CLOSE_BAD_SINCE = 1008;
 
 /**
- * The user's tasks, live. `start()` loads the snapshot and keeps it current. Writes
- * through the store update it at once and send `If-Match` with the version it holds,
- * so an edit made on stale data becomes a conflict (`onConflict`) instead of silently
- * overwriting someone else's change.
+ * The user's tasks, live. `start()` shows the stored list (or loads the snapshot) and
+ * keeps it current. Writes through the store show at once, are queued durably and sent
+ * in order when the server is reachable, each with `If-Match` set to the version it was
+ * made on, so an edit made on stale data becomes a conflict (`onConflict`) instead of
+ * silently overwriting someone else's change.
  *
  * @example
  * const store = new LiveStore(client, {
@@ -84,7 +108,7 @@ export class LiveStore {
     this.client = client;
     this.options = options;
     this.mirror = new TaskMirror(client, {
-      onChange: (change) => options.onChange?.(change),
+      onChange: (change) => this.changed(change),
       onResync: (info) => options.onResync?.(info),
       onSyncing: () => this.refreshState(),
       onError: (error) => this.report(error),
@@ -109,12 +133,74 @@ export class LiveStore {
     this.wake = null;
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this.heartbeat = undefined;
-    this.onOnline = () => this.wake?.();
+    this.onOnline = () => {
+      this.wake?.();
+      this.outbox?.wake();
+    };
+    /** @type {TaskStorage | null} */
+    this.storage = null;
+    /** @type {Outbox | null} */
+    this.outbox = null;
+    /** @type {MirrorKeeper | null} */
+    this.keeper = null;
+    /** The tasks with the queued writes applied (computed when asked). @type {Map<string, Task> | null} */
+    this.view = null;
+    /** The highest `Tasksync-Seq` of a settled write: the mirror has seen it once `seq` reaches it. */
+    this.writtenSeq = 0;
+    /** @type {(() => void)[]} */
+    this.waiting = [];
   }
 
-  /** The tasks by id. */
+  /**
+   * The tasks by id, as they will be once the queued writes are applied.
+   * @example
+   * for (const task of store.tasks.values()) console.log(task.title, store.isPending(task.id));
+   */
   get tasks() {
-    return this.mirror.tasks;
+    this.view ??= overlay(this.mirror.tasks, this.outbox?.writes ?? []);
+    return this.view;
+  }
+
+  /**
+   * The queued writes that the server has not answered yet, oldest first (every tab's).
+   * @example
+   * badge.textContent = store.pending.length ? `${store.pending.length} changes waiting` : "";
+   */
+  get pending() {
+    return [...(this.outbox?.writes ?? [])];
+  }
+
+  /** Whether a queued write to this task is still waiting. @param {string} id */
+  isPending(id) {
+    return this.outbox?.writes.some((w) => w.id === id) ?? false;
+  }
+
+  /**
+   * Whether what is stored survives a reload (false: IndexedDB is missing or full, so
+   * the store is in memory only, as `onStorage` said).
+   */
+  get durable() {
+    return this.storage?.durable ?? false;
+  }
+
+  /**
+   * Resolves once every queued write is answered and the mirror has seen their events
+   * (read-your-writes): e.g. before signing out.
+   * @example
+   * await store.flushed();
+   * await store.signOut();
+   */
+  flushed() {
+    return new Promise((resolve) => {
+      const check = () => (this.outbox?.writes.length ?? 0) === 0 && this.mirror.seq >= this.writtenSeq;
+      if (check()) return resolve(undefined);
+      const waiter = () => {
+        if (!check()) return;
+        this.waiting = this.waiting.filter((w) => w !== waiter);
+        resolve(undefined);
+      };
+      this.waiting.push(waiter);
+    });
   }
 
   /** The seq of the last change applied. */
@@ -122,19 +208,28 @@ export class LiveStore {
     return this.mirror.seq;
   }
 
-  /** @param {string} id */
+  /** The task as it will be once its queued writes are applied. @param {string} id */
   get(id) {
-    return this.mirror.tasks.get(id);
-  }
-
-  /** The tasks, filtered and ordered as the server's list would. @param {Parameters<typeof sortTasks>[1]} [query] */
-  list(query) {
-    return sortTasks(this.mirror.tasks.values(), query);
+    return this.tasks.get(id);
   }
 
   /**
-   * Load the snapshot, then go live in the background. Resolves once the tasks are
-   * loaded; rejects on a fatal error (no token, or one the server refuses).
+   * The tasks, filtered and ordered as the server's list would, queued writes applied.
+   * @example
+   * render(store.list({ status: "pending", sort: "due_date", order: "asc" }));
+   * @param {Parameters<typeof sortTasks>[1]} [query]
+   */
+  list(query) {
+    return sortTasks(this.tasks.values(), query);
+  }
+
+  /**
+   * Show the stored list (or, the first time, load the snapshot), then go live in the
+   * background. Resolves once the tasks are there; rejects on a fatal error (no token,
+   * or one the server refuses).
+   * @example
+   * await store.start();
+   * render(store.list());
    */
   async start() {
     if (this.role) throw new Error("a LiveStore starts once");
@@ -142,6 +237,26 @@ export class LiveStore {
     const scope = `tasksync:${this.client.baseUrl.href}:${tokenClaims(token)?.sub ?? "?"}`;
     const locks = globalThis.navigator?.locks;
     const share = this.options.shareTabs !== false && locks && typeof BroadcastChannel === "function";
+    const storage = await openStorage(scope, {
+      onFallback: (reason) => {
+        // What IndexedDB held is in this tab's memory: the memory copy starts from it.
+        this.storage?.seedMemory({ tasks: this.mirror.tasks.values(), seq: this.mirror.seq, outbox: this.pending });
+        this.options.onStorage?.({ durable: false, reason });
+      },
+    });
+    if (storage.fallbackReason) this.options.onStorage?.({ durable: false, reason: storage.fallbackReason });
+    this.storage = storage;
+    this.keeper = new MirrorKeeper(storage, this.mirror);
+    this.outbox = new Outbox(storage, this.client, {
+      // A follower leaves the shared queue to the socket owner; a queue in memory is this tab's own.
+      mayFlush: () => !this.closed && (this.role !== "follower" || !storage.durable),
+      onSettled: (write, outcome) => {
+        this.post({ kind: "settled", write, outcome: toWire(outcome) });
+        this.settle(write, outcome);
+      },
+      onChange: () => this.changed({ type: "outbox", id: null, task: null, echo: true, seq: this.mirror.seq }),
+      onError: (error) => this.report(error),
+    });
     // Listen before loading: every event after the snapshot's seq is relayed after this.
     if (share) {
       this.channel = new BroadcastChannel(scope);
@@ -150,7 +265,10 @@ export class LiveStore {
     this.role = share ? "follower" : "solo";
     globalThis.addEventListener?.("online", this.onOnline);
     this.refreshState();
-    await this.mirror.resync("initial");
+    const stored = await storage.readMirror();
+    await this.outbox.reload();
+    if (stored.seq !== null) this.mirror.restore(stored.tasks, stored.seq);
+    else await this.mirror.resync("initial");
     if (this.closed) return;
     if (!share) {
       void this.lead();
@@ -170,6 +288,8 @@ export class LiveStore {
     this.closed = this.mirror.closed = true;
     if (this.role === "leader") this.post({ kind: "state", state: "connecting", relayed: this.relayed });
     this.stop.abort();
+    this.outbox?.close();
+    this.storage?.close();
     clearInterval(this.heartbeat);
     this.socket?.close();
     this.wake?.();
@@ -179,65 +299,115 @@ export class LiveStore {
     this.options.onState?.("closed", { role: this.role });
   }
 
-  // ---- writes -------------------------------------------------------------------
+  /**
+   * Sign out: stop, and delete everything stored for this user in this browser (the
+   * mirror and any write still queued). The other tabs of the user close too
+   * (`onSignedOut`). Wait for `flushed()` first to keep queued writes.
+   * @example
+   * if (store.pending.length === 0 || confirm("Discard changes not yet sent?")) await store.signOut();
+   */
+  async signOut() {
+    this.post({ kind: "signout" });
+    const storage = this.storage;
+    this.close();
+    await storage?.clear();
+  }
 
-  /** @param {TaskFields & {title: string}} fields */
+  // ---- writes ---------------------------------------------------------------------
+
+  /**
+   * Create a task (its id is chosen here, so it can be edited before it reaches the
+   * server). Resolves, once queued, with the task as it is shown.
+   * @example
+   * const task = await store.create({ title: "Buy milk", due_date: "2026-12-01" });
+   * @param {TaskFields & {title: string}} fields
+   * @returns {Promise<Task>}
+   */
   async create(fields) {
-    const task = await this.client.create(fields);
-    this.mirror.applyWrite(task);
-    return task;
+    const write = await this.queue("create", null, fields, null);
+    return /** @type {Task} */ (this.get(write.id));
   }
 
   /**
-   * Change some fields. `ifMatch` defaults to the version this store holds; pass a
+   * Change some fields. `ifMatch` defaults to the version this store shows; pass a
    * version to overwrite exactly that one, or `null` for last-writer-wins.
+   * @example
+   * await store.update(id, { title: "Buy oat milk" });
    * @param {string} id @param {TaskFields} changes @param {{ifMatch?: number | null}} [options]
    */
-  update(id, changes, { ifMatch } = {}) {
-    return this.edit("update", id, changes, ifMatch, (v) => this.client.patch(id, changes, { ifMatch: v }));
-  }
-
-  /** @param {string} id @param {TaskFields & {title: string}} fields @param {{ifMatch?: number | null}} [options] */
-  replace(id, fields, { ifMatch } = {}) {
-    return this.edit("replace", id, fields, ifMatch, (v) => this.client.replace(id, fields, { ifMatch: v }));
-  }
-
-  /** @param {string} id @param {{ifMatch?: number | null}} [options] */
-  toggle(id, { ifMatch } = {}) {
-    return this.edit("toggle", id, null, ifMatch, (v) => this.client.toggle(id, { ifMatch: v }));
-  }
-
-  /** Delete; a task that is already gone counts as deleted. @param {string} id @param {{ifMatch?: number | null}} [options] */
-  async remove(id, { ifMatch } = {}) {
-    try {
-      await this.edit("delete", id, null, ifMatch, (v) => this.client.delete(id, { ifMatch: v }));
-    } catch (error) {
-      if (!(error instanceof TasksyncError && error.status === 404)) throw error;
-    }
-    this.mirror.forget(id, { mine: true });
+  async update(id, changes, { ifMatch } = {}) {
+    await this.queue("update", id, changes, ifMatch);
+    return this.get(id);
   }
 
   /**
-   * @template {Task | null} T
-   * @param {ConflictInfo["operation"]} operation @param {string} id @param {TaskFields | null} attempted
-   * @param {number | null | undefined} ifMatch @param {(version: number | null) => Promise<T>} send
-   * @returns {Promise<T>}
+   * Replace the editable fields (`PUT`: omitted optional ones return to their defaults).
+   * @example
+   * await store.replace(id, { title: "Buy milk", completed: true });
+   * @param {string} id @param {TaskFields & {title: string}} fields @param {{ifMatch?: number | null}} [options]
    */
-  async edit(operation, id, attempted, ifMatch, send) {
-    const version = ifMatch === undefined ? (this.get(id)?.version ?? null) : ifMatch;
-    try {
-      const result = await send(version);
-      if (result) this.mirror.applyWrite(result);
-      return result;
-    } catch (error) {
-      if (error instanceof ConflictError) {
-        this.mirror.applyWrite(error.current);
-        this.options.onConflict?.(error.current, { operation, id, attempted, error });
-      } else if (error instanceof TasksyncError && error.status === 404) {
-        this.mirror.forget(id, { mine: false });
-      }
-      throw error;
+  async replace(id, fields, { ifMatch } = {}) {
+    await this.queue("replace", id, fields, ifMatch);
+    return this.get(id);
+  }
+
+  /**
+   * Flip `completed`.
+   * @example
+   * await store.toggle(id);
+   * @param {string} id @param {{ifMatch?: number | null}} [options]
+   */
+  async toggle(id, { ifMatch } = {}) {
+    await this.queue("toggle", id, null, ifMatch);
+    return this.get(id);
+  }
+
+  /**
+   * Delete; a task that turns out to be gone already counts as deleted.
+   * @example
+   * await store.remove(id);
+   * @param {string} id @param {{ifMatch?: number | null}} [options]
+   */
+  async remove(id, { ifMatch } = {}) {
+    await this.queue("delete", id, null, ifMatch);
+  }
+
+  /**
+   * @param {import("./outbox.js").Operation} operation @param {string | null} id
+   * @param {TaskFields | null} body @param {number | null | undefined} ifMatch
+   */
+  async queue(operation, id, body, ifMatch) {
+    if (!this.outbox) throw new Error("start() the store first");
+    const version = ifMatch === undefined ? (id === null ? null : (this.get(id)?.version ?? null)) : ifMatch;
+    const write = await this.outbox.add(queuedWrite(operation, id, body, version, this.client.clientId));
+    this.post({ kind: "outbox" });
+    return write;
+  }
+
+  /** The server answered a queued write (here, or in the tab that sent it). @param {QueuedWrite} write @param {Outcome} outcome */
+  settle(write, outcome) {
+    const info = { operation: write.operation, id: write.id, attempted: write.body, write };
+    if (outcome.kind === "applied") {
+      if (outcome.seq !== null) this.writtenSeq = Math.max(this.writtenSeq, outcome.seq);
+      if (write.operation === "delete") this.mirror.forget(write.id, { mine: true });
+      else if (outcome.task) this.mirror.applyWrite(outcome.task);
+    } else if (outcome.kind === "conflict") {
+      this.mirror.applyWrite(outcome.current);
+      this.options.onConflict?.(outcome.current, { ...info, error: outcome.error });
+    } else {
+      if (outcome.kind === "missing") this.mirror.forget(write.id, { mine: false });
+      if (this.options.onDropped) this.options.onDropped(write, outcome.error);
+      else this.report(outcome.error);
     }
+  }
+
+  /** The mirror or the queue changed. @param {Change} change */
+  changed(change) {
+    this.view = null;
+    if (change.type !== "outbox" && this.role !== "follower") this.keeper?.note(change.type === "snapshot" ? null : change.id);
+    if (change.type === "outbox") this.options.onPending?.(this.pending);
+    for (const waiter of [...this.waiting]) waiter();
+    this.options.onChange?.(change);
   }
 
   // ---- sharing one socket between tabs ------------------------------------------
@@ -248,6 +418,9 @@ export class LiveStore {
     this.link = "connecting";
     this.refreshState(true);
     if (this.role === "leader") this.heartbeat = setInterval(() => this.announce(), HEARTBEAT_MS);
+    // From now on this tab keeps the stored mirror and sends the queue.
+    this.keeper?.note(null);
+    await this.outbox?.reload();
     await this.runSocket();
   }
 
@@ -265,6 +438,14 @@ export class LiveStore {
     if (this.closed || !message || typeof message !== "object") return;
     if (message.kind === "query") {
       if (this.role === "leader") this.announce();
+    } else if (message.kind === "outbox") {
+      void this.outbox?.reload();
+    } else if (message.kind === "settled") {
+      if (message.write.n !== undefined) this.outbox?.forget(message.write.n);
+      this.settle(message.write, fromWire(message.outcome));
+    } else if (message.kind === "signout") {
+      this.close();
+      this.options.onSignedOut?.();
     } else if (this.role !== "follower") {
       return;
     } else if (message.kind === "event") {
@@ -322,6 +503,7 @@ export class LiveStore {
         this.closeCode = undefined;
         this.link = "live";
         this.refreshState();
+        this.outbox?.wake();
       },
       onEvent: (event) => {
         this.post({ kind: "event", event });
@@ -379,4 +561,22 @@ export class LiveStore {
     if (this.options.onError) this.options.onError(reported);
     else console.warn("tasksync:", reported);
   }
+}
+
+/** @param {Outcome} outcome @returns {WireOutcome} */
+function toWire(outcome) {
+  if (outcome.kind === "applied") return outcome;
+  const { status, message, problem } = outcome.error;
+  return { kind: outcome.kind, status, message, problem };
+}
+
+/** @param {WireOutcome} wire @returns {Outcome} */
+function fromWire(wire) {
+  const { kind, message = "", status = 0, problem = null } = wire;
+  if (kind === "applied") return { kind, task: wire.task ?? null, seq: wire.seq ?? null };
+  if (kind === "conflict") {
+    const error = new ConflictError(message, problem ?? {});
+    return { kind, current: error.current, error };
+  }
+  return { kind, error: new TasksyncError(message, { status, problem }) };
 }

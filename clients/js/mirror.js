@@ -15,9 +15,10 @@ import { AuthError, TasksyncError, backoff } from "./rest.js";
 
 /**
  * What `onChange` is told. `echo` is true for this tab's own writes (their responses
- * and the events they caused); `type: "snapshot"` means the whole set was reloaded.
+ * and the events they caused); `type: "snapshot"` means the whole set was reloaded (or
+ * restored from storage), `type: "outbox"` that writes were queued or settled.
  * @typedef {object} Change
- * @property {"snapshot" | "task.created" | "task.updated" | "task.deleted"} type
+ * @property {"snapshot" | "outbox" | "task.created" | "task.updated" | "task.deleted"} type
  * @property {string | null} id  the task's id (null for a snapshot)
  * @property {Task | null} task  the task as it is now (null when deleted, or for a snapshot)
  * @property {boolean} echo
@@ -50,6 +51,16 @@ export class TaskMirror {
     /** Ids this tab deleted, until their delete event: an older update must not revive them. */
     this.deleted = new Set();
     this.closed = false;
+  }
+
+  /**
+   * Start from a stored mirror instead of a snapshot: the events after `seq` bring it
+   * up to date. @param {Task[]} tasks @param {number} seq
+   */
+  restore(tasks, seq) {
+    this.tasks = new Map(tasks.map((task) => [task.id, task]));
+    this.seq = seq;
+    this.hooks.onChange({ type: "snapshot", id: null, task: null, echo: false, seq });
   }
 
   /** An event from the socket or from the leader tab. @param {TaskEvent} event */

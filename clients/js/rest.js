@@ -40,6 +40,9 @@
 
 const SOCKET_PATH = "api/ws";
 const PAGE_LIMIT = 500; // the contract's largest list page
+// A queued write whose answer has not come by then is given up on and sent again with
+// the same key: a dead link (or a proxy that swallows traffic) never answers at all.
+const SEND_TIMEOUT_MS = 15_000;
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 15_000;
 // Ask for a new token this long before `exp` (a quarter of the lifetime of a short one).
@@ -311,24 +314,54 @@ export class TasksyncClient {
   }
 
   /**
+   * Send a queued write (outbox.js) once: its own `Idempotency-Key`, `X-Client-Id` and
+   * preconditions. Resolves with the task the server returned (null for a delete) and
+   * the `seq` of the event it recorded (`Tasksync-Seq`).
+   * @param {import("./outbox.js").QueuedWrite} write
+   * @returns {Promise<{task: Task | null, seq: number | null, replayed: boolean}>}
+   */
+  async send(write) {
+    /** @type {Record<string, string>} */
+    const headers = { "Idempotency-Key": write.key, "X-Client-Id": write.clientId, ...ifMatchHeader(write.ifMatch) };
+    if (write.ifNoneMatch) headers["If-None-Match"] = "*";
+    const { body, response } = await this.exchange(write.method, write.path, {
+      json: write.body ?? undefined,
+      headers,
+      signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
+    });
+    const seq = Number.parseInt(response.headers.get("Tasksync-Seq") ?? "", 10);
+    return { task: body, seq: Number.isFinite(seq) ? seq : null, replayed: response.headers.get("Idempotent-Replayed") === "true" };
+  }
+
+  /**
    * @param {string} method @param {string} path
    * @param {{json?: unknown, headers?: Record<string, string>, retries?: number}} [options]
    * @returns {Promise<any>}
    */
-  async request(method, path, { json, headers = {}, retries = 0 } = {}) {
+  async request(method, path, options = {}) {
+    return (await this.exchange(method, path, options)).body;
+  }
+
+  /**
+   * @param {string} method @param {string} path
+   * @param {{json?: unknown, headers?: Record<string, string>, retries?: number, signal?: AbortSignal}} [options]
+   * @returns {Promise<{body: any, response: Response}>}
+   */
+  async exchange(method, path, { json, headers = {}, retries = 0, signal } = {}) {
     let reauthenticated = false;
     for (let attempt = 0; ; attempt++) {
       const token = await this.tokens.get(reauthenticated);
       /** @type {Record<string, string>} */
-      const sent = { Accept: "application/json", Authorization: `Bearer ${token}`, ...headers };
+      const sent = { Accept: "application/json", Authorization: `Bearer ${token}` };
       if (method !== "GET") sent["X-Client-Id"] = this.clientId;
       if (json !== undefined) sent["Content-Type"] = "application/json";
+      Object.assign(sent, headers);
       const body = json === undefined ? undefined : JSON.stringify(json);
       /** @type {TasksyncError} */
       let error;
       try {
-        const response = await this.fetch(new URL(path, this.baseUrl), { method, headers: sent, body, cache: "no-store" });
-        if (response.ok) return response.status === 204 ? null : await response.json();
+        const response = await this.fetch(new URL(path, this.baseUrl), { method, headers: sent, body, cache: "no-store", signal });
+        if (response.ok) return { body: response.status === 204 ? null : await response.json(), response };
         error = await errorFrom(response, `${method} /${path.split("?")[0]}`);
       } catch (cause) {
         error = new TasksyncError(`${method} /${path.split("?")[0]}: the server could not be reached`, { cause });
@@ -345,7 +378,7 @@ export class TasksyncClient {
 }
 
 /** @param {string} id */
-const taskPath = (id) => `api/tasks/${encodeURIComponent(id)}`;
+export const taskPath = (id) => `api/tasks/${encodeURIComponent(id)}`;
 
 /** @param {number | null | undefined} version @returns {Record<string, string>} */
 const ifMatchHeader = (version) => (version == null ? {} : { "If-Match": `"${version}"` });

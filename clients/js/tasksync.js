@@ -38,6 +38,8 @@
 /** @typedef {import("./live.js").ConflictInfo} ConflictInfo */
 /** @typedef {import("./live.js").ConnectionState} ConnectionState */
 /** @typedef {import("./live.js").Role} Role */
+/** @typedef {import("./outbox.js").QueuedWrite} QueuedWrite */
+/** @typedef {import("./outbox.js").Outcome} Outcome */
 
 export { LiveStore } from "./live.js";
 export { sortTasks } from "./mirror.js";

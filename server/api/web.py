@@ -1,6 +1,7 @@
-"""The browser side, served by the API itself: the demo page at `/`, the JavaScript
-client under `/client/`, and, in development mode only, `POST /api/dev/token`, with
-which the demo signs in.
+"""The browser side, served by the API itself: the demo page at `/`, its service worker
+at `/sw.js` (there so that its scope covers `/`), the JavaScript client under
+`/client/`, and, in development mode only, `POST /api/dev/token`, with which the demo
+signs in.
 
 The files live in the checkout's `clients/js/` (the server runs from the repository);
 without that folder `/` answers 404 and `/client/` is not mounted.
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -24,6 +25,7 @@ from server.schemas import is_storable
 
 CLIENT_DIR = Path(__file__).resolve().parents[2] / "clients" / "js"
 DEMO_INDEX = CLIENT_DIR / "demo" / "index.html"
+DEMO_WORKER = CLIENT_DIR / "demo" / "sw.js"
 CLIENT_PATH = "/client"
 
 # Only the app's own files. `ws:`/`wss:` because 'self' did not cover the socket's
@@ -44,6 +46,13 @@ async def demo_page(request: Request) -> Response:
     if services(request).settings.dev_mode:
         html = html.replace(_DEV_MODE_META, _DEV_MODE_META.replace("false", "true"))
     return HTMLResponse(html, headers={"Content-Security-Policy": DEMO_CSP, "Cache-Control": "no-cache"})
+
+
+async def demo_worker(request: Request) -> Response:
+    if not DEMO_WORKER.is_file():
+        raise NotFound("no such route")
+    # no-cache: the browser checks for a new worker on every visit instead of a day later.
+    return FileResponse(DEMO_WORKER, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
 
 
 async def dev_token(request: Request) -> Response:
@@ -69,9 +78,10 @@ async def dev_token(request: Request) -> Response:
 
 
 def web_routes() -> list[BaseRoute]:
-    """`/`, the static `/client/` folder and the development token endpoint."""
+    """`/`, `/sw.js`, the static `/client/` folder and the development token endpoint."""
     routes: list[BaseRoute] = [
         Route("/", demo_page, methods=["GET"], name="demo"),
+        Route("/sw.js", demo_worker, methods=["GET"], name="demo_worker"),
         Route("/api/dev/token", dev_token, methods=_EVERY_METHOD, name="dev_token"),
     ]
     if CLIENT_DIR.is_dir():

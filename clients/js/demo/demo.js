@@ -8,19 +8,25 @@
  *  2. development mode: a user name, exchanged for a token at `POST /api/dev/token`;
  *  3. a pasted token, kept in this tab's sessionStorage.
  * Never the URL.
+ *
+ * Offline: a service worker (`/sw.js`) keeps the page and the modules, the store keeps
+ * the list and the queued writes in IndexedDB; the page marks pending tasks, counts
+ * the changes waiting, and shows conflicts with a choice.
  */
 
-import { AuthError, ConflictError, LiveStore, TasksyncClient, tokenClaims } from "../tasksync.js";
+import { AuthError, LiveStore, TasksyncClient, tokenClaims } from "../tasksync.js";
 
 /** @typedef {import("../tasksync.js").Task} Task */
 /** @typedef {import("../tasksync.js").Change} Change */
 /** @typedef {import("../tasksync.js").ConflictInfo} ConflictInfo */
 /** @typedef {import("../tasksync.js").ConnectionState} ConnectionState */
 /** @typedef {import("../tasksync.js").TokenProvider} TokenProvider */
+/** @typedef {import("../tasksync.js").QueuedWrite} QueuedWrite */
 
 const DEV_USER_KEY = "tasksync.devUser";
 const TOKEN_KEY = "tasksync.token";
 const VIEW_KEY = "tasksync.view";
+const DEV_TOKEN_KEY = "tasksync.devToken";
 const NOTICE_MS = 10_000;
 const MAX_NOTICES = 4;
 
@@ -72,14 +78,28 @@ function tokenSource() {
   return null;
 }
 
-/** @param {string} user @returns {Promise<string | null>} */
+/**
+ * A development token; offline, the last one minted for this user (the page can open
+ * and queue writes; the server checks the token once it is reachable again).
+ * @param {string} user @returns {Promise<string | null>}
+ */
 async function devToken(user) {
-  const response = await fetch(new URL("api/dev/token", apiBase), {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ user }),
-  });
-  return response.ok ? (await response.json()).token : null;
+  const kept = JSON.parse(localStorage.getItem(DEV_TOKEN_KEY) || "null");
+  let response;
+  try {
+    response = await fetch(new URL("api/dev/token", apiBase), {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ user }),
+    });
+  } catch (error) {
+    if (kept?.user === user) return kept.token;
+    throw error;
+  }
+  if (!response.ok) return null;
+  const { token } = await response.json();
+  localStorage.setItem(DEV_TOKEN_KEY, JSON.stringify({ user, token }));
+  return token;
 }
 
 function showSignIn() {
@@ -101,17 +121,25 @@ async function connect() {
     onChange: (change) => render(change),
     onState: (state, detail) => setConnection(state, detail.role, detail.code),
     onConflict: (current, info) => showConflict(current, info),
+    onDropped: (write, error) => showDropped(write, error),
+    onPending: () => showPending(),
+    onStorage: ({ reason }) => {
+      const note = $("storage-note");
+      note.textContent = `Changes are kept in this tab only and are lost if it closes before they are sent: ${reason}.`;
+      note.hidden = false;
+    },
+    onSignedOut: () => signOut("Signed out in another tab.", { clear: false }),
     onResync: ({ reason, count }) =>
       notice("info", `Resynced (${resyncReasons[reason] ?? reason}): reloaded ${count} tasks from the server.`),
     onError: (error) => {
-      if (error instanceof AuthError) signOut("Your session ended; sign in again.");
+      if (error instanceof AuthError) signOut("Your session ended; sign in again.", { clear: false });
       else notice("error", error.message);
     },
   });
   try {
     await store.start();
   } catch (error) {
-    if (error instanceof AuthError) signOut("That token was not accepted.");
+    if (error instanceof AuthError) signOut("That token was not accepted.", { clear: false });
     else notice("error", `Could not load the tasks: ${error instanceof Error ? error.message : error}`);
     return;
   }
@@ -120,11 +148,17 @@ async function connect() {
   app.dataset.user = user;
 }
 
-/** @param {string} [why] */
-function signOut(why) {
-  store?.close();
+/**
+ * Back to the sign-in form. `clear`: the user signed out, so this browser forgets their
+ * tasks and queued writes; a session that ended keeps them for the next sign-in.
+ * @param {string} [why] @param {{clear?: boolean}} [options]
+ */
+function signOut(why, { clear = true } = {}) {
+  if (clear) void store?.signOut();
+  else store?.close();
   store = null;
   localStorage.removeItem(DEV_USER_KEY);
+  localStorage.removeItem(DEV_TOKEN_KEY);
   sessionStorage.removeItem(TOKEN_KEY);
   rows.clear();
   list.replaceChildren();
@@ -151,7 +185,13 @@ $("token-signin").addEventListener("submit", (event) => {
   void connect();
 });
 
-$("signout").addEventListener("click", () => signOut());
+$("signout").addEventListener("click", () => {
+  const waiting = store?.pending.length ?? 0;
+  if (!waiting) return signOut();
+  const text = `${waiting} ${waiting === 1 ? "change has" : "changes have"} not reached the server yet; signing out discards them.`;
+  const item = notice("error", text, notices, [button("Sign out anyway", "primary", () => signOut())]);
+  item.dataset.signout = "";
+});
 
 // ---- connection state and notices ---------------------------------------------
 
@@ -190,6 +230,18 @@ function setConnection(state, role, code) {
   $("role").textContent = role && state !== "closed" ? roleLabels[role] : "";
   app.dataset.state = state;
   app.dataset.role = role ?? "";
+  showPending();
+}
+
+/** "offline — N changes waiting", or "saving N changes…" while they are being sent. */
+function showPending() {
+  const line = $("outbox");
+  const waiting = store?.pending.length ?? 0;
+  const offline = app.dataset.state !== "live";
+  const changes = `${waiting} ${waiting === 1 ? "change" : "changes"}`;
+  line.hidden = waiting === 0;
+  line.textContent = offline ? `Offline — ${changes} waiting` : `Saving ${changes}…`;
+  app.dataset.pending = String(waiting);
 }
 
 /**
@@ -220,17 +272,27 @@ function button(label, className, onClick) {
   return b;
 }
 
-/** @param {Task} current @param {ConflictInfo} info */
+/**
+ * A refused write: the other change is what the list shows now; the user may re-apply
+ * theirs on top of it (a new write, based on the current version) or keep it.
+ * @param {Task} current @param {ConflictInfo} info
+ */
 function showConflict(current, { operation, attempted }) {
   const now = `It now reads “${current.title}”${current.completed ? " (done)" : ""}.`;
+  const ifMatch = { ifMatch: current.version };
+  const edited = attempted?.title !== undefined ? `Your edit “${attempted.title}”` : "Your edit";
   /** @type {[string, () => Promise<unknown>]} */
   const [text, retry] =
     operation === "delete"
-      ? [`“${current.title}” was changed elsewhere, so it was not deleted.`, () => store?.remove(current.id, { ifMatch: current.version }) ?? Promise.resolve()]
+      ? [`“${current.title}” was changed elsewhere, so it was not deleted.`, () => store?.remove(current.id, ifMatch) ?? Promise.resolve()]
       : operation === "toggle"
-        ? [`Not marked: the task was changed elsewhere. ${now}`, () => store?.toggle(current.id, { ifMatch: current.version }) ?? Promise.resolve()]
-        : [`Your edit “${attempted?.title ?? ""}” was not saved: the task was changed in another tab or device. ${now}`,
-           () => store?.update(current.id, attempted ?? {}, { ifMatch: current.version }) ?? Promise.resolve()];
+        ? [`Not marked: the task was changed elsewhere. ${now}`, () => store?.toggle(current.id, ifMatch) ?? Promise.resolve()]
+        : operation === "create"
+          ? [`A task with this id exists already. ${now}`, () => store?.replace(current.id, { title: current.title, ...attempted }, ifMatch) ?? Promise.resolve()]
+          : [`${edited} was not saved: the task was changed in another tab or device. ${now}`,
+             () => (operation === "replace" && attempted?.title
+               ? store?.replace(current.id, { ...attempted, title: attempted.title }, ifMatch)
+               : store?.update(current.id, attempted ?? {}, ifMatch)) ?? Promise.resolve()];
   const label = operation === "delete" ? "Delete anyway" : operation === "toggle" ? "Toggle anyway" : "Overwrite with mine";
   const item = notice("conflict", text, notices, [
     button(label, "primary", () => {
@@ -242,15 +304,20 @@ function showConflict(current, { operation, attempted }) {
   item.dataset.conflict = current.id;
 }
 
-/** Run a write; its failure becomes a notice (conflicts have their own). @param {Promise<unknown>} write */
+/** A queued write the server refused for good (`404`, or another `4xx`). @param {QueuedWrite} write @param {import("../tasksync.js").TasksyncError} error */
+function showDropped(write, error) {
+  if (error.status === 404) {
+    if (write.operation !== "delete") notice("error", "Not saved: that task was deleted elsewhere.");
+    return;
+  }
+  const problem = error.problem?.errors?.map((/** @type {any} */ e) => `${e.field}: ${e.msg}`).join("; ");
+  const what = write.body?.title ? ` “${write.body.title}”` : "";
+  notice("error", `Not saved${what}: ${problem || error.problem?.detail || error.message}`);
+}
+
+/** Queue a write; only storage trouble can fail it here (the server's answer comes later). @param {Promise<unknown>} write */
 function attempt(write) {
-  write.catch((error) => {
-    if (error instanceof ConflictError) return;
-    if (error instanceof AuthError) return signOut("Your session ended; sign in again.");
-    if (error?.status === 404) return notice("error", "That task was deleted elsewhere.");
-    const problem = error?.problem?.errors?.map((/** @type {any} */ e) => `${e.field}: ${e.msg}`).join("; ");
-    notice("error", `Not saved: ${problem || error.message}`);
-  });
+  write.catch((error) => notice("error", `Not saved: ${error instanceof Error ? error.message : error}`));
 }
 
 // ---- the list ----------------------------------------------------------------------
@@ -317,6 +384,9 @@ function updateRow(row, task) {
     /** @type {unknown} */ ([...row.children])
   );
   row.classList.toggle("done", task.completed);
+  const pending = store?.isPending(task.id) ?? false;
+  row.classList.toggle("pending", pending);
+  row.title = pending ? "Not saved yet: waiting to reach the server" : "";
   row.dataset.version = String(task.version);
   toggle.checked = task.completed;
   toggle.setAttribute("aria-label", `Done: ${task.title}`);
@@ -374,12 +444,7 @@ $("add").addEventListener("submit", (event) => {
   title.value = "";
   due.value = "";
   title.focus();
-  // On failure the text comes back, unless the user already typed something else.
-  const created = store.create(fields).catch((error) => {
-    if (!title.value) [title.value, due.value] = [fields.title, fields.due_date ?? ""];
-    throw error;
-  });
-  attempt(created);
+  attempt(store.create(fields));
 });
 
 for (const radio of document.querySelectorAll('input[name="status"]')) {
@@ -400,5 +465,9 @@ function saveView() {
   localStorage.setItem(VIEW_KEY, JSON.stringify(view));
   render();
 }
+
+// The page and its modules, kept for opening with no connection (not on plain http://
+// other than localhost, where browsers have no service workers).
+navigator.serviceWorker?.register(new URL("sw.js", apiBase)).catch((error) => console.warn("tasksync: no offline page:", error));
 
 void connect();

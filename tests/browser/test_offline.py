@@ -1,0 +1,167 @@
+"""The demo offline, in real Chromium: the network between the page and its server is
+cut for real by a TCP proxy (tests/netcut.py), not by emulation flags. What the user
+does meanwhile shows at once in every tab, survives a reload with no connection (the
+service worker and IndexedDB), and reaches the server exactly once when the network
+returns, even when an answer was lost on the way; a conflicting offline edit is shown,
+and the other device's value kept. The server's own state is checked every time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from playwright.async_api import expect
+
+from tests.browser.conftest import LIVE_TIMEOUT_MS, Browsing
+from tests.browser.offline_support import (
+    RECOVERY_MS,
+    add_task,
+    events_since,
+    expect_waiting,
+    head_seq,
+    rename,
+    server_tasks,
+    server_titles,
+    tab_at,
+    until_offline,
+    until_offline_ready,
+)
+from tests.netcut import Netcut
+from tests.support import ServerProcess, User, wait_until
+
+
+@pytest.fixture
+async def cut(servers: list[ServerProcess]) -> AsyncIterator[Netcut]:
+    """The first server behind a cuttable link (a new origin per test: nothing stored yet)."""
+    async with Netcut(servers[0].port) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+async def api(servers: list[ServerProcess], user: User) -> AsyncIterator[httpx.AsyncClient]:
+    """The user's REST view of the server, around the cut."""
+    async with httpx.AsyncClient(base_url=servers[1].url, headers=user.headers) as client:
+        yield client
+
+
+async def test_offline_writes_show_in_every_tab_survive_a_reload_and_apply_once(
+    browsing: Browsing, servers: list[ServerProcess], user: User, cut: Netcut, api: httpx.AsyncClient
+) -> None:
+    for title in ("Edit me", "Toggle me", "Delete me"):
+        assert (await api.post("/api/tasks", json={"title": title})).status_code == 201
+    before = ["Delete me", "Toggle me", "Edit me"]
+    laptop = await browsing.device(user.token)
+    first, second = await tab_at(browsing, laptop, cut.url), await tab_at(browsing, laptop, cut.url)
+    for tab in (first, second):
+        await tab.expect_titles(before, timeout=LIVE_TIMEOUT_MS)
+    await until_offline_ready(first)
+    seq = await head_seq(api)
+
+    await cut.refuse()
+    for tab in (first, second):
+        await until_offline(tab)
+    await add_task(second, "Made offline")
+    await rename(first, "Edit me", "Edited offline")
+    await first.row("Toggle me").locator(".toggle").click()
+    await second.row("Delete me").locator(".delete").click()
+    await rename(first, "Made offline", "Made offline, renamed")  # a task the server never saw
+
+    after = ["Made offline, renamed", "Toggle me", "Edited offline"]
+    for tab in (first, second):
+        await tab.expect_titles(after)
+        await expect(tab.row("Toggle me").locator(".toggle")).to_be_checked()
+        await expect_waiting(tab, 5)
+        await expect(tab.page.locator("#outbox")).to_have_text("Offline — 5 changes waiting")
+        await expect(tab.page.locator("#tasks li.pending")).to_have_count(3)
+    assert await server_titles(api) == before  # nothing got through
+
+    await first.page.reload()  # no network: the service worker opens the page, IndexedDB the list
+    await first.expect_titles(after, timeout=LIVE_TIMEOUT_MS)
+    await expect(first.row("Toggle me").locator(".toggle")).to_be_checked()
+    await expect_waiting(first, 5)
+
+    await cut.restore()
+    for tab in (first, second):
+        await expect_waiting(tab, 0, timeout=RECOVERY_MS)
+        await tab.expect_titles(after)
+    assert await server_titles(api) == after
+    assert (await server_tasks(api))["Toggle me"]["completed"] is True
+    events = await events_since(api, seq)
+    assert Counter(e["type"] for e in events) == {"task.created": 1, "task.updated": 3, "task.deleted": 1}
+
+    phone = await browsing.tab(await browsing.device(user.token), servers[1])
+    await phone.expect_titles(after)
+    await expect(phone.row("Toggle me").locator(".toggle")).to_be_checked()
+
+
+async def test_a_write_whose_answer_was_lost_is_applied_once(
+    browsing: Browsing, user: User, cut: Netcut, api: httpx.AsyncClient
+) -> None:
+    await api.post("/api/tasks", json={"title": "Flip me"})
+    tab = await tab_at(browsing, await browsing.device(user.token), cut.url)
+    await tab.expect_titles(["Flip me"], timeout=LIVE_TIMEOUT_MS)
+    seq = await head_seq(api)
+
+    # A toggle: sent again with the same key, it must not flip back.
+    await cut.lose_responses()
+    await tab.row("Flip me").locator(".toggle").click()
+    await wait_until(lambda: events_since(api, seq), message="the toggle never reached the server")
+    await expect_waiting(tab, 1)  # committed, but the page never heard
+    await cut.restore()
+    await expect_waiting(tab, 0, timeout=RECOVERY_MS)
+    await expect(tab.row("Flip me").locator(".toggle")).to_be_checked()
+    assert (await server_tasks(api))["Flip me"]["completed"] is True
+    assert [e["type"] for e in await events_since(api, seq)] == ["task.updated"]
+
+    # A create: sent again, it must not make a second task.
+    seq = await head_seq(api)
+    await cut.lose_responses()
+    await add_task(tab, "Only once")
+    await wait_until(lambda: events_since(api, seq), message="the create never reached the server")
+    await expect_waiting(tab, 1)
+    await cut.restore()
+    await expect_waiting(tab, 0, timeout=RECOVERY_MS)
+    await tab.expect_titles(["Only once", "Flip me"])
+    assert await server_titles(api) == ["Only once", "Flip me"]
+    assert [e["type"] for e in await events_since(api, seq)] == ["task.created"]
+
+
+async def test_a_conflicting_offline_edit_is_shown_and_the_other_device_value_kept(
+    browsing: Browsing, servers: list[ServerProcess], user: User, cut: Netcut, api: httpx.AsyncClient
+) -> None:
+    await api.post("/api/tasks", json={"title": "Plan"})
+    laptop = await tab_at(browsing, await browsing.device(user.token), cut.url)
+    phone = await browsing.tab(await browsing.device(user.token), servers[1])
+    for tab in (laptop, phone):
+        await tab.expect_titles(["Plan"], timeout=LIVE_TIMEOUT_MS)
+
+    await cut.refuse()
+    await until_offline(laptop)
+    await rename(laptop, "Plan", "Laptop plan")
+    await laptop.expect_titles(["Laptop plan"])
+    await expect_waiting(laptop, 1)
+    await rename(phone, "Plan", "Phone plan")  # online, meanwhile
+    await wait_until(lambda: _titles_are(api, ["Phone plan"]), message="the phone's edit never landed")
+
+    await cut.restore()
+    conflict = laptop.page.locator(".notice.conflict")
+    await expect(conflict).to_contain_text("Your edit “Laptop plan” was not saved", timeout=RECOVERY_MS)
+    await expect(conflict).to_contain_text("It now reads “Phone plan”")
+    await laptop.expect_titles(["Phone plan"])
+    await expect_waiting(laptop, 0)
+    assert await server_titles(api) == ["Phone plan"]
+    await phone.expect_titles(["Phone plan"])
+
+    # The user's choice: put their edit on top of the other one (a new write).
+    await conflict.get_by_role("button", name="Overwrite with mine").click()
+    for tab in (laptop, phone):
+        await tab.expect_titles(["Laptop plan"], timeout=LIVE_TIMEOUT_MS)
+    await expect(conflict).to_have_count(0)
+    assert await server_titles(api) == ["Laptop plan"]
+
+
+async def _titles_are(api: httpx.AsyncClient, titles: list[str]) -> bool:
+    return await server_titles(api) == titles
