@@ -15,7 +15,7 @@ from tasksync_client import ChangeEvent, Conflict, Dropped, LiveTasks, TasksyncC
 
 from tests.clients.conftest import FAST, client_of, server_process
 from tests.netcut import Netcut
-from tests.support import ServerProcess, User, running
+from tests.support import ServerProcess, User, running, wait_until
 
 # Generous bounds: they end a test that would hang, they time nothing.
 WAIT = 20.0
@@ -209,3 +209,34 @@ async def test_sign_out_forgets_only_that_user(server: ServerProcess, tmp_path: 
             assert [t.title for t in live.tasks.values()] == ["bob's"]
     async with client_of(server, alice.token) as device:
         assert [t.title async for t in device.iter_tasks()] == ["alice's"]
+
+
+async def test_ten_writes_through_a_silent_link_apply_once_when_it_comes_back(server: ServerProcess) -> None:
+    """A dead link that does not say so: connections open, then nothing goes through.
+    Each attempt waits out the client's timeout and is sent again, with its key."""
+    user = User()
+    async with (
+        client_of(server, user.token) as device,
+        Netcut(server.port) as cut,
+        TasksyncClient(cut.url, user.token, backoff=FAST, timeout=1.0, retries=0) as client,
+        LiveTasks(client, backoff=FAST) as live,
+    ):
+        start = live.seq
+        await live.wait_until(lambda m: m.connected, timeout=WAIT)  # its socket goes silent too
+        await cut.blackhole()
+        accepted = cut.accepted
+        made = [await live.create(f"through the silence {i}") for i in range(5)]
+        for task in made:
+            await live.toggle(task.id)
+        assert len(live.tasks) == 5 and all(task.completed for task in live.tasks.values())
+        # The first write has been tried on at least two silent connections.
+        await wait_until(lambda: cut.accepted >= accepted + 2, timeout=WAIT)
+        assert await events_after(device, start) == []
+
+        await cut.restore()
+        await live.wait_until(lambda m: not m.pending and m.seq >= start + 10, timeout=WAIT)
+        events = await events_after(device, start)
+        assert [e.type for e in events] == ["task.created"] * 5 + ["task.updated"] * 5
+        assert sorted((t.title, t.completed, t.version) for t in (await device.snapshot()).tasks) == [
+            (f"through the silence {i}", True, 2) for i in range(5)
+        ]

@@ -151,7 +151,7 @@ class LiveTasks(LiveWrites):
         try:
             if self.store_path is not None:
                 self.outbox.store = await self._open_store()
-                restored = self.mirror.restore(await self.outbox.store.load())
+                restored = await self.mirror.restore(await self.outbox.store.load())
             else:
                 restored = False
             if not restored:

@@ -31,7 +31,7 @@ class TaskMirror:
         # The X-Client-Id of every write of ours: their echoes are `own` changes.
         self.origins = {client_id}
 
-    def restore(self, stored: Stored) -> bool:
+    async def restore(self, stored: Stored) -> bool:
         """Take the stored outbox, and the stored mirror if there is one (True then)."""
         self.outbox.load(QueuedWrite.from_json(data) for data in stored.writes)
         self.origins.update(w.request.client_id for w in self.outbox.writes if w.request.client_id)
@@ -39,6 +39,8 @@ class TaskMirror:
             return False
         self.confirmed = {task.id: task for task in stored.tasks}
         self.seq = stored.seq
+        # A process stopped between storing an echo and forgetting its write leaves it.
+        await self.outbox.settle(self.seq)
         self.show_all()
         return True
 
