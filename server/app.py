@@ -17,16 +17,17 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from server.api.deps import SeenUsers, Services
+from server.api.deps import RATE_LIMIT_STATE, SeenUsers, Services
 from server.api.routes import routes
 from server.auth import TokenVerifier
 from server.db import Database, create_engine
 from server.errors import (
     MethodNotAllowed,
     NotFound,
+    QuotaExceeded,
     TasksyncError,
     problem_response,
 )
@@ -34,12 +35,21 @@ from server.lifecycle import on_drain
 from server.metrics import Metrics
 from server.migrate import upgrade_to_head
 from server.observability import ObservabilityMiddleware
+from server.ratelimit import RateLimiter, RateLimitHeaders
 from server.realtime.fanout import open_realtime
 from server.settings import Settings
 
 log = logging.getLogger("server")
 
-EXPOSED_HEADERS = ["ETag", "Idempotent-Replayed", "Tasksync-Seq", "X-Request-Id"]
+EXPOSED_HEADERS = [
+    "ETag",
+    "Idempotent-Replayed",
+    "Tasksync-Seq",
+    "X-Request-Id",
+    "Retry-After",
+    "RateLimit",
+    "RateLimit-Policy",
+]
 ALLOWED_HEADERS = [
     "Authorization",
     "Content-Type",
@@ -51,8 +61,11 @@ ALLOWED_HEADERS = [
 ]
 
 
-async def _domain_error(_request: Request, exc: Exception) -> Response:
+async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TasksyncError)
+    if isinstance(exc, QuotaExceeded):
+        metrics: Metrics = request.app.state.metrics
+        metrics.limited.labels("tasks").inc()
     return problem_response(exc)
 
 
@@ -65,6 +78,13 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     error = TasksyncError(exc.detail)
     error.status = exc.status_code
     return problem_response(error, headers=exc.headers)
+
+
+async def _client_gone(_request: Request, _exc: Exception) -> Response:
+    # The client hung up mid-request (a body shorter than its Content-Length, say): nobody
+    # is left to answer, and it is no server error. 499 is nginx's "client closed
+    # request", so the request's log line and metrics say what happened.
+    return Response(status_code=499)
 
 
 async def _unexpected_error(_request: Request, exc: Exception) -> Response:
@@ -91,11 +111,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             stack.push_async_callback(db.dispose)
             if settings.migrate_on_start:
                 await upgrade_to_head(db.engine)
+            limiter = RateLimiter(settings, metrics)
+            stack.push_async_callback(limiter.aclose)
             svc = Services(
                 settings=settings,
                 db=db,
                 verifier=TokenVerifier(settings),
                 seen_users=SeenUsers(),
+                limiter=limiter,
             )
             loop = asyncio.get_running_loop()
 
@@ -112,6 +135,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes(),
         middleware=[
             Middleware(ObservabilityMiddleware, metrics=metrics),
+            Middleware(RateLimitHeaders, state_key=RATE_LIMIT_STATE),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
@@ -124,6 +148,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={
             TasksyncError: _domain_error,
             HTTPException: _http_error,
+            ClientDisconnect: _client_gone,
             Exception: _unexpected_error,
         },
         lifespan=lifespan,

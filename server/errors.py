@@ -23,10 +23,12 @@ class TasksyncError(Exception):
     slug: str = "internal-error"
     title: str = "Internal server error"
 
-    def __init__(self, detail: str = "", **members: Any) -> None:
+    def __init__(self, detail: str = "", *, headers: Mapping[str, str] | None = None, **members: Any) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.members = members
+        # Response header fields that belong to this error (`Retry-After`, rate limits).
+        self.headers = dict(headers or {})
 
     @property
     def type(self) -> str:
@@ -71,6 +73,14 @@ class MethodNotAllowed(TasksyncError):
     title = "Method not allowed"
 
 
+class QuotaExceeded(TasksyncError):
+    """The user holds as many tasks as allowed; `limit` says how many."""
+
+    status = 403
+    slug = "quota-exceeded"
+    title = "Quota exceeded"
+
+
 class PreconditionFailed(TasksyncError):
     """`If-Match` named a version that is no longer current; `current` is the task now."""
 
@@ -89,6 +99,14 @@ class UnsupportedMediaType(TasksyncError):
     status = 415
     slug = "unsupported-media-type"
     title = "Unsupported media type"
+
+
+class TooManyRequests(TasksyncError):
+    """Over a per-user rate limit; the headers say when to come back."""
+
+    status = 429
+    slug = "rate-limited"
+    title = "Too many requests"
 
 
 class ValidationFailed(TasksyncError):
@@ -113,7 +131,7 @@ def field_error(location: str, name: str, message: str) -> dict[str, Any]:
 
 
 def problem_response(error: TasksyncError, headers: Mapping[str, str] | None = None) -> Response:
-    all_headers = dict(headers or {})
+    all_headers = {**error.headers, **(headers or {})}
     if isinstance(error, Unauthorized):
         all_headers.setdefault("WWW-Authenticate", 'Bearer realm="tasksync"')
     return Response(
@@ -134,4 +152,4 @@ class CloseCode(IntEnum):
     NOT_AUTHENTICATED = 4401
     ORIGIN_REFUSED = 4403
     TOO_SLOW = 4408
-    TOO_MANY_SOCKETS = 4429
+    TOO_MANY_SOCKETS = 4429  # also: too many stream opens (the rate limit)

@@ -54,6 +54,12 @@ class Metrics:
         self.listener_reconnects = Counter(
             "tasksync_listener_reconnects_total", "Reconnects of the fan-out listener", registry=r
         )
+        self.limited = Counter(
+            "tasksync_rate_limited_total",
+            "Requests refused by a per-user limit, by budget (writes, reads, streams; tasks: the quota)",
+            ["budget"],
+            registry=r,
+        )
         self.slow_consumer_closes = Counter(
             "tasksync_slow_consumer_closes_total", "Streams closed because the client fell behind", registry=r
         )

@@ -56,6 +56,8 @@ users = sa.Table(
     # The head of this user's change sequence: the seq of the newest event.
     # Incremented inside every write transaction, which also serialises a user's writes.
     sa.Column("seq", sa.BigInteger, nullable=False, server_default="0"),
+    # How many tasks the user holds, kept by creates and deletes (the task quota).
+    sa.Column("task_count", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import parse_qsl, urlencode
 
+import limits
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -66,6 +67,18 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = []
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    # Per-user budgets, in the `limits` library's notation ("100/10 seconds"). Writes:
+    # 10 a second sustained, with room for an offline client's burst of queued writes.
+    rate_limit_writes: str = "100/10 seconds"
+    rate_limit_reads: str = "300/10 seconds"
+    # WebSocket, SSE and long-poll opens: a reconnect loop is cut off, a flaky network
+    # (a reconnect every few seconds) is not.
+    rate_limit_stream_opens: str = "30/minute"
+    # Redis to share the limits across processes; empty = the Redis fan-out URL if
+    # there is one, else per process. `memory://` forces per process.
+    rate_limit_url: str = ""
+    max_tasks_per_user: int = Field(default=10_000, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=24)
 
     # Realtime. Each stream buffers at most this many events before it is closed as too
@@ -101,6 +114,16 @@ class Settings(BaseSettings):
         bad = [alg for alg in value if alg not in allowed]
         if bad:
             raise ValueError(f"unsupported JWKS algorithms: {bad}; allowed: {sorted(allowed)}")
+        return value
+
+    @field_validator("rate_limit_writes", "rate_limit_reads", "rate_limit_stream_opens")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        # Parsed here so that a typo fails at start, naming the variable.
+        try:
+            limits.parse(value)
+        except ValueError:
+            raise ValueError(f"not a rate limit: {value!r}; write e.g. '100/10 seconds'") from None
         return value
 
     @field_validator("database_url")

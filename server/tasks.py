@@ -15,13 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server import fastsql
 from server.db import Tx
-from server.errors import NotFound, PreconditionFailed, ValidationFailed, field_error
-from server.models import TASK_ID_LEN, tasks
+from server.errors import NotFound, PreconditionFailed, QuotaExceeded, ValidationFailed, field_error
+from server.models import TASK_ID_LEN, tasks, users
 from server.realtime.log import next_seq, now, record_event
 from server.schemas import TaskFields, utc_iso
 
 _DEFAULTS: dict[str, Any] = {"description": "", "completed": False, "due_date": None}
 _INSERT_TASK = tasks.insert().values({column.name: sa.bindparam(column.name) for column in tasks.c})
+_COUNT_TASKS = (
+    users.update()
+    .where(users.c.id == sa.bindparam("user_id"))
+    .values(task_count=users.c.task_count + sa.bindparam("delta"))
+    .returning(users.c.task_count)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +107,22 @@ def _check_if_match(row: sa.Row[Any], if_match: list[str] | None) -> None:
     raise PreconditionFailed(f"the task is at version {row.version}", current=task_json(row._mapping))
 
 
+async def _count(tx: Tx, user_id: str, delta: int) -> int:
+    return int(await fastsql.fetchval(tx.conn, _COUNT_TASKS, {"user_id": user_id, "delta": delta}))
+
+
 async def create_task(
-    tx: Tx, user_id: str, fields: TaskFields, origin: str | None, task_id: str | None = None
+    tx: Tx,
+    user_id: str,
+    fields: TaskFields,
+    origin: str | None,
+    *,
+    quota: int,
+    task_id: str | None = None,
 ) -> Written:
     """Create a task; with `task_id` (a client-chosen id, see `check_client_id`) the
-    create is refused with 412 when the user already has a task of that id."""
+    create is refused with 412 when the user already has a task of that id. A user
+    holding `quota` tasks is refused (403) until one is deleted."""
     seq = await next_seq(tx, user_id)
     if task_id is not None:
         # Under the user's write lock (taken by next_seq), so two creates of one id
@@ -115,6 +132,8 @@ async def create_task(
         ).first()
         if existing is not None:
             raise PreconditionFailed("a task with this id exists", current=task_json(existing._mapping))
+    if await _count(tx, user_id, 1) > quota:
+        raise QuotaExceeded(f"you hold the most tasks allowed ({quota}); delete some first", limit=quota)
     stamp = now()
     values = {
         "id": task_id or str(uuid.uuid4()),
@@ -207,5 +226,6 @@ async def delete_task(
 ) -> Written:
     seq, row = await _claim(tx, user_id, task_id, if_match)
     await tx.conn.execute(tasks.delete().where(tasks.c.user_id == user_id, tasks.c.id == task_id))
+    await _count(tx, user_id, -1)
     await record_event(tx, user_id, seq, "task.deleted", {"id": task_id, "version": row.version}, origin)
     return Written(None, seq)

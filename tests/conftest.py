@@ -27,6 +27,7 @@ from server.settings import Settings
 from tests.support import (
     LOCAL_PG,
     TEST_SECRET,
+    UNLIMITED_ENV,
     User,
     create_database,
     drop_database,
@@ -109,6 +110,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "jwt_issuer": "",
         "jwt_audience": "",
         "cors_origins": ["http://app.example"],
+        **{name.lower(): value for name, value in UNLIMITED_ENV.items()},
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]

@@ -7,9 +7,10 @@ from contextlib import suppress
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.api.deps import authenticate, parse_since, services
+from server.api.deps import authenticate, parse_since, services, spend
 from server.api.waiting import disconnected, next_or_stop
 from server.errors import BadRequest, ValidationFailed, field_error
+from server.ratelimit import Budget
 from server.realtime.hub import StreamOverflow
 from server.realtime.log import events_since, log_window
 
@@ -29,7 +30,7 @@ def _bounded_int(raw: str | None, name: str, default: int, low: int, high: int |
 
 
 async def changes_endpoint(request: Request) -> Response:
-    user = await authenticate(request)
+    user = await authenticate(request, Budget.READS)
     svc = services(request)
     params = request.query_params
     try:
@@ -46,6 +47,9 @@ async def changes_endpoint(request: Request) -> Response:
 
     page = await _page(request, user.user_id, since, limit)
     if page is None and wait > 0:
+        # A poll that parks holds a stream like SSE does, and counts as a stream open;
+        # one answered at once was only a read.
+        await spend(request, svc, Budget.STREAMS, user.user_id)
         assert svc.hub is not None
         async with svc.hub.open_stream(user.user_id, since, "poll") as stream:
             # An abandoned poll, or a server shutting down, stops waiting at once.

@@ -18,10 +18,12 @@ from server.db import Database
 from server.errors import (
     BadRequest,
     PayloadTooLarge,
+    TooManyRequests,
     UnsupportedMediaType,
     ValidationFailed,
     field_error,
 )
+from server.ratelimit import Budget, RateLimiter
 from server.realtime.log import ensure_user
 from server.settings import Settings
 
@@ -88,6 +90,7 @@ class Services:
     db: Database
     verifier: TokenVerifier
     seen_users: SeenUsers
+    limiter: RateLimiter
     sockets: SocketCounts = field(default_factory=lambda: SocketCounts())
     # Set when the server starts shutting down (see server.lifecycle).
     draining: asyncio.Event = field(default_factory=asyncio.Event)
@@ -108,11 +111,35 @@ async def signed_in(principal: Principal, svc: Services) -> Principal:
     return principal
 
 
-async def authenticate(conn: HTTPConnection) -> Principal:
+async def authenticate(conn: HTTPConnection, budget: Budget) -> Principal:
+    """The verified caller, counted against its `budget` (429 when over it)."""
     svc = services(conn)
     principal = await svc.verifier.verify(bearer_token(conn.headers.get("authorization")))
     conn.state.user_id = principal.user_id  # for the request's log line
+    await spend(conn, svc, budget, principal.user_id)
     return await signed_in(principal, svc)
+
+
+async def spend(conn: HTTPConnection, svc: Services, budget: Budget, user_id: str) -> None:
+    """Count one request of the user against `budget`; over it → `TooManyRequests`.
+    Within it, the `RateLimit` header fields go on the response (see `RATE_LIMIT_STATE`)."""
+    verdict = await svc.limiter.check(budget, user_id)
+    if not verdict.allowed:
+        raise TooManyRequests(
+            f"over the {budget.value} limit of {verdict.quota} per {verdict.window_seconds} s; "
+            f"retry in {verdict.reset_seconds} s",
+            headers=verdict.headers(),
+        )
+    state = conn.scope.setdefault("state", {})
+    fields: dict[str, str] = state.setdefault(RATE_LIMIT_STATE, {})
+    for name, value in verdict.headers().items():
+        # Both fields are lists: a request that spent two budgets reports both.
+        fields[name] = f"{fields[name]}, {value}" if name in fields else value
+
+
+# Where `spend` leaves the response's rate-limit header fields (scope state), for
+# `RateLimitHeaders` to add them to whatever response the handler produces.
+RATE_LIMIT_STATE = "rate_limit_headers"
 
 
 async def read_json_object(request: Request, accepted: frozenset[str]) -> dict[str, Any]:

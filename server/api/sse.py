@@ -13,11 +13,12 @@ from server.api.deps import authenticate, parse_since, services
 from server.api.waiting import next_or_stop
 from server.errors import BadRequest
 from server.metrics import Metrics
+from server.ratelimit import Budget
 from server.realtime.hub import Resync, StreamOverflow
 
 
 async def sse_endpoint(request: Request) -> StreamingResponse:
-    user = await authenticate(request)
+    user = await authenticate(request, Budget.STREAMS)
     raw = request.headers.get("last-event-id") or request.query_params.get("since")
     try:
         since = parse_since(raw)

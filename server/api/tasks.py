@@ -22,6 +22,7 @@ from server.api.deps import (
 from server.api.writes import json_response, perform, task_response
 from server.errors import ValidationFailed, field_error
 from server.listing import DEFAULT_LIMIT, MAX_LIMIT, ListQuery, decode_cursor, list_tasks
+from server.ratelimit import Budget
 from server.schemas import parse_fields, parse_patch
 
 _CHOICES: dict[str, tuple[str, ...]] = {
@@ -59,7 +60,7 @@ def parse_list_query(params: QueryParams) -> ListQuery:
 
 
 async def list_endpoint(request: Request) -> Response:
-    user = await authenticate(request)
+    user = await authenticate(request, Budget.READS)
     query = parse_list_query(request.query_params)
     async with services(request).db.read() as conn:
         items, seq, next_cursor = await list_tasks(conn, user.user_id, query)
@@ -67,17 +68,22 @@ async def list_endpoint(request: Request) -> Response:
 
 
 async def create_endpoint(request: Request) -> Response:
-    user = await authenticate(request)
+    user = await authenticate(request, Budget.WRITES)
     origin = client_id(request)
     body = await read_json_object(request, JSON_TYPES)
     fields = parse_fields(body)
+    quota = services(request).settings.max_tasks_per_user
     return await perform(
-        request, user.user_id, body, 201, lambda tx: tasks.create_task(tx, user.user_id, fields, origin)
+        request,
+        user.user_id,
+        body,
+        201,
+        lambda tx: tasks.create_task(tx, user.user_id, fields, origin, quota=quota),
     )
 
 
 async def get_endpoint(request: Request) -> Response:
-    user = await authenticate(request)
+    user = await authenticate(request, Budget.READS)
     async with services(request).db.read() as conn:
         task = await tasks.get_task(conn, user.user_id, request.path_params["task_id"])
     return task_response(task)
@@ -85,7 +91,7 @@ async def get_endpoint(request: Request) -> Response:
 
 async def put_endpoint(request: Request) -> Response:
     """Replace a task; with `If-None-Match: *`, create it under the id in the path."""
-    user = await authenticate(request)
+    user = await authenticate(request, Budget.WRITES)
     expected, origin, create = if_match(request), client_id(request), if_none_match_any(request)
     task_id: str = request.path_params["task_id"]
     if create:
@@ -97,13 +103,14 @@ async def put_endpoint(request: Request) -> Response:
         tasks.check_client_id(task_id)
     body = await read_json_object(request, JSON_TYPES)
     fields = parse_fields(body)
+    quota = services(request).settings.max_tasks_per_user
     if create:
         return await perform(
             request,
             user.user_id,
             body,
             201,
-            lambda tx: tasks.create_task(tx, user.user_id, fields, origin, task_id=task_id),
+            lambda tx: tasks.create_task(tx, user.user_id, fields, origin, quota=quota, task_id=task_id),
         )
     return await perform(
         request,
@@ -115,7 +122,7 @@ async def put_endpoint(request: Request) -> Response:
 
 
 async def patch_endpoint(request: Request) -> Response:
-    user = await authenticate(request)
+    user = await authenticate(request, Budget.WRITES)
     expected, origin = if_match(request), client_id(request)
     body = await read_json_object(request, MERGE_PATCH_TYPES)
     changes = parse_patch(body)
@@ -130,7 +137,7 @@ async def patch_endpoint(request: Request) -> Response:
 
 
 async def complete_endpoint(request: Request) -> Response:
-    user = await authenticate(request)
+    user = await authenticate(request, Budget.WRITES)
     expected, origin = if_match(request), client_id(request)
     task_id: str = request.path_params["task_id"]
     return await perform(
@@ -143,7 +150,7 @@ async def complete_endpoint(request: Request) -> Response:
 
 
 async def delete_endpoint(request: Request) -> Response:
-    user = await authenticate(request)
+    user = await authenticate(request, Budget.WRITES)
     expected, origin = if_match(request), client_id(request)
     task_id: str = request.path_params["task_id"]
     return await perform(

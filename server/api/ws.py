@@ -17,8 +17,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server.api.deps import Services, parse_since, services, signed_in
 from server.auth import Principal, bearer_token
-from server.errors import CloseCode, TasksyncError
+from server.errors import CloseCode, TasksyncError, TooManyRequests, problem_response
 from server.metrics import Metrics
+from server.ratelimit import Budget, Verdict
 from server.realtime.hub import Resync, Stream, StreamOverflow
 
 log = logging.getLogger(__name__)
@@ -66,13 +67,22 @@ async def _verify(svc: Services, token: Any) -> Principal:
         raise Closed(CloseCode.NOT_AUTHENTICATED, exc.detail[:120]) from None
 
 
-async def _authenticate(ws: WebSocket, svc: Services) -> Principal:
+async def _header_principal(ws: WebSocket, svc: Services) -> Principal | Closed | None:
+    """The caller named by an `Authorization` header (non-browser clients), verified
+    before the handshake is answered so that a rate-limited caller gets its 429 there;
+    a refusal is kept to be sent as 4401 once the socket is open. `None`: no header."""
     header = ws.headers.get("authorization")
-    if header:
-        try:
-            return await _verify(svc, bearer_token(header))
-        except TasksyncError as exc:
-            raise Closed(CloseCode.NOT_AUTHENTICATED, exc.detail) from None
+    if not header:
+        return None
+    try:
+        return await _verify(svc, bearer_token(header))
+    except TasksyncError as exc:
+        return Closed(CloseCode.NOT_AUTHENTICATED, exc.detail)
+    except Closed as closed:
+        return closed
+
+
+async def _first_message_principal(ws: WebSocket, svc: Services) -> Principal:
     deadline = svc.settings.ws_auth_timeout_seconds
     try:
         text = await asyncio.wait_for(_receive_text(ws, svc.settings.ws_max_message_bytes), timeout=deadline)
@@ -84,7 +94,24 @@ async def _authenticate(ws: WebSocket, svc: Services) -> Principal:
         raise Closed(CloseCode.NOT_AUTHENTICATED, "first message must be auth") from None
     if not isinstance(message, dict) or message.get("type") != "auth":
         raise Closed(CloseCode.NOT_AUTHENTICATED, "first message must be auth")
-    return await _verify(svc, message.get("token"))
+    principal = await _verify(svc, message.get("token"))
+    verdict = await svc.limiter.check(Budget.STREAMS, principal.user_id)
+    if not verdict.allowed:
+        raise Closed(CloseCode.TOO_MANY_SOCKETS, f"too many stream opens; retry in {verdict.reset_seconds} s")
+    return principal
+
+
+async def _refuse_handshake(ws: WebSocket, verdict: Verdict) -> None:
+    """Answer the handshake with a 429 problem (the ASGI denial-response extension);
+    where the server lacks it, open the socket and close it with 4429 instead."""
+    error = TooManyRequests(
+        f"too many stream opens; retry in {verdict.reset_seconds} s", headers=verdict.headers()
+    )
+    try:
+        await ws.send_denial_response(problem_response(error))
+    except RuntimeError:
+        await ws.accept()
+        await _close(ws, CloseCode.TOO_MANY_SOCKETS, error.detail)
 
 
 async def ws_endpoint(ws: WebSocket) -> None:
@@ -93,6 +120,12 @@ async def ws_endpoint(ws: WebSocket) -> None:
         # Refused at the handshake: uvicorn answers an HTTP 403.
         await ws.close(CloseCode.ORIGIN_REFUSED)
         return
+    from_header = await _header_principal(ws, svc)
+    if isinstance(from_header, Principal):
+        verdict = await svc.limiter.check(Budget.STREAMS, from_header.user_id)
+        if not verdict.allowed:
+            await _refuse_handshake(ws, verdict)
+            return
     await ws.accept()
     metrics: Metrics = ws.app.state.metrics
     started, code, user_id = time.monotonic(), 1000, None
@@ -101,7 +134,9 @@ async def ws_endpoint(ws: WebSocket) -> None:
             since = parse_since(ws.query_params.get("since"))
         except ValueError as exc:
             raise Closed(CloseCode.POLICY_VIOLATION, str(exc)) from None
-        principal = await _authenticate(ws, svc)
+        if isinstance(from_header, Closed):
+            raise from_header
+        principal = from_header or await _first_message_principal(ws, svc)
         user_id = principal.user_id
         log.info("websocket open", extra=_log_fields(ws, user_id, since=since))
         await _serve(ws, svc, principal, since)

@@ -1,0 +1,195 @@
+"""Per-user request rates: writes, reads and stream opens, each its own budget.
+
+The algorithm and its storage are the `limits` library's (a sliding-window counter, in
+memory or in Redis); this module picks the budget for a request, turns the verdict into
+the IETF `RateLimit` / `RateLimit-Policy` header fields (draft-ietf-httpapi-ratelimit-
+headers) and `Retry-After`, and keeps a Redis outage from turning into refused requests:
+while the shared store cannot be reached, each process counts on its own (one log line
+per outage), and it tries the shared store again after a short pause.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from enum import StrEnum
+
+import limits
+import redis.asyncio
+from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.errors import StorageError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.metrics import Metrics
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# After a failed call to the shared store, count locally for this long before trying it
+# again: a dead Redis must not add its timeout to every request.
+_RETRY_SHARED_SECONDS = 5.0
+# Redis is on the request path: a store slower than this is treated as down.
+_SHARED_TIMEOUT_SECONDS = 0.25
+# Users remembered for "first time limited in this window" log lines.
+_LOGGED_USERS = 10_000
+
+
+class Budget(StrEnum):
+    WRITES = "writes"
+    READS = "reads"
+    STREAMS = "streams"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    budget: Budget
+    allowed: bool
+    quota: int
+    window_seconds: int
+    remaining: int
+    reset_seconds: int
+
+    def headers(self) -> dict[str, str]:
+        """`RateLimit-Policy` and `RateLimit` (structured fields, draft-10), plus
+        `Retry-After` when refused."""
+        name = f'"{self.budget.value}"'
+        out = {
+            "RateLimit-Policy": f"{name};q={self.quota};w={self.window_seconds}",
+            "RateLimit": f"{name};r={self.remaining};t={self.reset_seconds}",
+        }
+        if not self.allowed:
+            out["Retry-After"] = str(self.reset_seconds)
+        return out
+
+
+def shared_store_url(settings: Settings) -> str:
+    """The Redis that limits are shared through: `RATE_LIMIT_URL`, else the Redis fan-out;
+    empty for per-process limits (also when `RATE_LIMIT_URL=memory://`)."""
+    url = settings.rate_limit_url or settings.broadcast_url
+    return url if url.startswith(("redis://", "rediss://")) else ""
+
+
+class RateLimiter:
+    """Counts each user's requests per budget; opened and closed with the app."""
+
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        self._items = {
+            Budget.WRITES: limits.parse(settings.rate_limit_writes),
+            Budget.READS: limits.parse(settings.rate_limit_reads),
+            Budget.STREAMS: limits.parse(settings.rate_limit_stream_opens),
+        }
+        self._local = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self._shared: SlidingWindowCounterRateLimiter | None = None
+        self._pool: redis.asyncio.ConnectionPool | None = None
+        url = shared_store_url(settings)
+        if url:
+            # Our own pool, handed to `limits` through its `connection_pool` option, so
+            # that the app can close it (the storage has no close of its own).
+            self._pool = redis.asyncio.ConnectionPool.from_url(
+                url, socket_timeout=_SHARED_TIMEOUT_SECONDS, socket_connect_timeout=_SHARED_TIMEOUT_SECONDS
+            )
+            storage = RedisStorage(
+                f"async+{url}",
+                # A documented option of RedisStorage, though its `**options` are typed
+                # as scalars only.
+                connection_pool=self._pool,  # type: ignore[arg-type]
+                implementation="redispy",
+                wrap_exceptions=True,
+            )
+            self._shared = SlidingWindowCounterRateLimiter(storage)
+        self._shared_down_until = 0.0
+        self._metrics = metrics
+        self._logged: OrderedDict[tuple[str, Budget], float] = OrderedDict()
+
+    @property
+    def shared(self) -> bool:
+        """Whether limits are currently counted across processes."""
+        return self._shared is not None and time.monotonic() >= self._shared_down_until
+
+    async def check(self, budget: Budget, user_id: str) -> Verdict:
+        """Count one request of `user_id` against `budget`."""
+        item = self._items[budget]
+        allowed, remaining, reset_at = await self._hit(item, user_id)
+        verdict = Verdict(
+            budget=budget,
+            allowed=allowed,
+            quota=item.amount,
+            window_seconds=item.get_expiry(),
+            remaining=max(0, remaining),
+            reset_seconds=max(1, math.ceil(reset_at - time.time())),
+        )
+        if not allowed:
+            self._metrics.limited.labels(budget.value).inc()
+            self._log_first_refusal(budget, user_id, verdict)
+        return verdict
+
+    async def _hit(self, item: limits.RateLimitItem, user_id: str) -> tuple[bool, int, float]:
+        if self._shared is not None and time.monotonic() >= self._shared_down_until:
+            try:
+                allowed = await self._shared.hit(item, user_id)
+                stats = await self._shared.get_window_stats(item, user_id)
+                return allowed, stats.remaining, stats.reset_time
+            except StorageError as exc:
+                if self._shared_down_until == 0.0 or time.monotonic() >= self._shared_down_until:
+                    log.warning(
+                        "rate-limit store unreachable, limits are per process until it returns: %s", exc
+                    )
+                self._shared_down_until = time.monotonic() + _RETRY_SHARED_SECONDS
+        allowed = await self._local.hit(item, user_id)
+        stats = await self._local.get_window_stats(item, user_id)
+        return allowed, stats.remaining, stats.reset_time
+
+    def _log_first_refusal(self, budget: Budget, user_id: str, verdict: Verdict) -> None:
+        key = (user_id, budget)
+        now = time.monotonic()
+        if self._logged.get(key, 0.0) > now:
+            return
+        self._logged[key] = now + verdict.window_seconds
+        self._logged.move_to_end(key)
+        if len(self._logged) > _LOGGED_USERS:
+            self._logged.popitem(last=False)
+        log.warning(
+            "user over the %s rate limit (%d per %d s)",
+            budget.value,
+            verdict.quota,
+            verdict.window_seconds,
+            extra={"user_id": user_id, "budget": budget.value},
+        )
+
+    async def aclose(self) -> None:
+        if self._pool is not None:
+            await self._pool.disconnect()
+
+
+class RateLimitHeaders:
+    """ASGI middleware: adds the rate-limit header fields a request was given (left in
+    the scope's state under `state_key` by the handler's budget check) to its response,
+    whatever kind of response the handler built (JSON, 204, an event stream)."""
+
+    def __init__(self, app: ASGIApp, state_key: str) -> None:
+        self.app = app
+        self.state_key = state_key
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_limits(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                fields: dict[str, str] | None = scope.get("state", {}).get(self.state_key)
+                if fields:
+                    present = {name.lower() for name, _ in message.get("headers", [])}
+                    extra = [
+                        (name.lower().encode(), value.encode())
+                        for name, value in fields.items()
+                        if name.lower().encode() not in present
+                    ]
+                    message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_limits)

@@ -1,0 +1,130 @@
+"""Per-user request rates (writes, reads, stream opens): within the budget every
+response says what is left; over it, `429` problem+json with `Retry-After` and the IETF
+`RateLimit` / `RateLimit-Policy` fields; other users and other budgets are untouched."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import httpx
+import pytest
+
+from tests.api.helpers import assert_problem, create, list_ids
+from tests.conftest import AppFactory
+from tests.support import User
+
+RATE_LIMIT = re.compile(r'^"(?P<name>\w+)";r=(?P<r>\d+);t=(?P<t>\d+)$')
+
+
+def remaining(response: httpx.Response) -> int:
+    match = RATE_LIMIT.match(response.headers["ratelimit"])
+    assert match, response.headers["ratelimit"]
+    return int(match["r"])
+
+
+@pytest.fixture(scope="module")
+async def limited(app_factory: AppFactory) -> httpx.AsyncClient:
+    return await app_factory(
+        rate_limit_writes="3/minute", rate_limit_reads="4/minute", rate_limit_stream_opens="2/minute"
+    )
+
+
+async def test_writes_over_the_budget_get_429_with_when_to_return(
+    limited: httpx.AsyncClient, user: User
+) -> None:
+    answers = [
+        await limited.post("/api/tasks", json={"title": f"t{i}"}, headers=user.headers) for i in range(3)
+    ]
+    assert [r.status_code for r in answers] == [201, 201, 201]
+    assert [remaining(r) for r in answers] == [2, 1, 0]
+    assert answers[0].headers["ratelimit-policy"] == '"writes";q=3;w=60'
+    refused = await limited.post("/api/tasks", json={"title": "too many"}, headers=user.headers)
+    problem = assert_problem(refused, 429)
+    assert problem["type"].endswith("rate-limited")
+    retry_after = int(refused.headers["retry-after"])
+    assert 1 <= retry_after <= 60
+    assert remaining(refused) == 0 and refused.headers["ratelimit-policy"] == '"writes";q=3;w=60'
+    # Every write kind spends the same budget, and a refused one changes nothing.
+    task_id = answers[0].json()["id"]
+    for method, path in (("PATCH", f"/api/tasks/{task_id}/complete"), ("DELETE", f"/api/tasks/{task_id}")):
+        assert_problem(await limited.request(method, path, headers=user.headers), 429)
+    # Reads have their own budget: the list still answers, with all three tasks.
+    listed = await limited.get("/api/tasks", headers=user.headers)
+    assert listed.status_code == 200 and len(listed.json()["items"]) == 3
+    assert listed.headers["ratelimit-policy"] == '"reads";q=4;w=60'
+    assert not listed.json()["items"][0]["completed"]
+
+
+async def test_one_user_at_its_limit_costs_another_nothing(
+    limited: httpx.AsyncClient, user: User, other_user: User
+) -> None:
+    await asyncio.gather(
+        *(limited.post("/api/tasks", json={"title": "x"}, headers=user.headers) for _ in range(8))
+    )
+    assert len(await list_ids(limited, user)) == 3
+    fresh = await limited.post("/api/tasks", json={"title": "mine"}, headers=other_user.headers)
+    assert fresh.status_code == 201 and remaining(fresh) == 2
+
+
+async def test_concurrent_writes_never_exceed_the_budget(limited: httpx.AsyncClient, user: User) -> None:
+    answers = await asyncio.gather(
+        *(limited.post("/api/tasks", json={"title": "burst"}, headers=user.headers) for _ in range(20))
+    )
+    assert sorted(r.status_code for r in answers) == [201] * 3 + [429] * 17
+    assert len(await list_ids(limited, user)) == 3
+
+
+async def test_reads_over_the_budget_get_429(limited: httpx.AsyncClient, user: User) -> None:
+    task = await create(limited, user)
+    codes = [
+        (await limited.get(f"/api/tasks/{task['id']}", headers=user.headers)).status_code for _ in range(4)
+    ]
+    assert codes == [200, 200, 200, 200]
+    for path in ("/api/tasks", f"/api/tasks/{task['id']}", "/api/changes?since=0"):
+        refused = await limited.get(path, headers=user.headers)
+        assert_problem(refused, 429)
+        assert refused.headers["ratelimit-policy"] == '"reads";q=4;w=60'
+
+
+async def test_stream_opens_are_a_budget_of_their_own(limited: httpx.AsyncClient, user: User) -> None:
+    # A long-poll that answers at once is a read; one that parks is a stream open.
+    await create(limited, user)
+    immediate = await limited.get("/api/changes", params={"since": 0, "wait": 5}, headers=user.headers)
+    assert immediate.status_code == 200 and immediate.headers["ratelimit-policy"] == '"reads";q=4;w=60'
+    parked = await limited.get("/api/changes", params={"since": 1, "wait": 1}, headers=user.headers)
+    assert parked.status_code == 200 and parked.json()["events"] == []
+    # Both budgets were spent, and both are reported.
+    assert parked.headers["ratelimit-policy"] == '"reads";q=4;w=60, "streams";q=2;w=60'
+    # The second parked poll is the last stream open of the window; the third is refused.
+    second = await limited.get("/api/changes", params={"since": 1, "wait": 1}, headers=user.headers)
+    assert second.status_code == 200
+    refused = await limited.get("/api/changes", params={"since": 1, "wait": 1}, headers=user.headers)
+    assert_problem(refused, 429)
+    assert refused.headers["ratelimit-policy"] == '"streams";q=2;w=60'
+    # (SSE and WebSocket opens: tests/limits/test_streams.py, against a real server.)
+
+
+async def test_after_retry_after_the_budget_is_back(app_factory: AppFactory, user: User) -> None:
+    client = await app_factory(rate_limit_writes="2/2 seconds")
+    for _ in range(2):
+        assert (await client.post("/api/tasks", json={"title": "x"}, headers=user.headers)).status_code == 201
+    refused = await client.post("/api/tasks", json={"title": "x"}, headers=user.headers)
+    assert refused.status_code == 429
+    # Doing what the header says is the behaviour under test: wait that long, then retry.
+    await asyncio.sleep(int(refused.headers["retry-after"]))
+    again = await client.post("/api/tasks", json={"title": "after"}, headers=user.headers)
+    assert again.status_code == 201, again.headers
+    assert len(await list_ids(client, user)) == 3
+
+
+async def test_browsers_can_read_the_limit_headers(limited: httpx.AsyncClient, user: User) -> None:
+    response = await limited.get("/api/tasks", headers={**user.headers, "Origin": "http://app.example"})
+    exposed = {h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")}
+    assert {"ratelimit", "ratelimit-policy", "retry-after"} <= exposed
+
+
+async def test_unauthenticated_requests_spend_nobodys_budget(limited: httpx.AsyncClient, user: User) -> None:
+    for _ in range(10):
+        assert_problem(await limited.get("/api/tasks", headers={"Authorization": "Bearer nope"}), 401)
+    assert (await limited.get("/api/tasks", headers=user.headers)).status_code == 200
