@@ -165,3 +165,47 @@ async def test_a_conflicting_offline_edit_is_shown_and_the_other_device_value_ke
 
 async def _titles_are(api: httpx.AsyncClient, titles: list[str]) -> bool:
     return await server_titles(api) == titles
+
+
+async def test_closing_the_sending_tab_mid_flush_leaves_the_write_to_the_next_one_once(
+    browsing: Browsing, user: User, cut: Netcut, api: httpx.AsyncClient
+) -> None:
+    laptop = await browsing.device(user.token)
+    sender, other = await tab_at(browsing, laptop, cut.url), await tab_at(browsing, laptop, cut.url)
+    assert [await sender.role(), await other.role()] == ["leader", "follower"]
+    seq = await head_seq(api)
+
+    await cut.lose_responses()
+    await add_task(other, "Handed over")  # queued by the follower, sent by the socket owner
+    await wait_until(lambda: events_since(api, seq), message="the create never reached the server")
+    await expect_waiting(other, 1)
+    await sender.page.close()  # its answer never came; the next tab takes the queue over
+    await expect(other.page.locator("#app")).to_have_attribute("data-role", "leader", timeout=LIVE_TIMEOUT_MS)
+
+    await cut.restore()
+    await expect_waiting(other, 0, timeout=RECOVERY_MS)
+    await other.expect_titles(["Handed over"])
+    assert await server_titles(api) == ["Handed over"]
+    assert [e["type"] for e in await events_since(api, seq)] == ["task.created"]
+
+
+async def test_a_queued_edit_to_a_task_deleted_elsewhere_is_dropped_and_said(
+    browsing: Browsing, user: User, cut: Netcut, api: httpx.AsyncClient
+) -> None:
+    task = (await api.post("/api/tasks", json={"title": "Soon gone"})).json()
+    tab = await tab_at(browsing, await browsing.device(user.token), cut.url)
+    await tab.expect_titles(["Soon gone"], timeout=LIVE_TIMEOUT_MS)
+
+    await cut.refuse()
+    await until_offline(tab)
+    await rename(tab, "Soon gone", "Edited, too late")
+    await expect_waiting(tab, 1)
+    assert (await api.delete(f"/api/tasks/{task['id']}")).status_code == 204
+
+    await cut.restore()
+    await expect(tab.page.locator(".notice.error")).to_contain_text(
+        "Not saved: that task was deleted elsewhere.", timeout=RECOVERY_MS
+    )
+    await tab.expect_titles([])
+    await expect_waiting(tab, 0)
+    assert await server_titles(api) == []

@@ -1,0 +1,70 @@
+"""What the demo keeps in the browser: a reload resumes from the stored `seq` (no
+snapshot refetch), signing out deletes the user's data, and a browser without
+IndexedDB still saves every write, with a note that nothing survives the tab.
+"""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from playwright.async_api import Request, expect
+
+from tests.browser.conftest import LIVE_TIMEOUT_MS, Browsing
+from tests.browser.offline_support import add_task, expect_waiting, server_titles
+from tests.support import ServerProcess, User
+
+STORED_DATABASES = (
+    "indexedDB.databases().then((all) => all.map((d) => d.name).filter((n) => n.startsWith('tasksync:')))"
+)
+
+
+async def test_a_reload_resumes_from_the_stored_seq_without_refetching(
+    browsing: Browsing, servers: list[ServerProcess], user: User
+) -> None:
+    async with httpx.AsyncClient(base_url=servers[1].url, headers=user.headers) as api:
+        await api.post("/api/tasks", json={"title": "Kept"})
+        tab = await browsing.tab(await browsing.device(user.token), servers[0])
+        await tab.expect_titles(["Kept"])
+        seq = int(await tab.page.locator("#app").get_attribute("data-seq") or "0")
+
+        requests: list[Request] = []
+        tab.page.on("request", lambda request: requests.append(request))
+        await tab.page.reload()
+        await tab.until_live()
+        await tab.expect_titles(["Kept"])
+        await api.post("/api/tasks", json={"title": "After the reload"})
+        await tab.expect_titles(["After the reload", "Kept"])
+
+    lists = [r.url for r in requests if re.search(r"/api/tasks(\?|$)", r.url) and r.method == "GET"]
+    assert lists == []  # the stored list, then the events after its seq
+    assert tab.sockets[-1].url.endswith(f"/api/ws?since={seq}")
+
+
+async def test_signing_out_deletes_what_the_browser_kept(
+    browsing: Browsing, servers: list[ServerProcess], user: User
+) -> None:
+    tab = await browsing.tab(await browsing.device(), servers[0], live=False)
+    await tab.page.fill("#token-input", user.token)
+    await tab.page.click("#token-signin button")
+    await tab.until_live()
+    await add_task(tab, "Mine only")
+    await expect_waiting(tab, 0)
+    assert await tab.page.evaluate(STORED_DATABASES) != []
+
+    await tab.page.click("#signout")
+    await expect(tab.page.locator("#signin")).to_be_visible()
+    await tab.page.wait_for_function(f"{STORED_DATABASES}.then((names) => names.length === 0)")
+
+
+async def test_without_indexeddb_writes_are_saved_and_the_page_says_they_are_not_kept(
+    browsing: Browsing, servers: list[ServerProcess], user: User
+) -> None:
+    device = await browsing.device(user.token)
+    await device.add_init_script("Object.defineProperty(window, 'indexedDB', { get: () => undefined });")
+    tab = await browsing.tab(device, servers[0])
+    await expect(tab.page.locator("#storage-note")).to_contain_text("kept in this tab only")
+    await add_task(tab, "Still saved")
+    await expect_waiting(tab, 0, timeout=LIVE_TIMEOUT_MS)
+    async with httpx.AsyncClient(base_url=servers[1].url, headers=user.headers) as api:
+        assert await server_titles(api) == ["Still saved"]
