@@ -13,6 +13,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+import asyncpg
+from sqlalchemy import exc as sa_exc
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -23,11 +25,12 @@ from starlette.responses import Response
 from server.api.deps import RATE_LIMIT_STATE, SeenUsers, Services
 from server.api.routes import routes
 from server.auth import TokenVerifier
-from server.db import Database, create_engine
+from server.db import Database, OutageLog, create_engine, unreachable
 from server.errors import (
     MethodNotAllowed,
     NotFound,
     QuotaExceeded,
+    ServiceUnavailable,
     TasksyncError,
     problem_response,
 )
@@ -87,7 +90,17 @@ async def _client_gone(_request: Request, _exc: Exception) -> Response:
     return Response(status_code=499)
 
 
-async def _unexpected_error(_request: Request, exc: Exception) -> Response:
+# Long enough for a PostgreSQL restart or failover to get under way, short enough that
+# an offline-first client resends its queue soon after the database is back.
+_OUTAGE_RETRY_AFTER = "2"
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    if unreachable(exc):
+        outages: OutageLog = request.app.state.outages
+        outages.failed(exc)
+        error = ServiceUnavailable("the database cannot be reached; nothing was written, retry later")
+        return problem_response(error, headers={"Retry-After": _OUTAGE_RETRY_AFTER})
     log.error("unhandled error", exc_info=exc)
     return problem_response(TasksyncError("an unexpected error occurred"))
 
@@ -149,11 +162,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
             TasksyncError: _domain_error,
             HTTPException: _http_error,
             ClientDisconnect: _client_gone,
+            # Registered by class, not only as the catch-all `Exception`: Starlette
+            # re-raises what reaches the catch-all (a second traceback, from uvicorn).
+            sa_exc.DBAPIError: _unexpected_error,
+            sa_exc.TimeoutError: _unexpected_error,
+            OSError: _unexpected_error,
+            asyncpg.PostgresError: _unexpected_error,
+            asyncpg.InterfaceError: _unexpected_error,
             Exception: _unexpected_error,
         },
         lifespan=lifespan,
     )
     app.state.metrics = metrics
+    app.state.outages = OutageLog()
     return app
 
 

@@ -8,20 +8,35 @@ publish wake-ups on backends that cannot take part in the transaction).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import asyncpg
 import sqlalchemy as sa
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# The database cannot be reached (refused, reset, restarting, shutting down), as
+# opposed to a statement that failed on a working connection.
+_UNREACHABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
+# One log line per outage: failures closer together than this are the same outage.
+_OUTAGE_GAP_SECONDS = 30.0
 
 AfterCommit = Callable[[], Awaitable[None]]
 
@@ -46,6 +61,38 @@ class Tx:
 
     def after_commit(self, callback: AfterCommit) -> None:
         self._after_commit.append(callback)
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether `error` means the database cannot be reached right now (a `503` and a
+    retry later), not that a statement is wrong (a bug: a `500`)."""
+    if isinstance(error, exc.TimeoutError):  # no pool connection came free in time
+        return True
+    if isinstance(error, exc.DBAPIError):
+        return (
+            bool(error.connection_invalidated)
+            or isinstance(error.orig, _UNREACHABLE)
+            or (isinstance(error.orig, Exception) and isinstance(error.orig.__cause__, _UNREACHABLE))
+        )
+    return isinstance(error, _UNREACHABLE)
+
+
+class OutageLog:
+    """Logs a database outage once, however many requests it fails."""
+
+    def __init__(self) -> None:
+        self._last_failure = float("-inf")
+
+    def failed(self, error: BaseException) -> None:
+        now = time.monotonic()
+        if now - self._last_failure > _OUTAGE_GAP_SECONDS:
+            log.warning("database unreachable, answering 503 until it is back: %s", _describe(error))
+        self._last_failure = now
+
+
+def _describe(error: BaseException) -> str:
+    cause = error.orig if isinstance(error, exc.DBAPIError) else error
+    return f"{type(cause).__name__}: {cause}"[:300]
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

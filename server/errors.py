@@ -109,6 +109,14 @@ class TooManyRequests(TasksyncError):
     title = "Too many requests"
 
 
+class ServiceUnavailable(TasksyncError):
+    """The database cannot be reached: nothing was written; retry after `Retry-After`."""
+
+    status = 503
+    slug = "unavailable"
+    title = "Service unavailable"
+
+
 class ValidationFailed(TasksyncError):
     """Invalid fields or parameters; `errors` names each one."""
 

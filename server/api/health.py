@@ -23,8 +23,9 @@ async def readyz(request: Request) -> Response:
     svc = services(request)
     try:
         await svc.db.ping()
-    except Exception:
-        return problem_response(NotReady("the database is not reachable"))
+    except Exception as exc:
+        cause = getattr(exc, "orig", None) or exc
+        return problem_response(NotReady(f"the database is not reachable ({type(cause).__name__})"))
     if svc.hub is None or not svc.hub.ready():
         return problem_response(NotReady("the change listener is reconnecting"))
     return JSONResponse({"status": "ok"})

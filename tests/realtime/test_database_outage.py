@@ -1,0 +1,86 @@
+"""A database outage is a `503` with `Retry-After`, not a `500`: while PostgreSQL cannot
+be reached, every request says "not written, retry later", the log has one line for the
+outage (no traceback per request), `/readyz` says why, and once the database is back a
+retried write (same `Idempotency-Key`) applies exactly once."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from tests.netcut import Netcut
+from tests.support import ServerProcess, User, running, sqlalchemy_url, wait_until
+
+
+def through(pg_url: str, port: int) -> str:
+    parts = urlsplit(pg_url)
+    return parts._replace(netloc=f"{parts.username or 'postgres'}@127.0.0.1:{port}").geturl()
+
+
+async def test_an_unreachable_database_is_503_and_nothing_is_lost(pg_url: str, artifacts_dir: Path) -> None:
+    target = urlsplit(pg_url).port or 5432
+    user = User()
+    async with Netcut(target) as cut:
+        env = {
+            "DATABASE_URL": sqlalchemy_url(through(pg_url, cut.port)),
+            "LOG_LEVEL": "info",
+            "LISTENER_HEALTH_SECONDS": "1",
+            "LISTENER_TIMEOUT_SECONDS": "1",
+            "DB_POOL_SIZE": "3",
+        }
+        async with (
+            running(ServerProcess(env, artifacts_dir, "outage")) as (server,),
+            httpx.AsyncClient(base_url=server.url, headers=user.headers, timeout=20) as client,
+        ):
+            first = await client.post("/api/tasks", json={"title": "before"})
+            assert first.status_code == 201
+
+            await cut.refuse()
+            key = str(uuid.uuid4())
+            answers = []
+            for _ in range(12):
+                answers.append(await client.get("/api/tasks"))
+                answers.append(
+                    await client.post(
+                        "/api/tasks", json={"title": "during"}, headers={"Idempotency-Key": key}
+                    )
+                )
+                answers.append(await client.patch(f"/api/tasks/{first.json()['id']}/complete"))
+            assert {r.status_code for r in answers} == {503}, [
+                r.text for r in answers if r.status_code != 503
+            ]
+            for response in answers:
+                assert response.headers["content-type"].startswith("application/problem+json")
+                assert int(response.headers["retry-after"]) >= 1
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503 and "database" in ready.json()["detail"]
+            whole_log = server.log_path.read_text()
+            assert whole_log.count("database unreachable") == 1
+            assert "Traceback" not in whole_log and '"status": 500' not in whole_log
+
+            await cut.restore()
+            retried = await wait_until(
+                lambda: _created(client, key),
+                timeout=30,
+                message="writes did not succeed after the database came back",
+            )
+            again = await client.post(
+                "/api/tasks", json={"title": "during"}, headers={"Idempotency-Key": key}
+            )
+            assert again.json() == retried.json() and again.headers["idempotent-replayed"] == "true"
+            page = (await client.get("/api/tasks")).json()
+            assert sorted(t["title"] for t in page["items"]) == ["before", "during"]
+            assert page["items"][-1]["completed"] is False  # no toggle got through
+            await wait_until(lambda: _ready(client), timeout=30, message="/readyz did not recover")
+
+
+async def _created(client: httpx.AsyncClient, key: str) -> httpx.Response | None:
+    response = await client.post("/api/tasks", json={"title": "during"}, headers={"Idempotency-Key": key})
+    return response if response.status_code == 201 else None
+
+
+async def _ready(client: httpx.AsyncClient) -> bool:
+    return (await client.get("/readyz")).status_code == 200
