@@ -87,7 +87,12 @@ class Settings(BaseSettings):
     # A stream whose buffer fills reads back from the log instead (bursts are fine); one
     # still behind after this long is closed as too slow (4408).
     stream_lag_seconds: float = Field(default=10.0, gt=0)
+    # Streams per user per process: sockets, SSE streams and parked long-polls together.
     ws_max_sockets_per_user: int = Field(default=50, ge=1)
+    # Sockets still in first-message auth (up to WS_AUTH_TIMEOUT_SECONDS each) cost memory
+    # before anyone is known: capped per process and per client address.
+    ws_max_unauthenticated: int = Field(default=1000, ge=1)
+    ws_max_unauthenticated_per_address: int = Field(default=20, ge=1)
     ws_auth_timeout_seconds: float = Field(default=5.0, gt=0)
     ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024)
     sse_keepalive_seconds: float = Field(default=15.0, gt=0)

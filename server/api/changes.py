@@ -7,7 +7,7 @@ from contextlib import suppress
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.api.deps import authenticate, parse_since, services, spend
+from server.api.deps import authenticate, parse_since, services, spend, too_many_streams
 from server.api.waiting import disconnected, next_or_stop
 from server.errors import BadRequest, ValidationFailed, field_error
 from server.ratelimit import Budget
@@ -50,11 +50,16 @@ async def changes_endpoint(request: Request) -> Response:
         # A poll that parks holds a stream like SSE does, and counts as a stream open;
         # one answered at once was only a read.
         await spend(request, svc, Budget.STREAMS, user.user_id)
+        if not svc.streams.try_add(user.user_id, svc.settings.ws_max_sockets_per_user):
+            raise too_many_streams()
         assert svc.hub is not None
-        async with svc.hub.open_stream(user.user_id, since, "poll") as stream:
-            # An abandoned poll, or a server shutting down, stops waiting at once.
-            with suppress(StreamOverflow):
-                await next_or_stop(stream, wait, [svc.draining.wait(), disconnected(request)])
+        try:
+            async with svc.hub.open_stream(user.user_id, since, "poll") as stream:
+                # An abandoned poll, or a server shutting down, stops waiting at once.
+                with suppress(StreamOverflow):
+                    await next_or_stop(stream, wait, [svc.draining.wait(), disconnected(request)])
+        finally:
+            svc.streams.remove(user.user_id)
         page = await _page(request, user.user_id, since, limit)
     if page is None:
         page = await _empty(request, user.user_id)

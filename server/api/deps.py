@@ -61,25 +61,32 @@ class SeenUsers:
             self._seen.popitem(last=False)
 
 
-class SocketCounts:
-    """Open sockets per user in this process, for the per-user cap (4429)."""
+class StreamCounts:
+    """Open streams per key (a user, or a client address) in this process, for the caps."""
 
     def __init__(self) -> None:
         self._counts: Counter[str] = Counter()
+        self._total = 0
 
-    def try_add(self, user_id: str, cap: int) -> bool:
-        if self._counts[user_id] >= cap:
+    def try_add(self, key: str, cap: int, total_cap: int | None = None) -> bool:
+        """Count one more for `key`, unless `key` holds `cap` (or all keys `total_cap`)."""
+        if self.full(key, cap) or (total_cap is not None and self._total >= total_cap):
             return False
-        self._counts[user_id] += 1
+        self._counts[key] += 1
+        self._total += 1
         return True
 
-    def remove(self, user_id: str) -> None:
-        self._counts[user_id] -= 1
-        if self._counts[user_id] <= 0:
-            del self._counts[user_id]
+    def full(self, key: str, cap: int) -> bool:
+        return self._counts.get(key, 0) >= cap
+
+    def remove(self, key: str) -> None:
+        self._total -= 1
+        self._counts[key] -= 1
+        if self._counts[key] <= 0:
+            del self._counts[key]
 
     def total(self) -> int:
-        return sum(self._counts.values())
+        return self._total
 
 
 @dataclass
@@ -91,7 +98,10 @@ class Services:
     verifier: TokenVerifier
     seen_users: SeenUsers
     limiter: RateLimiter
-    sockets: SocketCounts = field(default_factory=lambda: SocketCounts())
+    # Every open stream of a user (sockets, SSE, parked long-polls), for the per-user cap.
+    streams: StreamCounts = field(default_factory=lambda: StreamCounts())
+    # Sockets accepted but not yet authenticated (first-message auth), per client address.
+    unauthenticated: StreamCounts = field(default_factory=lambda: StreamCounts())
     # Set when the server starts shutting down (see server.lifecycle).
     draining: asyncio.Event = field(default_factory=asyncio.Event)
     hub: Hub | None = None
@@ -135,6 +145,17 @@ async def spend(conn: HTTPConnection, svc: Services, budget: Budget, user_id: st
     for name, value in verdict.headers().items():
         # Both fields are lists: a request that spent two budgets reports both.
         fields[name] = f"{fields[name]}, {value}" if name in fields else value
+
+
+# When a user's streams are at their cap, a new one may fit once one of them ends.
+STREAM_CAP_RETRY_SECONDS = 5
+
+
+def too_many_streams() -> TooManyRequests:
+    return TooManyRequests(
+        "too many open streams for this user (sockets, SSE and long-polls together)",
+        headers={"Retry-After": str(STREAM_CAP_RETRY_SECONDS)},
+    )
 
 
 # Where `spend` leaves the response's rate-limit header fields (scope state), for

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from server.api.deps import authenticate, parse_since, services
+from server.api.deps import authenticate, parse_since, services, too_many_streams
 from server.api.waiting import next_or_stop
 from server.errors import BadRequest
 from server.metrics import Metrics
@@ -25,6 +25,9 @@ async def sse_endpoint(request: Request) -> StreamingResponse:
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
     svc = services(request)
+    cap = svc.settings.ws_max_sockets_per_user
+    if svc.streams.full(user.user_id, cap):
+        raise too_many_streams()
     assert svc.hub is not None
     hub, keepalive = svc.hub, svc.settings.sse_keepalive_seconds
     leeway = svc.settings.jwt_leeway_seconds
@@ -32,6 +35,16 @@ async def sse_endpoint(request: Request) -> StreamingResponse:
     delivered, resyncs = metrics.events_delivered.labels("sse"), metrics.resyncs_sent.labels("sse")
 
     async def body() -> AsyncIterator[str]:
+        # Counted while the body runs: a response that never starts holds nothing.
+        if not svc.streams.try_add(user.user_id, cap):
+            return  # another stream took the last place since the check above
+        try:
+            async for chunk in frames():
+                yield chunk
+        finally:
+            svc.streams.remove(user.user_id)
+
+    async def frames() -> AsyncIterator[str]:
         async with hub.open_stream(user.user_id, since, "sse") as stream:
             hello = {"type": "hello", "seq": stream.hello_seq, "user_id": user.user_id}
             yield f"event: hello\ndata: {json.dumps(hello)}\n\n"

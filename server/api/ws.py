@@ -19,12 +19,15 @@ from server.api.deps import Services, parse_since, services, signed_in
 from server.auth import Principal, bearer_token
 from server.errors import CloseCode, TasksyncError, TooManyRequests, problem_response
 from server.metrics import Metrics
-from server.ratelimit import Budget, Verdict
+from server.ratelimit import Budget
 from server.realtime.hub import Resync, Stream, StreamOverflow
 
 log = logging.getLogger(__name__)
 
 _TOO_SLOW = "too slow; reconnect with since"
+# When the sockets still authenticating are at their cap, come back after about one
+# auth deadline: by then those have authenticated or been closed.
+_PENDING_RETRY_SECONDS = 5
 
 
 class Closed(Exception):
@@ -101,12 +104,10 @@ async def _first_message_principal(ws: WebSocket, svc: Services) -> Principal:
     return principal
 
 
-async def _refuse_handshake(ws: WebSocket, verdict: Verdict) -> None:
+async def _refuse_handshake(ws: WebSocket, retry_after: int, headers: dict[str, str]) -> None:
     """Answer the handshake with a 429 problem (the ASGI denial-response extension);
     where the server lacks it, open the socket and close it with 4429 instead."""
-    error = TooManyRequests(
-        f"too many stream opens; retry in {verdict.reset_seconds} s", headers=verdict.headers()
-    )
+    error = TooManyRequests(f"too many sockets opened; retry in {retry_after} s", headers=headers)
     try:
         await ws.send_denial_response(problem_response(error))
     except RuntimeError:
@@ -124,19 +125,33 @@ async def ws_endpoint(ws: WebSocket) -> None:
     if isinstance(from_header, Principal):
         verdict = await svc.limiter.check(Budget.STREAMS, from_header.user_id)
         if not verdict.allowed:
-            await _refuse_handshake(ws, verdict)
+            await _refuse_handshake(ws, verdict.reset_seconds, verdict.headers())
             return
-    await ws.accept()
+    address = ws.client.host if ws.client else ""
+    # A socket with no Authorization header counts as unauthenticated until its first
+    # message has authenticated it (or it ends).
+    unauthenticated = from_header is None
+    if unauthenticated and not svc.unauthenticated.try_add(
+        address, svc.settings.ws_max_unauthenticated_per_address, svc.settings.ws_max_unauthenticated
+    ):
+        await _refuse_handshake(ws, _PENDING_RETRY_SECONDS, {"Retry-After": str(_PENDING_RETRY_SECONDS)})
+        return
     metrics: Metrics = ws.app.state.metrics
     started, code, user_id = time.monotonic(), 1000, None
     try:
+        await ws.accept()
         try:
             since = parse_since(ws.query_params.get("since"))
         except ValueError as exc:
             raise Closed(CloseCode.POLICY_VIOLATION, str(exc)) from None
         if isinstance(from_header, Closed):
             raise from_header
-        principal = from_header or await _first_message_principal(ws, svc)
+        if from_header is None:
+            principal = await _first_message_principal(ws, svc)
+            unauthenticated = False
+            svc.unauthenticated.remove(address)
+        else:
+            principal = from_header
         user_id = principal.user_id
         log.info("websocket open", extra=_log_fields(ws, user_id, since=since))
         await _serve(ws, svc, principal, since)
@@ -152,6 +167,8 @@ async def ws_endpoint(ws: WebSocket) -> None:
         log.exception("websocket session failed", extra=_log_fields(ws, user_id))
         await _close(ws, 1011, "internal error")
     finally:
+        if unauthenticated:
+            svc.unauthenticated.remove(address)
         duration_ms = round((time.monotonic() - started) * 1000)
         log.info("websocket closed", extra=_log_fields(ws, user_id, close_code=code, duration_ms=duration_ms))
 
@@ -169,9 +186,9 @@ async def _close(ws: WebSocket, code: int, reason: str = "") -> None:
 
 
 async def _serve(ws: WebSocket, svc: Services, principal: Principal, since: int | None) -> None:
-    counts = svc.sockets
+    counts = svc.streams
     if not counts.try_add(principal.user_id, svc.settings.ws_max_sockets_per_user):
-        raise Closed(CloseCode.TOO_MANY_SOCKETS, "too many sockets for this user")
+        raise Closed(CloseCode.TOO_MANY_SOCKETS, "too many open streams for this user")
     metrics: Metrics = ws.app.state.metrics
     metrics.open_sockets.inc()
     try:

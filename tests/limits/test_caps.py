@@ -1,0 +1,91 @@
+"""Caps on what is held open: a user's streams of every kind count together against one
+cap, and sockets still authenticating by their first message are capped per client
+address and per process — against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tests.support import ServerProcess, User, running, wait_for_metric
+
+
+async def hello(ws: websockets.ClientConnection) -> dict[str, object]:
+    frame: dict[str, object] = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    assert frame["type"] == "hello", frame
+    return frame
+
+
+async def test_sockets_sse_and_long_polls_share_one_cap_per_user(pg_url: str, artifacts_dir: Path) -> None:
+    user, other = User(), User()
+    env = {"DATABASE_URL": pg_url, "WS_MAX_SOCKETS_PER_USER": "3"}
+    async with (
+        running(ServerProcess(env, artifacts_dir, "caps")) as (server,),
+        httpx.AsyncClient(base_url=server.url, headers=user.headers, timeout=30) as client,
+    ):
+        ws = await websockets.connect(server.ws_url, additional_headers=user.headers)
+        await hello(ws)
+        async with client.stream("GET", "/api/events") as sse:
+            assert sse.status_code == 200
+            poll = asyncio.create_task(client.get("/api/changes", params={"since": 0, "wait": 25}))
+            await wait_for_metric(server.url, "tasksync_open_streams", lambda v: v == 1, transport="poll")
+            # Three held: a fourth of any kind is refused.
+            refused = await client.get("/api/events")
+            assert refused.status_code == 429 and refused.headers["retry-after"] == "5"
+            assert "too many open streams" in refused.json()["detail"]
+            assert (await client.get("/api/changes", params={"since": 0, "wait": 5})).status_code == 429
+            extra = await websockets.connect(server.ws_url, additional_headers=user.headers)
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(extra.recv(), 10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4429
+            # Another user is not affected.
+            theirs = await websockets.connect(server.ws_url, additional_headers=other.headers)
+            await hello(theirs)
+            await theirs.close()
+            # The poll ends with an event; its place is free again.
+            assert (await client.post("/api/tasks", json={"title": "wake"})).status_code == 201
+            assert (await poll).json()["events"][0]["task"]["title"] == "wake"
+        await ws.close()
+        await wait_for_metric(server.url, "tasksync_open_streams", lambda v: v == 0, transport="sse")
+        again = await websockets.connect(server.ws_url, additional_headers=user.headers)
+        await hello(again)
+        await again.close()
+
+
+async def test_unauthenticated_sockets_are_capped_per_address_and_process(
+    pg_url: str, artifacts_dir: Path
+) -> None:
+    user = User()
+    env = {
+        "DATABASE_URL": pg_url,
+        "WS_MAX_UNAUTHENTICATED_PER_ADDRESS": "2",
+        "WS_MAX_UNAUTHENTICATED": "3",
+        "WS_AUTH_TIMEOUT_SECONDS": "30",
+    }
+    async with running(ServerProcess(env, artifacts_dir, "pending")) as (server,):
+        silent = [await websockets.connect(server.ws_url) for _ in range(2)]
+        with pytest.raises(InvalidStatus) as refused:
+            await websockets.connect(server.ws_url)
+        assert refused.value.response.status_code == 429
+        assert refused.value.response.headers["Retry-After"] == "5"
+        # Another address still gets one more, up to the process-wide cap of three.
+        elsewhere = await websockets.connect(server.ws_url, local_addr=("127.0.0.2", 0))
+        with pytest.raises(InvalidStatus):
+            await websockets.connect(server.ws_url, local_addr=("127.0.0.3", 0))
+        # A socket with a header token is authenticated at once: never counted.
+        direct = await websockets.connect(server.ws_url, additional_headers=user.headers)
+        await hello(direct)
+        # Authenticating one of the silent sockets frees its place.
+        await silent[0].send(json.dumps({"type": "auth", "token": user.token}))
+        await hello(silent[0])
+        newcomer = await websockets.connect(server.ws_url)
+        await newcomer.send(json.dumps({"type": "auth", "token": user.token}))
+        await hello(newcomer)
+        for ws in (*silent, elsewhere, direct, newcomer):
+            await ws.close()
