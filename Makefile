@@ -10,16 +10,31 @@ BIN    := $(VENV)/bin
 BETTER_AUTH := tests/interop/betterauth
 USER_ID ?= alice
 
-.PHONY: setup run token test lint pytest migrate bench clean chromium
+.PHONY: setup lock run token test lint pytest migrate bench clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml clients/python/pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]' -e clients/python
+# Every version is locked in constraints.txt, so a fresh machine installs exactly what
+# the suite passed on.
+$(VENV)/.installed: pyproject.toml clients/python/pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]' -e clients/python
 	touch $@
+
+# Re-resolve the dependency ranges of both pyproject.toml files in a clean virtualenv
+# and write the result to constraints.txt.
+lock:
+	rm -rf $(VENV)-lock
+	$(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/pip install --quiet --upgrade pip
+	$(VENV)-lock/bin/pip install --quiet '.[dev]' ./clients/python
+	{ echo "# The locked versions every install uses (make setup: pip install -c constraints.txt)."; \
+	  echo "# Regenerate with \`make lock\` after changing a dependency range in a pyproject.toml."; \
+	  $(VENV)-lock/bin/pip freeze --all --exclude tasksync --exclude tasksync-client \
+	    | grep -v -e '^setuptools==' -e '^wheel=='; } > constraints.txt
+	rm -rf $(VENV)-lock
 
 setup: $(VENV)/.installed
 
