@@ -89,7 +89,7 @@ async def test_offline_writes_show_at_once_then_apply_exactly_once(
             assert await events_after(device, start) == []
 
             await cut.restore()
-            await live.wait_until(lambda m: not m.pending and m.seq >= start + 6, timeout=WAIT)
+            await live.flushed(timeout=WAIT)
 
             # Exactly one event per write, in the order they were made, each by this client.
             events = await events_after(device, start)

@@ -39,7 +39,7 @@ class LiveTasks(LiveWrites):
         async with LiveTasks(client, store="tasks.sqlite") as live:   # shown at once
             task = await live.create("Buy milk")        # in live.tasks now, even offline
             await live.toggle(task.id)
-            await live.wait_until(lambda m: not m.pending)   # the server has them
+            await live.flushed()                        # the server has them
             async for change in live.changes():
                 print(change.type, change.task_id, "(mine)" if change.own else "")
     ```
@@ -172,7 +172,7 @@ class LiveTasks(LiveWrites):
         """Stop, and forget this user's tasks and outbox, in memory and in the store.
 
         Returns the writes that were still pending: they are not sent. To sign out
-        without losing any, first `await live.wait_until(lambda m: not m.pending)`.
+        without losing any, first `await live.flushed()`.
         Works on a mirror that was never started, to clear its store.
         """
         await self._halt()
@@ -222,6 +222,16 @@ class LiveTasks(LiveWrites):
                     raise RuntimeError("the mirror is closed")
                 changed = self._changed
                 await changed.wait()
+
+    async def flushed(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        """Return once every queued write is answered and the mirror has seen their events
+        (read-your-writes); `TimeoutError` after `timeout` seconds, if given.
+
+        `await live.flushed(); await live.sign_out()`
+        """
+        await self.wait_until(
+            lambda m: not m.outbox.writes and m.seq >= m.client.last_write_seq, timeout=timeout
+        )
 
     async def _send(self) -> None:
         try:

@@ -85,6 +85,9 @@ class TaskMirror:
                 await self.outbox.remove([write])  # its echo has been applied already
             else:
                 await self.outbox.accept(write, answer)  # shown as answered until its echo
+                # Its echo may have been applied while the answer was being stored.
+                for task_id in await self.outbox.settle(self.seq):
+                    self.show(task_id)
         elif isinstance(answer, PreconditionFailed | NotFound):
             # The writes queued after it on that task were made on what the user saw
             # then, which the server has moved past: they are refused with it.
