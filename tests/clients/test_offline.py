@@ -240,3 +240,32 @@ async def test_ten_writes_through_a_silent_link_apply_once_when_it_comes_back(se
         assert sorted((t.title, t.completed, t.version) for t in (await device.snapshot()).tasks) == [
             (f"through the silence {i}", True, 2) for i in range(5)
         ]
+
+
+async def test_a_write_the_server_refuses_is_dropped_and_reported(server: ServerProcess) -> None:
+    user = User()
+    dropped: list[Dropped] = []
+    async with (
+        client_of(server, user.token) as device,
+        offline_capable(server, user, store=None, on_dropped=dropped.append) as (_, live),
+    ):
+        other = await live.create("fine")
+        bad = await live.create("under an id the server will not take", id="Not-A-Canonical-UUID")
+        await live.update(bad.id, title="made on top of it")
+        await live.toggle(other.id)
+        # What the contract forbids is refused here, before anything is queued.
+        for write in (
+            lambda: live.create("   "),
+            lambda: live.update(other.id, description="x" * 10_001),
+            lambda: live.update(other.id, due_date="2026-02-30"),
+        ):
+            with pytest.raises(ValueError):
+                await write()
+        await live.flushed(timeout=WAIT)
+        assert [(d.operation, d.reason, d.error.status) for d in dropped] == [
+            ("create", "rejected", 422),
+            ("update", "missing", 404),
+        ]
+        assert bad.id not in live.tasks
+        assert [(t.id, t.completed) async for t in device.iter_tasks()] == [(other.id, True)]
+        assert live.tasks[other.id] == await device.get(other.id)

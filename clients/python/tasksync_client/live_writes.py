@@ -4,6 +4,7 @@ outbox, as a `QueuedWrite` carrying the request that will be sent."""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -27,6 +28,7 @@ from tasksync_client.writes import WriteRequest
 # server is sure to refuse should fail in the caller's hands, not later in the outbox.
 TITLE_MAX = 200
 DESCRIPTION_MAX = 10_000
+CALENDAR_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class LiveWrites:
@@ -173,4 +175,15 @@ def _checked(fields: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"a title is 1 to {TITLE_MAX} characters (after trimming)")
     if len(fields.get("description") or "") > DESCRIPTION_MAX:
         raise ValueError(f"a description is at most {DESCRIPTION_MAX} characters")
+    due = fields.get("due_date")
+    if isinstance(due, str) and not (CALENDAR_DATE.fullmatch(due) and _is_date(due)):
+        raise ValueError(f"a due_date is a calendar date (YYYY-MM-DD), not {due!r}")
     return fields
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

@@ -100,8 +100,8 @@ class TaskMirror:
             else:
                 reports.extend(Dropped(each, "missing", answer) for each in refused)
         else:
-            await self.outbox.remove([write])
             await self.outbox.rebase_after(write)
+            await self.outbox.remove([write])
             reports.append(Dropped(write, "rejected", answer))
         self.show(write.task_id)
         return reports
