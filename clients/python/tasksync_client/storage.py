@@ -48,7 +48,8 @@ class Stored:
 
 
 class LocalStore:
-    """One scope of a SQLite file; `await LocalStore.open(path, scope)`."""
+    """One scope of a SQLite file; `await LocalStore.open(path, scope)` (`~` is expanded,
+    missing folders are made)."""
 
     def __init__(self, connection: sqlite3.Connection, scope: str) -> None:
         self._db = connection
@@ -135,10 +136,18 @@ class LocalStore:
                 return work(self._db)
 
         async with self._lock:
-            return await asyncio.to_thread(transaction)
+            running = asyncio.ensure_future(asyncio.to_thread(transaction))
+            try:
+                return await asyncio.shield(running)
+            except asyncio.CancelledError:
+                # A thread cannot be stopped: keep the connection to it until it is done.
+                await asyncio.wait([running])
+                raise
 
 
 def _connect(path: Path) -> sqlite3.Connection:
+    path = path.expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)
     try:
         # WAL: a reader in another process never blocks the writer; NORMAL is still
