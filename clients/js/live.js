@@ -1,10 +1,11 @@
 // @ts-check
 /**
  * `LiveStore`: the user's tasks, live, over one WebSocket per browser, usable offline.
- * The tab holding a Web Lock owns the socket and relays every event to the other tabs
- * over a BroadcastChannel; they apply the relayed events with the same ordering rules
- * (mirror.js). When the owner closes, the next tab in line gets the lock and resumes
- * with `since` = its own `seq`. Without those APIs every tab has its own socket.
+ * The tab holding a Web Lock owns the socket (connection.js) and relays every event to
+ * the other tabs over a BroadcastChannel (tabs.js); they apply the relayed events with
+ * the same ordering rules (mirror.js). When the owner closes, the next tab in line gets
+ * the lock and resumes with `since` = its own `seq`. Without those APIs every tab has
+ * its own socket.
  *
  * Writes go to the outbox (outbox.js) and show at once, on top of the server's state;
  * the socket owner sends the queue. The mirror and the outbox are kept in IndexedDB
@@ -13,11 +14,12 @@
  * @module tasksync/live
  */
 
+import { Connection } from "./connection.js";
 import { TaskMirror, sortTasks } from "./mirror.js";
 import { Outbox, overlay, queuedWrite } from "./outbox.js";
-import { AuthError, ConflictError, TasksyncError, backoff, tokenClaims } from "./rest.js";
-import { SocketSession } from "./socket.js";
+import { tokenClaims } from "./rest.js";
 import { MirrorKeeper, openStorage } from "./storage.js";
+import { TabChannel, fromWire, toWire } from "./tabs.js";
 
 /** @typedef {import("./rest.js").Task} Task */
 /** @typedef {import("./rest.js").TaskFields} TaskFields */
@@ -26,7 +28,10 @@ import { MirrorKeeper, openStorage } from "./storage.js";
 /** @typedef {import("./mirror.js").Change} Change */
 /** @typedef {import("./outbox.js").QueuedWrite} QueuedWrite */
 /** @typedef {import("./outbox.js").Outcome} Outcome */
+/** @typedef {import("./rest.js").ConflictError} ConflictError */
+/** @typedef {import("./rest.js").TasksyncError} TasksyncError */
 /** @typedef {import("./storage.js").TaskStorage} TaskStorage */
+/** @typedef {import("./tabs.js").Relay} Relay */
 
 /** @typedef {"connecting" | "live" | "offline" | "resyncing" | "closed"} ConnectionState */
 
@@ -59,32 +64,8 @@ import { MirrorKeeper, openStorage } from "./storage.js";
  * @property {boolean} [shareTabs]  share one socket between the tabs of this browser (default: where supported)
  */
 
-/**
- * An outcome as it crosses to another tab (errors lose their class on the way).
- * @typedef {{kind: Outcome["kind"], task?: Task | null, seq?: number | null, status?: number, message?: string, problem?: Record<string, any> | null}} WireOutcome
- */
-
-/**
- * What tabs tell each other. `relayed` is the highest seq the leader has relayed: a
- * follower that is behind it (and not reloading) lost a relay. `outbox`: a tab queued a
- * write (read the queue again); `settled`: the sender has the server's answer to one.
- * @typedef {{kind: "event", event: TaskEvent}
- *   | {kind: "resync"}
- *   | {kind: "state", state: ConnectionState, relayed: number, code?: number}
- *   | {kind: "query"}
- *   | {kind: "outbox"}
- *   | {kind: "settled", write: QueuedWrite, outcome: WireOutcome}
- *   | {kind: "signout"}} Relay
- */
-
 // The leader announces itself this often, so a follower notices a relay it never got.
 const HEARTBEAT_MS = 15_000;
-// Fresh tokens refused this many times in a row mean the user is signed out for good.
-const AUTH_FAILURES_FATAL = 3;
-const CLOSE_NOT_AUTHENTICATED = 4401;
-const CLOSE_ORIGIN_REFUSED = 4403;
-const CLOSE_TOO_MANY_SOCKETS = 4429;
-const CLOSE_BAD_SINCE = 1008;
 
 /**
  * The user's tasks, live. `start()` shows the stored list (or loads the snapshot) and
@@ -112,7 +93,32 @@ export class LiveStore {
       onResync: (info) => options.onResync?.(info),
       onSyncing: () => this.refreshState(),
       onError: (error) => this.report(error),
-      pause: (ms) => this.pause(ms),
+      // Waits that the browser's `online` event cuts short, as the socket's do.
+      pause: (ms) => this.connection.pause(ms),
+    });
+    /** @type {Connection} */
+    this.connection = new Connection(client, {
+      since: () => this.mirror.seq,
+      reloading: () => this.mirror.syncing,
+      resync: (reason) => this.mirror.resync(reason),
+      onLink: (link, code) => {
+        this.link = link;
+        if (link === "live") this.closeCode = undefined;
+        else if (code !== undefined) this.closeCode = code;
+        this.refreshState();
+        if (link === "live") this.outbox?.wake();
+      },
+      onEvent: (event) => {
+        this.post({ kind: "event", event });
+        this.relayed = Math.max(this.relayed, event.seq);
+        this.mirror.receive(event);
+      },
+      onResync: () => {
+        this.post({ kind: "resync" });
+        void this.mirror.resync("server");
+      },
+      onFatal: (error) => this.fail(error),
+      onError: (error) => this.report(error),
     });
     /** @type {ConnectionState} */
     this.state = "closed";
@@ -125,16 +131,12 @@ export class LiveStore {
     this.relayed = 0;
     this.closed = false;
     this.stop = new AbortController();
-    /** @type {BroadcastChannel | null} */
+    /** @type {TabChannel | null} */
     this.channel = null;
-    /** @type {SocketSession | null} */
-    this.socket = null;
-    /** @type {(() => void) | null} */
-    this.wake = null;
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this.heartbeat = undefined;
     this.onOnline = () => {
-      this.wake?.();
+      this.connection.wake();
       this.outbox?.wake();
     };
     /** @type {TaskStorage | null} */
@@ -235,8 +237,7 @@ export class LiveStore {
     if (this.role) throw new Error("a LiveStore starts once");
     const token = await this.client.token();
     const scope = `tasksync:${this.client.baseUrl.href}:${tokenClaims(token)?.sub ?? "?"}`;
-    const locks = globalThis.navigator?.locks;
-    const share = this.options.shareTabs !== false && locks && typeof BroadcastChannel === "function";
+    const share = this.options.shareTabs !== false && TabChannel.supported;
     const storage = await openStorage(scope, {
       onFallback: (reason) => {
         // What IndexedDB held is in this tab's memory: the memory copy starts from it.
@@ -258,10 +259,7 @@ export class LiveStore {
       onError: (error) => this.report(error),
     });
     // Listen before loading: every event after the snapshot's seq is relayed after this.
-    if (share) {
-      this.channel = new BroadcastChannel(scope);
-      this.channel.onmessage = (message) => this.onRelay(message.data);
-    }
+    if (share) this.channel = new TabChannel(scope, (message) => this.onRelay(message));
     this.role = share ? "follower" : "solo";
     globalThis.addEventListener?.("online", this.onOnline);
     this.refreshState();
@@ -270,13 +268,13 @@ export class LiveStore {
     if (stored.seq !== null) this.mirror.restore(stored.tasks, stored.seq);
     else await this.mirror.resync("initial");
     if (this.closed) return;
-    if (!share) {
+    if (!this.channel) {
       void this.lead();
       return;
     }
     this.post({ kind: "query" });
-    locks
-      .request(scope, { signal: this.stop.signal }, () => this.lead())
+    this.channel
+      .lead(this.stop.signal, () => this.lead())
       .catch((/** @type {unknown} */ error) => {
         if (!this.closed) this.report(error);
       });
@@ -291,8 +289,7 @@ export class LiveStore {
     this.outbox?.close();
     this.storage?.close();
     clearInterval(this.heartbeat);
-    this.socket?.close();
-    this.wake?.();
+    this.connection.close();
     this.channel?.close();
     globalThis.removeEventListener?.("online", this.onOnline);
     this.state = "closed";
@@ -421,7 +418,7 @@ export class LiveStore {
     // From now on this tab keeps the stored mirror and sends the queue.
     this.keeper?.note(null);
     await this.outbox?.reload();
-    await this.runSocket();
+    await this.connection.run();
   }
 
   announce() {
@@ -430,12 +427,12 @@ export class LiveStore {
 
   /** @param {Relay} message */
   post(message) {
-    this.channel?.postMessage(message);
+    this.channel?.post(message);
   }
 
   /** @param {Relay} message */
   onRelay(message) {
-    if (this.closed || !message || typeof message !== "object") return;
+    if (this.closed) return;
     if (message.kind === "query") {
       if (this.role === "leader") this.announce();
     } else if (message.kind === "outbox") {
@@ -459,80 +456,6 @@ export class LiveStore {
       if (!this.mirror.syncing && message.relayed > this.mirror.seq) void this.mirror.resync("gap");
       this.refreshState();
     }
-  }
-
-  // ---- the socket ------------------------------------------------------------------
-
-  async runSocket() {
-    let attempt = 0;
-    let authFailures = 0;
-    while (!this.closed) {
-      await this.mirror.syncing;
-      this.link = "connecting";
-      this.refreshState();
-      /** @type {import("./socket.js").SessionEnd} */
-      let end;
-      try {
-        end = await this.session(await this.client.token(authFailures > 0));
-      } catch (error) {
-        if (error instanceof AuthError) return this.fail(error);
-        this.report(error); // the token provider failed: retry as after a dropped socket
-        end = { code: 0, hello: false };
-      }
-      if (this.closed) return;
-      if (end.hello) attempt = authFailures = 0;
-      if (end.code === CLOSE_NOT_AUTHENTICATED && ++authFailures >= AUTH_FAILURES_FATAL) {
-        return this.fail(new AuthError("the server refused fresh tokens: signed out"));
-      }
-      if (end.code === CLOSE_ORIGIN_REFUSED) {
-        return this.fail(new Error("the server refused this page's origin (see CORS_ORIGINS)"));
-      }
-      if (end.code === CLOSE_BAD_SINCE) await this.mirror.resync("since refused");
-      if (end.code === CLOSE_TOO_MANY_SOCKETS) attempt = Math.max(attempt, 3);
-      this.link = "offline";
-      this.closeCode = end.code;
-      this.refreshState();
-      await this.pause(backoff(attempt++));
-    }
-  }
-
-  /** One socket, from `since` = this tab's seq, until it closes. @param {string} token */
-  async session(token) {
-    this.socket = new SocketSession(this.client.socketUrl(this.mirror.seq), this.client.tokens, token, {
-      onHello: () => {
-        this.closeCode = undefined;
-        this.link = "live";
-        this.refreshState();
-        this.outbox?.wake();
-      },
-      onEvent: (event) => {
-        this.post({ kind: "event", event });
-        this.relayed = Math.max(this.relayed, event.seq);
-        this.mirror.receive(event);
-      },
-      onResync: () => {
-        this.post({ kind: "resync" });
-        void this.mirror.resync("server");
-      },
-      onError: (error) => this.report(error),
-    });
-    const end = await this.socket.ended;
-    this.socket = null;
-    return end;
-  }
-
-  /** Wait `ms`, or less if the browser comes back online or the store closes. @param {number} ms */
-  pause(ms) {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wake = null;
-        resolve(undefined);
-      };
-      const timer = setTimeout(done, ms);
-      this.wake = done;
-      if (this.closed) done();
-    });
   }
 
   // ---- reporting -------------------------------------------------------------------
@@ -561,22 +484,4 @@ export class LiveStore {
     if (this.options.onError) this.options.onError(reported);
     else console.warn("tasksync:", reported);
   }
-}
-
-/** @param {Outcome} outcome @returns {WireOutcome} */
-function toWire(outcome) {
-  if (outcome.kind === "applied") return outcome;
-  const { status, message, problem } = outcome.error;
-  return { kind: outcome.kind, status, message, problem };
-}
-
-/** @param {WireOutcome} wire @returns {Outcome} */
-function fromWire(wire) {
-  const { kind, message = "", status = 0, problem = null } = wire;
-  if (kind === "applied") return { kind, task: wire.task ?? null, seq: wire.seq ?? null };
-  if (kind === "conflict") {
-    const error = new ConflictError(message, problem ?? {});
-    return { kind, current: error.current, error };
-  }
-  return { kind, error: new TasksyncError(message, { status, problem }) };
 }

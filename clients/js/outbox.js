@@ -117,6 +117,12 @@ export class Outbox {
     this.hooks = hooks;
     /** The queue as this tab last read it, oldest first. @type {QueuedWrite[]} */
     this.writes = [];
+    /**
+     * The writes known to be settled: a read of the queue that began before one was
+     * removed must not bring it back (numbers are never reused).
+     * @type {Set<number>}
+     */
+    this.settled = new Set();
     /** @type {Promise<void> | null} */
     this.flushing = null;
     /** @type {(() => void) | null} */
@@ -126,7 +132,8 @@ export class Outbox {
 
   /** Read the queue again (another tab changed it). */
   async reload() {
-    this.writes = await this.storage.readOutbox();
+    const stored = await this.storage.readOutbox();
+    this.writes = stored.filter((w) => w.n === undefined || !this.settled.has(w.n));
     this.hooks.onChange();
     this.wake();
   }
@@ -142,6 +149,7 @@ export class Outbox {
 
   /** Another tab settled write `n`. @param {number} n */
   forget(n) {
+    this.settled.add(n);
     this.writes = this.writes.filter((w) => w.n !== n);
     this.hooks.onChange();
   }
@@ -192,6 +200,7 @@ export class Outbox {
       }
       failures = 0;
       await this.storage.removeWrite(head.n);
+      this.settled.add(head.n);
       this.writes = this.writes.filter((w) => w.n !== head.n);
       this.hooks.onSettled(write, outcome);
       this.hooks.onChange();

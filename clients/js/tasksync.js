@@ -7,13 +7,18 @@
  * `Idempotency-Key` generated for every create, `X-Client-Id` on every write, problem
  * details raised as `TasksyncError` / `ConflictError` / `AuthError`.
  *
- * `LiveStore` (live.js) mirrors the user's tasks: a snapshot and its `seq`, then events
- * applied strictly in order over a WebSocket (first-message auth: no token in any URL),
- * refetching the snapshot on a gap or a `resync`, reconnecting with backoff and jitter,
- * re-authenticating the socket before the token expires. The tabs of one browser share
- * one socket: the tab holding a Web Lock owns it and relays events over a
- * BroadcastChannel; when that tab closes, the next one takes the lock and resumes with
- * `since` = its own `seq`. Without those APIs each tab opens its own socket.
+ * `LiveStore` (live.js) mirrors the user's tasks and works offline. Writes show at once
+ * and wait in a durable outbox (outbox.js) until the server has answered them: sent in
+ * order, each with its own `Idempotency-Key` (a retry after a lost answer applies once)
+ * and the `If-Match` it was based on (a change made elsewhere meanwhile is a conflict,
+ * reported, never overwritten). The mirror (a snapshot and its `seq`, then events
+ * applied strictly in order: mirror.js) and the outbox live in IndexedDB per API origin
+ * and user (storage.js), so a reload shows the list at once, offline too, and resumes
+ * with `since`. Events come over a WebSocket (first-message auth: no token in any URL),
+ * reconnecting with backoff and jitter (connection.js, socket.js). The tabs of one
+ * browser share one socket, one outbox and one stored mirror (tabs.js): the tab holding
+ * a Web Lock owns the socket, relays events over a BroadcastChannel and sends the queue;
+ * when that tab closes, the next one takes over.
  *
  * @example
  * import { TasksyncClient, LiveStore } from "/client/tasksync.js";
@@ -25,7 +30,7 @@
  *   onConflict: (current) => toast(`“${current.title}” was changed elsewhere`),
  * });
  * await store.start();
- * await store.create({ title: "Buy milk" });
+ * await store.create({ title: "Buy milk" }); // shown at once, sent when connected
  *
  * @module tasksync
  */

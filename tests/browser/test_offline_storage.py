@@ -1,11 +1,13 @@
 """What the demo keeps in the browser: a reload resumes from the stored `seq` (no
-snapshot refetch), signing out deletes the user's data, and a browser without
-IndexedDB still saves every write, with a note that nothing survives the tab.
+snapshot refetch), signing out deletes the user's data, a browser without IndexedDB
+still saves every write, with a note that nothing survives the tab, and the service
+worker keeps every module the page imports (one missing would break an offline load).
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 from playwright.async_api import Request, expect
@@ -14,6 +16,7 @@ from tests.browser.conftest import LIVE_TIMEOUT_MS, Browsing
 from tests.browser.offline_support import add_task, expect_waiting, server_titles
 from tests.support import ServerProcess, User
 
+CLIENT_DIR = Path(__file__).resolve().parents[2] / "clients" / "js"
 STORED_DATABASES = (
     "indexedDB.databases().then((all) => all.map((d) => d.name).filter((n) => n.startsWith('tasksync:')))"
 )
@@ -68,3 +71,11 @@ async def test_without_indexeddb_writes_are_saved_and_the_page_says_they_are_not
     await expect_waiting(tab, 0, timeout=LIVE_TIMEOUT_MS)
     async with httpx.AsyncClient(base_url=servers[1].url, headers=user.headers) as api:
         assert await server_titles(api) == ["Still saved"]
+
+
+def test_the_service_worker_keeps_every_client_module() -> None:
+    worker = (CLIENT_DIR / "demo" / "sw.js").read_text()
+    kept = set(re.findall(r'"client/([\w/.-]+)"', worker))
+    modules = {path.relative_to(CLIENT_DIR).as_posix() for path in CLIENT_DIR.rglob("*.js")}
+    assert {name for name in kept if name.endswith(".js")} == modules - {"demo/sw.js"}
+    assert "demo/demo.css" in kept

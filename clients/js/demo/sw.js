@@ -10,15 +10,18 @@
 
 const sw = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self));
 const CACHE = "tasksync-demo-v1";
+// Every module the page imports (a test checks this list against clients/js/).
 const SHELL = [
   "./",
   "client/tasksync.js",
+  "client/connection.js",
   "client/live.js",
   "client/mirror.js",
   "client/outbox.js",
   "client/rest.js",
   "client/socket.js",
   "client/storage.js",
+  "client/tabs.js",
   "client/demo/demo.js",
   "client/demo/demo.css",
 ].map((path) => new URL(path, sw.registration.scope).href);
