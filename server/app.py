@@ -126,10 +126,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await upgrade_to_head(db.engine)
             limiter = RateLimiter(settings, metrics)
             stack.push_async_callback(limiter.aclose)
+            verifier = TokenVerifier(settings)
+            stack.push_async_callback(verifier.aclose)
             svc = Services(
                 settings=settings,
                 db=db,
-                verifier=TokenVerifier(settings),
+                verifier=verifier,
                 seen_users=SeenUsers(),
                 limiter=limiter,
             )

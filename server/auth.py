@@ -9,6 +9,7 @@ claims HS256 can never be checked against a public key used as a secret.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -42,7 +43,9 @@ class JwksCache:
 
     An unknown `kid` triggers one refetch (key rotation), at most once per
     `min_refetch` seconds so that forged `kid`s cannot hammer the key server.
-    Concurrent misses share one fetch.
+    Concurrent misses share one fetch. When the cached set merely grows old, requests go
+    on verifying against it while one refresh runs in the background: a slow or hung
+    key server never stalls sign-ins that its current keys can answer.
     """
 
     def __init__(self, url: str, ttl: float, min_refetch: float, timeout: float) -> None:
@@ -57,10 +60,14 @@ class JwksCache:
         # key server was failing, since a failure does not move `_fetched_at` forward.
         self._attempted_at = float("-inf")
         self._lock = asyncio.Lock()
+        self._background: asyncio.Task[None] | None = None
 
     async def key_for(self, kid: str | None) -> jwt.PyJWK | None:
         if time.monotonic() - self._fetched_at > self._ttl:
-            await self._refresh(force=True)
+            if not self._keys:
+                await self._refresh(force=True)  # nothing to verify with yet
+            elif self._background is None or self._background.done():
+                self._background = asyncio.create_task(self._refresh(force=True), name="jwks-refresh")
         key = self._lookup(kid)
         if key is None:
             await self._refresh(force=False)
@@ -98,6 +105,12 @@ class JwksCache:
             self._keys = {k.key_id or f"#{i}": k for i, k in enumerate(key_set.keys)}
             self._fetched_at = self._attempted_at = time.monotonic()
 
+    async def aclose(self) -> None:
+        if self._background is not None:
+            self._background.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._background
+
 
 class TokenVerifier:
     """Turns a bearer token into a `Principal` or raises `Unauthorized`."""
@@ -115,6 +128,10 @@ class TokenVerifier:
             if settings.jwks_url
             else None
         )
+
+    async def aclose(self) -> None:
+        if self._jwks is not None:
+            await self._jwks.aclose()
 
     async def verify(self, token: str) -> Principal:
         try:
