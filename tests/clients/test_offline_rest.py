@@ -5,18 +5,21 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 from tasksync_client import (
+    LiveTasks,
     PreconditionFailed,
     TasksyncClient,
     ValidationError,
     WriteRequest,
 )
 
-from tests.clients.conftest import client_of
-from tests.support import ServerProcess, User
+from tests.clients.conftest import FAST, SERVER_ENV, client_of
+from tests.support import ServerProcess, User, running
 
 pytestmark = pytest.mark.postgres
 
@@ -102,3 +105,27 @@ async def test_retries_after_lost_answers_reuse_the_key_and_apply_once(
         assert len(transport.keys) == 3 and len(set(transport.keys)) == 1
         assert (toggled.completed, toggled.version) == (True, 2)
         assert len((await client.changes(since=1)).events) == 1
+
+
+@pytest.fixture(scope="module")
+async def limited_server(pg_url: str, artifacts_dir: Path) -> AsyncIterator[ServerProcess]:
+    """A server that takes at most 5 writes per user every 2 seconds."""
+    env = {"DATABASE_URL": pg_url, **SERVER_ENV, "RATE_LIMIT_WRITES": "5/2 seconds"}
+    async with running(ServerProcess(env, artifacts_dir, "offline-limited")) as (process,):
+        yield process
+
+
+async def test_a_queue_longer_than_the_write_budget_is_sent_once_in_full(
+    limited_server: ServerProcess,
+) -> None:
+    """Back online with more queued writes than the server takes at once: the `429`s
+    are waited out (their `Retry-After`), and every write still applies once."""
+    user = User()
+    async with (
+        TasksyncClient(limited_server.url, user.token, backoff=FAST, retries=0) as client,
+        LiveTasks(client, backoff=FAST) as live,
+    ):
+        made = [await live.create(f"queued {i}") for i in range(8)]
+        await live.flushed(timeout=20)
+        page = await client.changes(since=0)
+        assert [e.task_id for e in page.events] == [task.id for task in made]
