@@ -41,9 +41,11 @@ from tests.support import (
 RUN_ID = uuid.uuid4().hex[:8]
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    # The safety net under `running()`: a server still alive here (a run interrupted
-    # where no teardown could run) would hold its PostgreSQL connections for good.
+    # The safety net under `running()`, after the fixtures' own teardown: a server still
+    # alive here (a run interrupted where no teardown could run: a Ctrl-C inside the
+    # event loop, say) would hold its PostgreSQL connections for good.
     leftovers = kill_leftover_servers()
     if leftovers:
         session.config.get_terminal_writer().line(f"killed leftover servers: {', '.join(leftovers)}")
