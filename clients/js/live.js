@@ -151,6 +151,8 @@ export class LiveStore {
     this.writtenSeq = 0;
     /** @type {(() => void)[]} */
     this.waiting = [];
+    /** Events relayed while the stored list or the snapshot is loading, applied after it. @type {TaskEvent[] | null} */
+    this.early = [];
   }
 
   /**
@@ -267,6 +269,10 @@ export class LiveStore {
     await this.outbox.reload();
     if (stored.seq !== null) this.mirror.restore(stored.tasks, stored.seq);
     else await this.mirror.resync("initial");
+    /** @type {TaskEvent[]} */
+    const early = this.early ?? [];
+    this.early = null;
+    for (const event of early) this.mirror.receive(event);
     if (this.closed) return;
     if (!this.channel) {
       void this.lead();
@@ -446,14 +452,15 @@ export class LiveStore {
     } else if (this.role !== "follower") {
       return;
     } else if (message.kind === "event") {
-      this.mirror.receive(message.event);
+      if (this.early) this.early.push(message.event);
+      else this.mirror.receive(message.event);
     } else if (message.kind === "resync") {
       void this.mirror.resync("server");
     } else if (message.kind === "state") {
       this.link = message.state;
       this.closeCode = message.code;
       // One sender, in order: every relay it counts has reached this tab already.
-      if (!this.mirror.syncing && message.relayed > this.mirror.seq) void this.mirror.resync("gap");
+      if (!this.early && !this.mirror.syncing && message.relayed > this.mirror.seq) void this.mirror.resync("gap");
       this.refreshState();
     }
   }
