@@ -23,6 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from server.api.deps import RATE_LIMIT_STATE, SeenUsers, Services
+from server.api.headers import HARDENING, ResponseHeaders
 from server.api.routes import routes
 from server.auth import TokenVerifier
 from server.db import Database, OutageLog, create_engine, unreachable
@@ -38,7 +39,7 @@ from server.lifecycle import on_drain
 from server.metrics import Metrics
 from server.migrate import upgrade_to_head
 from server.observability import ObservabilityMiddleware
-from server.ratelimit import RateLimiter, RateLimitHeaders
+from server.ratelimit import RateLimiter
 from server.realtime.fanout import open_realtime
 from server.settings import Settings
 
@@ -150,7 +151,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes(),
         middleware=[
             Middleware(ObservabilityMiddleware, metrics=metrics),
-            Middleware(RateLimitHeaders, state_key=RATE_LIMIT_STATE),
+            Middleware(ResponseHeaders, fixed=HARDENING, state_key=RATE_LIMIT_STATE),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,

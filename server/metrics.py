@@ -3,6 +3,8 @@ series operators watch, and the `/metrics` endpoint."""
 
 from __future__ import annotations
 
+import hmac
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -13,6 +15,8 @@ from prometheus_client import (
 )
 from starlette.requests import Request
 from starlette.responses import Response
+
+from server.errors import Unauthorized
 
 # Sub-millisecond to seconds: fan-out latency lives at the low end, slow requests at the top.
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -69,5 +73,12 @@ class Metrics:
 
 
 async def metrics_endpoint(request: Request) -> Response:
+    """Prometheus text format; behind `Authorization: Bearer <METRICS_TOKEN>` when that
+    setting is set (for deployments whose API port is public)."""
+    token: str = request.app.state.services.settings.metrics_token
+    if token:
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            raise Unauthorized("/metrics needs the metrics token")
     metrics: Metrics = request.app.state.metrics
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -22,7 +22,6 @@ import redis.asyncio
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.metrics import Metrics
 from server.settings import Settings
@@ -163,33 +162,3 @@ class RateLimiter:
     async def aclose(self) -> None:
         if self._pool is not None:
             await self._pool.disconnect()
-
-
-class RateLimitHeaders:
-    """ASGI middleware: adds the rate-limit header fields a request was given (left in
-    the scope's state under `state_key` by the handler's budget check) to its response,
-    whatever kind of response the handler built (JSON, 204, an event stream)."""
-
-    def __init__(self, app: ASGIApp, state_key: str) -> None:
-        self.app = app
-        self.state_key = state_key
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_limits(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                fields: dict[str, str] | None = scope.get("state", {}).get(self.state_key)
-                if fields:
-                    present = {name.lower() for name, _ in message.get("headers", [])}
-                    extra = [
-                        (name.lower().encode(), value.encode())
-                        for name, value in fields.items()
-                        if name.lower().encode() not in present
-                    ]
-                    message["headers"] = [*message.get("headers", []), *extra]
-            await send(message)
-
-        await self.app(scope, receive, send_with_limits)

@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     # there is one, else per process. `memory://` forces per process.
     rate_limit_url: str = ""
     max_tasks_per_user: int = Field(default=10_000, ge=1)
+    # When set, `/metrics` answers only `Authorization: Bearer <this>`.
+    metrics_token: str = ""
     idempotency_ttl_hours: int = Field(default=24, ge=24)
 
     # Realtime. Each stream buffers at most this many events before it is closed as too

@@ -159,7 +159,7 @@ def too_many_streams() -> TooManyRequests:
 
 
 # Where `spend` leaves the response's rate-limit header fields (scope state), for
-# `RateLimitHeaders` to add them to whatever response the handler produces.
+# `server.api.headers.ResponseHeaders` to add them to whatever response the handler built.
 RATE_LIMIT_STATE = "rate_limit_headers"
 
 

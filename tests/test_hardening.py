@@ -1,0 +1,37 @@
+"""Response hardening for browsers on every route, and `/metrics` behind a token when
+one is configured."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import AppFactory
+from tests.support import User
+
+HARDENED = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer", "x-frame-options": "DENY"}
+
+
+@pytest.mark.parametrize("path", ["/api/tasks", "/openapi.json", "/docs", "/healthz", "/nope", "/metrics"])
+async def test_every_response_is_hardened(client: httpx.AsyncClient, user: User, path: str) -> None:
+    response = await client.get(path, headers=user.headers)
+    assert {name: response.headers.get(name) for name in HARDENED} == HARDENED
+
+
+async def test_an_error_response_is_hardened_too(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/tasks", content=b"{", headers={"Authorization": "Bearer x"})
+    assert response.status_code == 401
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_metrics_behind_a_token(app_factory: AppFactory) -> None:
+    client = await app_factory(metrics_token="scrape-me-" + "s" * 20)
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "scrape-me-" + "s" * 20}):
+        refused = await client.get("/metrics", headers=headers)
+        assert refused.status_code == 401 and "tasksync_" not in refused.text
+    allowed = await client.get("/metrics", headers={"Authorization": "Bearer scrape-me-" + "s" * 20})
+    assert allowed.status_code == 200 and "tasksync_open_sockets" in allowed.text
+
+
+async def test_metrics_open_without_a_token(client: httpx.AsyncClient) -> None:
+    assert "tasksync_open_sockets" in (await client.get("/metrics")).text
