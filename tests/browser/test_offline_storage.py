@@ -12,8 +12,10 @@ from pathlib import Path
 import httpx
 from playwright.async_api import Request, expect
 
+from server.app import create_app
 from tests.browser.conftest import LIVE_TIMEOUT_MS, Browsing
 from tests.browser.offline_support import add_task, expect_waiting, server_titles
+from tests.conftest import make_settings
 from tests.support import ServerProcess, User
 
 CLIENT_DIR = Path(__file__).resolve().parents[2] / "clients" / "js"
@@ -79,3 +81,16 @@ def test_the_service_worker_keeps_every_client_module() -> None:
     modules = {path.relative_to(CLIENT_DIR).as_posix() for path in CLIENT_DIR.rglob("*.js")}
     assert {name for name in kept if name.endswith(".js")} == modules - {"demo/sw.js"}
     assert "demo/demo.css" in kept
+
+
+async def test_the_service_worker_is_served_where_its_scope_covers_the_page(tmp_path: Path) -> None:
+    app = create_app(make_settings(f"sqlite+aiosqlite:///{tmp_path}/tasksync.db"))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
+        worker = await client.get("/sw.js")
+        assert worker.status_code == 200
+        assert worker.headers["content-type"].startswith("text/javascript")
+        assert worker.headers["cache-control"] == "no-cache"  # a new version is picked up at once
+        assert worker.text == (CLIENT_DIR / "demo" / "sw.js").read_text()
