@@ -254,7 +254,8 @@ export class LiveStore {
       // A follower leaves the shared queue to the socket owner; a queue in memory is this tab's own.
       mayFlush: () => !this.closed && (this.role !== "follower" || !storage.durable),
       onSettled: (write, outcome) => {
-        this.post({ kind: "settled", write, outcome: toWire(outcome) });
+        // A queue in memory is this tab's alone: its numbers mean nothing to the others.
+        if (storage.durable) this.post({ kind: "settled", write, outcome: toWire(outcome) });
         this.settle(write, outcome);
       },
       onChange: () => this.changed({ type: "outbox", id: null, task: null, echo: true, seq: this.mirror.seq }),
@@ -383,7 +384,7 @@ export class LiveStore {
     if (!this.outbox) throw new Error("start() the store first");
     const version = ifMatch === undefined ? (id === null ? null : (this.get(id)?.version ?? null)) : ifMatch;
     const write = await this.outbox.add(queuedWrite(operation, id, body, version, this.client.clientId));
-    this.post({ kind: "outbox" });
+    if (this.durable) this.post({ kind: "outbox" });
     return write;
   }
 

@@ -94,3 +94,20 @@ async def test_the_service_worker_is_served_where_its_scope_covers_the_page(tmp_
         assert worker.headers["content-type"].startswith("text/javascript")
         assert worker.headers["cache-control"] == "no-cache"  # a new version is picked up at once
         assert worker.text == (CLIENT_DIR / "demo" / "sw.js").read_text()
+
+
+async def test_a_full_storage_quota_falls_back_to_memory_and_still_saves(
+    browsing: Browsing, servers: list[ServerProcess], user: User
+) -> None:
+    device = await browsing.device(user.token)
+    await device.add_init_script(
+        "IDBObjectStore.prototype.add = function () {"
+        " throw new DOMException('The quota has been exceeded.', 'QuotaExceededError'); };"
+    )
+    tab = await browsing.tab(device, servers[0])
+    await expect(tab.page.locator("#storage-note")).to_be_hidden()
+    await add_task(tab, "Written to memory")  # queuing it is the first add to IndexedDB
+    await expect(tab.page.locator("#storage-note")).to_contain_text("storage quota is used up")
+    await expect_waiting(tab, 0, timeout=LIVE_TIMEOUT_MS)
+    async with httpx.AsyncClient(base_url=servers[1].url, headers=user.headers) as api:
+        assert await server_titles(api) == ["Written to memory"]
