@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     # Realtime. Each stream buffers at most this many events before it is closed as too
     # slow (4408); 1,000 events of a few hundred bytes bound a stream's memory near 1 MB.
     stream_queue_size: int = Field(default=1000, ge=10)
+    # ... and at most this many bytes of event JSON (events can be ~40 KB each).
+    stream_buffer_bytes: int = Field(default=1024 * 1024, ge=64 * 1024)
     # A stream whose buffer fills reads back from the log instead (bursts are fine); one
     # still behind after this long is closed as too slow (4408).
     stream_lag_seconds: float = Field(default=10.0, gt=0)

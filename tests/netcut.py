@@ -10,6 +10,8 @@ stopping the server also loses its state; this proxy fails the way a network doe
 * `lose_responses()` — requests reach the server, but whatever the server answers is
                   thrown away and the client's connection is reset: the write committed,
                   its response never arrived (what `Idempotency-Key` is for).
+* `stall()`     — the client stops reading: nothing is taken from the server any more,
+                  so its send buffers fill and it sees a slow consumer.
 * `restore()`   — everything passes again (on the same port).
 
 It runs on the test's event loop: `async with Netcut(server.port) as cut: ... cut.url`.
@@ -24,7 +26,7 @@ from typing import Literal
 
 from tests.support import free_port
 
-Mode = Literal["pass", "blackhole", "lose_responses", "refused"]
+Mode = Literal["pass", "blackhole", "lose_responses", "refused", "stalled"]
 _CHUNK = 65536
 
 
@@ -37,6 +39,8 @@ class Netcut:
         self._server: asyncio.Server | None = None
         self._links: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._reading = asyncio.Event()  # cleared while stalled
+        self._reading.set()
 
     @property
     def url(self) -> str:
@@ -86,8 +90,13 @@ class Netcut:
         if self._server is None:
             await self._listen()
 
+    async def stall(self) -> None:
+        self.mode = "stalled"
+        self._reading.clear()
+
     async def restore(self) -> None:
         self.mode = "pass"
+        self._reading.set()
         if self._server is None:
             await self._listen()
 
@@ -131,6 +140,8 @@ class Netcut:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, upstream: bool
     ) -> None:
         while True:
+            if not upstream:
+                await self._reading.wait()
             data = await reader.read(_CHUNK)
             if not data:
                 return

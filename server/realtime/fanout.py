@@ -81,6 +81,7 @@ async def open_realtime(settings: Settings, db: Database, metrics: Metrics) -> A
         ready=ready,
         metrics=metrics,
         lag_seconds=settings.stream_lag_seconds,
+        stream_max_bytes=settings.stream_buffer_bytes,
     )
     db.announcer = Notifier(
         broadcast, metrics, in_transaction=in_transaction, timeout=settings.listener_timeout_seconds

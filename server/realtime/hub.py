@@ -61,20 +61,31 @@ class Stream:
     """
 
     __slots__ = (
-        "_buffer", "_capacity", "_cursor", "_held", "_lag_seconds", "_lag_timer", "_ready",
-        "_target", "_waiter", "feed", "hello_seq", "on_overflow", "overflowed", "user_id",
+        "_buffer", "_bytes", "_capacity", "_cursor", "_held", "_lag_seconds", "_lag_timer", "_max_bytes",
+        "_ready", "_target", "_waiter", "feed", "hello_seq", "on_overflow", "overflowed", "user_id",
     )  # fmt: skip
 
     def __init__(
-        self, feed: UserFeed, capacity: int, lag_seconds: float, after: int, head: int, resync: bool
+        self,
+        feed: UserFeed,
+        capacity: int,
+        lag_seconds: float,
+        after: int,
+        head: int,
+        resync: bool,
+        max_bytes: int = 1 << 20,
     ) -> None:
         self.feed = feed
         self.user_id = feed.user_id
         # What `hello` reports: the head, or the client's own seq if it is (by a
         # commit racing this open) already newer than what this process has read.
         self.hello_seq = head if resync else max(head, after)
+        # Bounds of what waits for the reader, in events and in bytes of event JSON (a
+        # count alone let a stalled reader of 40 KB events hold tens of megabytes).
         self._capacity = capacity
-        self._buffer: deque[tuple[int, str]] | None = None  # live events, while any wait
+        self._max_bytes = max_bytes
+        self._bytes = 0
+        self._buffer: deque[tuple[int, str, int]] | None = None  # live events (and sizes), while any wait
         self._waiter: asyncio.Future[None] | None = None
         self._ready: list[tuple[int, str] | Resync] = [Resync(head)] if resync else []
         # Replay from the log runs up to the head seen at open; live events after it
@@ -88,23 +99,27 @@ class Stream:
         # Called once when the stream falls behind for good (a socket closes with 4408).
         self.on_overflow: Callable[[], None] | None = None
 
-    def offer(self, seq: int, body: str) -> None:
+    def offer(self, seq: int, body: str, size: int) -> None:
+        """Hand the stream a live event; `size` is its JSON's length in bytes."""
         if self.overflowed:
             return
         if self._lag_timer is not None:
             self._target = seq  # lagging: the log has it, and the reader will fetch it
-        elif self._buffer is not None and len(self._buffer) >= self._capacity:
+        elif self._buffer is not None and (
+            len(self._buffer) >= self._capacity or self._bytes + size > self._max_bytes
+        ):
             # A burst bigger than the buffer (a catch-up after a listener outage, say) or
             # a client that stopped reading: drop the buffer and let the reader go back to
             # the log - memory stays bounded. Only a stream still behind after
             # `lag_seconds` is too slow (4408).
-            self._buffer = None
+            self._buffer, self._bytes = None, 0
             self._target = seq
             self._lag_timer = asyncio.get_running_loop().call_later(self._lag_seconds, self._lagged_too_long)
         else:
             if self._buffer is None:
                 self._buffer = deque()
-            self._buffer.append((seq, body))
+            self._buffer.append((seq, body, size))
+            self._bytes += size
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
@@ -146,9 +161,10 @@ class Stream:
                     finally:
                         self._waiter = None
                     continue
-                seq, body = self._buffer.popleft()
+                seq, body, size = self._buffer.popleft()
+                self._bytes -= size
                 if not self._buffer:
-                    self._buffer = None
+                    self._buffer, self._bytes = None, 0
             if seq <= self._cursor:
                 continue
             if seq > self._cursor + 1:
@@ -166,8 +182,16 @@ class Stream:
             self._ready.append(Resync(self._target))
             self._cursor = self._target
             return
-        self._ready.extend((event.seq, event.body) for event in rows)
-        self._cursor = rows[-1].seq
+        # Keep no more than the byte bound ready (but always one event, to make progress):
+        # the rest is read again on the next fill.
+        kept, size = 0, 0
+        for event in rows:
+            size += len(event.body.encode())
+            if kept and size > self._max_bytes:
+                break
+            kept += 1
+        self._ready.extend((event.seq, event.body) for event in rows[:kept])
+        self._cursor = rows[kept - 1].seq
 
 
 class UserFeed:
@@ -238,8 +262,9 @@ class UserFeed:
                     continue
                 read_at = datetime.now(UTC)
                 for event in rows:
+                    size = len(event.body.encode())  # once per event, for every stream's bound
                     for stream in list(self.streams):
-                        stream.offer(event.seq, event.body)
+                        stream.offer(event.seq, event.body, size)
                     self.last_seq = event.seq
                     self.hub.metrics.delivery_latency.observe(max(0.0, (read_at - event.at).total_seconds()))
                 if len(rows) < PAGE:
@@ -257,7 +282,15 @@ class UserFeed:
                 resync = not (window.floor <= since <= max(head, window.head))
                 after = since if not resync else head
             hub = self.hub
-            stream = Stream(self, hub.stream_capacity, hub.lag_seconds, after=after, head=head, resync=resync)
+            stream = Stream(
+                self,
+                hub.stream_capacity,
+                hub.lag_seconds,
+                after=after,
+                head=head,
+                resync=resync,
+                max_bytes=hub.stream_max_bytes,
+            )
             self.streams.add(stream)
             return stream
 
@@ -273,8 +306,10 @@ class Hub:
         ready: Callable[[], bool],
         metrics: Metrics,
         lag_seconds: float = 10.0,
+        stream_max_bytes: int = 1 << 20,
     ) -> None:
         self.lag_seconds = lag_seconds
+        self.stream_max_bytes = stream_max_bytes
         self.db = db
         self.ready = ready
         self.metrics = metrics
