@@ -109,6 +109,9 @@ export function overlay(confirmed, writes) {
   return tasks;
 }
 
+/** @param {unknown} error */
+const asError = (error) => (error instanceof Error ? error : new Error(String(error)));
+
 export class Outbox {
   /** @param {TaskStorage} storage @param {TasksyncClient} client @param {OutboxHooks} hooks */
   constructor(storage, client, hooks) {
@@ -187,9 +190,11 @@ export class Outbox {
       try {
         outcome = { kind: "applied", ...(await this.client.send(write)) };
       } catch (error) {
-        if (!(error instanceof TasksyncError)) throw error;
-        if (error instanceof AuthError || error.retryable || error.status === 409) {
-          if (error instanceof AuthError) this.hooks.onError(error); // offline is the state's to say
+        // Not an answer (the token provider failed, say): as with a network error, later.
+        const answered = error instanceof TasksyncError;
+        if (!answered || error instanceof AuthError || error.retryable || error.status === 409) {
+          // Being offline is the connection state's to say; the rest is worth a word.
+          if (!answered || error instanceof AuthError) this.hooks.onError(asError(error));
           await this.pause(Math.min(MAX_RETRY_MS, backoff(failures++)));
           continue;
         }
