@@ -47,9 +47,18 @@ def _serve(settings: Settings) -> None:
             drain()  # end SSE streams and long-polls now, not at the graceful timeout
             super().handle_exit(sig, frame)
 
+    from server.api.web import is_loopback
+
+    host = os.environ.get("HOST", "127.0.0.1")
+    if settings.dev_mode and not is_loopback(host):
+        # Development tokens let anyone act as any user: never serve them to a network.
+        raise SystemExit(
+            f"refusing to serve development mode on {host}: set BETTER_AUTH_SECRET or JWKS_URL "
+            "(and TASKSYNC_ENV=production) to listen beyond this machine"
+        )
     config = uvicorn.Config(
         "server.app:app",
-        host=os.environ.get("HOST", "127.0.0.1"),
+        host=host,
         port=int(os.environ.get("PORT", "8000")),
         # uvloop + httptools: the asyncio loop with h11 keeps Nagle on keep-alive responses.
         loop="auto",

@@ -114,6 +114,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         settings.check_startable()
+        if settings.jwks_url and not (settings.jwt_issuer and settings.jwt_audience):
+            log.warning(
+                "JWKS_URL is set without JWT_ISSUER and JWT_AUDIENCE: any token signed by those "
+                "keys is accepted, including ones the issuer minted for other services"
+            )
         if settings.dev_mode:
             log.warning(
                 "development mode: tokens are HS256-signed with the secret in %s; "

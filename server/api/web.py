@@ -9,6 +9,7 @@ without that folder `/` answers 404 and `/client/` is not mounted.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 from starlette.exceptions import HTTPException
@@ -62,7 +63,7 @@ async def dev_token(request: Request) -> Response:
     same 404 as an unknown route: the endpoint's existence is not revealed.
     """
     settings = services(request).settings
-    if not settings.dev_mode:
+    if not settings.dev_mode or not from_this_machine(request):
         raise NotFound("no such route")
     if request.method != "POST":
         raise HTTPException(405, headers={"Allow": "POST"})
@@ -75,6 +76,28 @@ async def dev_token(request: Request) -> Response:
         )
     token = mint_dev_token(settings, user.strip())
     return JSONResponse({"token": token}, headers={"Cache-Control": "no-store"})
+
+
+def from_this_machine(request: Request) -> bool:
+    """Whether a request came from a loopback address and names a loopback host.
+
+    Development tokens impersonate anyone, so they are minted only for this machine:
+    a loopback peer keeps other hosts out (even with `--host 0.0.0.0`), and a loopback
+    `Host` keeps out a page on another site that rebinds its DNS name to 127.0.0.1.
+    """
+    peer = request.client.host if request.client else ""
+    host = request.url.hostname or ""
+    return is_loopback(peer) and is_loopback(host)
+
+
+def is_loopback(host: str) -> bool:
+    """`localhost` or a loopback address (`127.0.0.0/8`, `::1`, bracketed or not)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def web_routes() -> list[BaseRoute]:

@@ -21,7 +21,9 @@ async def in_process_app(folder: Path, **overrides: object) -> AsyncIterator[htt
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        # A loopback Host, as a browser on this machine sends: development tokens are
+        # minted for nothing else (tests/test_dev_mode.py).
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost:8000") as client:
             yield client
 
 
