@@ -139,8 +139,12 @@ async def test_closing_the_socket_tab_hands_over_without_losing_a_change(
     for tab in (follower, phone):
         await tab.expect_titles(newest_first)
     await follower.until_live()
-    assert len(follower.open_sockets()) == 1
-    # Resumed from its own seq, not reloaded: no resync was needed.
+    (socket,) = follower.open_sockets()
+    # Resumed from its own seq, mid-stream: after the changes it had from the leader and
+    # before the last ones. Not reloaded, and no resync was needed.
+    resumed = re.search(r"[?&]since=(\d+)", socket.url)
+    assert resumed is not None, socket.url
+    assert len(before) <= int(resumed[1]) < len(titles)
     await expect(follower.page.locator(".notice")).to_have_count(0)
 
 
