@@ -52,8 +52,10 @@ async def expect_waiting(tab: Tab, count: int, timeout: float = LIVE_TIMEOUT_MS)
 
 
 async def add_task(tab: Tab, title: str) -> None:
+    """Type a new task and add it; returns once the page shows it (it is queued by then)."""
     await tab.page.fill("#new-title", title)
     await tab.page.click("#add button")
+    await tab.row(title).wait_for()
 
 
 async def rename(tab: Tab, title: str, new_title: str) -> None:
