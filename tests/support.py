@@ -92,6 +92,12 @@ async def wait_until(
         await asyncio.sleep(interval)
 
 
+async def past(deadline: float) -> None:
+    """Return once the wall clock is past `deadline` (a Unix time, such as a token's
+    `exp`). For scenarios that are about time passing; never to wait for an event."""
+    await asyncio.sleep(max(0.0, deadline - time.time()))
+
+
 def metric_sample(metrics: str, name: str, **labels: str) -> float:
     """The value of one series in Prometheus text format (0 if absent)."""
     wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))

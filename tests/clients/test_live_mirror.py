@@ -8,7 +8,6 @@ import asyncio
 import random
 import signal
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -34,6 +33,7 @@ from tests.support import (
     drop_database,
     kill_listeners,
     mint,
+    past,
     running,
     with_database,
 )
@@ -200,8 +200,7 @@ async def test_short_lived_tokens_are_renewed_and_a_fixed_one_ends_the_mirror(cl
 
         first_exp = token_expiry(minted[0])
         assert first_exp is not None
-        # Wait out the first token (a wall-clock deadline, not an event to await).
-        await asyncio.sleep(max(0.0, first_exp - time.time() + 0.5))
+        await past(first_exp + 0.5)  # the scenario: the first token has expired
         created = await writer.create("written after the first token expired")
         for live in mirrors:
             await live.wait_until(has(created.id), timeout=10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 import pytest
@@ -11,7 +12,7 @@ import websockets
 from tests.realtime.conftest import Cluster
 from tests.realtime.live import LiveSocket, assert_contiguous
 from tests.realtime.test_sync_guarantees import write
-from tests.support import User, metric, mint, wait_for_metric
+from tests.support import User, metric, mint, past, wait_for_metric
 
 
 async def test_first_message_auth(cluster: Cluster, user: User) -> None:
@@ -99,10 +100,11 @@ async def test_token_expiry_closes_4401_and_refresh_extends(cluster: Cluster) ->
     async with LiveSocket(cluster.a.ws_url, short) as sock:
         assert await sock.wait_closed(timeout=20) == 4401
     refreshed = User(id="refreshing-user", token=mint("refreshing-user", ttl=2))
+    first_exp = time.time() + 2
     async with LiveSocket(cluster.a.ws_url, refreshed) as sock:
         await sock.wait_for(lambda s: bool(s.frames))
         await sock.send({"type": "auth", "token": mint("refreshing-user", ttl=3600)})
-        await asyncio.sleep(3)  # past the first token's expiry: a deadline, not a sync point
+        await past(first_exp + 1)  # the scenario: the first token has expired
         await sock.send({"type": "ping"})
         await sock.next_frame("pong")
         assert sock.close_code is None
