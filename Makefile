@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 BETTER_AUTH := tests/interop/betterauth
 USER_ID ?= alice
 
-.PHONY: setup lock run token test lint pytest migrate bench clean chromium
+.PHONY: setup lock run token test lint pytest migrate bench clean chromium haproxy
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -68,7 +68,19 @@ chromium:
 	else echo "note: /usr/bin/chromium is missing and installing it needs root" \
 	  "(apt-get install chromium); the browser tests will be skipped"; fi
 
-pytest: setup chromium $(BETTER_AUTH)/node_modules/.package-lock.json
+# Debian's HAProxy and iproute2 for the multi-host tests (tests/hosts: network
+# namespaces behind a real load balancer, run as root; they skip elsewhere, and fail
+# under CI). Installed like Chromium above.
+haproxy:
+	@if [ -x /usr/sbin/haproxy ] && command -v ip >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y haproxy iproute2; \
+	elif case "$$(printf %s "$$CI" | tr A-Z a-z)" in 1|true|yes|on) true;; *) false;; esac; then \
+	  sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y haproxy iproute2; \
+	else echo "note: haproxy or ip (iproute2) is missing and installing them needs root" \
+	  "(apt-get install haproxy iproute2); the multi-host tests will be skipped"; fi
+
+pytest: setup chromium haproxy $(BETTER_AUTH)/node_modules/.package-lock.json
 	$(BIN)/pytest
 
 test: lint pytest

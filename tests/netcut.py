@@ -31,8 +31,18 @@ _CHUNK = 65536
 
 
 class Netcut:
-    def __init__(self, target_port: int, *, target_host: str = "127.0.0.1", port: int | None = None) -> None:
+    def __init__(
+        self,
+        target_port: int,
+        *,
+        target_host: str = "127.0.0.1",
+        port: int | None = None,
+        listen_host: str = "127.0.0.1",
+    ) -> None:
         self.target = (target_host, target_port)
+        # Another address of this machine (a test bridge's, say) makes the proxy reachable
+        # from other network namespaces.
+        self.listen_host = listen_host
         self.port = port or free_port()
         self.mode: Mode = "pass"
         self.accepted = 0  # connections accepted so far (a test can assert traffic went through)
@@ -44,11 +54,11 @@ class Netcut:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.listen_host}:{self.port}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/api/ws"
+        return f"ws://{self.listen_host}:{self.port}/api/ws"
 
     async def __aenter__(self) -> Netcut:
         await self._listen()
@@ -60,7 +70,9 @@ class Netcut:
         await self.close()
 
     async def _listen(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port, reuse_address=True)
+        self._server = await asyncio.start_server(
+            self._accept, self.listen_host, self.port, reuse_address=True
+        )
 
     async def _stop_listening(self) -> None:
         if self._server is not None:
