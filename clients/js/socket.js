@@ -28,6 +28,9 @@
 // dropped it without a word); the server answers a ping at once.
 const PING_EVERY_MS = 20_000;
 const SILENCE_LIMIT_MS = 45_000;
+// A handshake or an auth message that a dead link swallowed gets no answer at all; the
+// server says hello at once, so this long without one means try another socket.
+const HELLO_TIMEOUT_MS = 10_000;
 // How soon to try again when a token refresh failed or gave back the same token.
 const REAUTH_RETRY_MS = 2_000;
 
@@ -56,6 +59,7 @@ export class SocketSession {
     this.ws.onopen = () => this.ws.send(JSON.stringify({ type: "auth", token }));
     this.ws.onclose = (event) => this.finish(event.code);
     this.ws.onmessage = (message) => this.onFrame(message.data);
+    this.helloTimer = setTimeout(() => this.hello || this.finish(1006), HELLO_TIMEOUT_MS);
     this.keepalive = setInterval(() => {
       if (Date.now() - this.heard > SILENCE_LIMIT_MS) this.finish(1006);
       else if (this.ws.readyState === WebSocket.OPEN) this.ws.send('{"type":"ping"}');
@@ -70,6 +74,7 @@ export class SocketSession {
   /** @param {number} code */
   finish(code) {
     clearTimeout(this.reauth);
+    clearTimeout(this.helloTimer);
     clearInterval(this.keepalive);
     this.ws.onopen = this.ws.onmessage = this.ws.onclose = null;
     if (this.ws.readyState === WebSocket.CONNECTING || this.ws.readyState === WebSocket.OPEN) this.ws.close(1000);
