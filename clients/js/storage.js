@@ -62,7 +62,9 @@ export async function openStorage(name, hooks = {}) {
   }
   try {
     storage.db = await openDatabase(idb, name);
-    storage.db.onversionchange = () => storage.db?.close(); // another tab signs out: let it delete
+    // Another tab deletes the database (sign-out) or a newer page upgrades it: let it,
+    // and keep what this tab holds in memory until it closes or reloads.
+    storage.db.onversionchange = () => storage.fallBack("another tab deleted or upgraded the stored copy");
   } catch (error) {
     storage.fallBack(`IndexedDB could not be opened (${describe(error)})`);
   }

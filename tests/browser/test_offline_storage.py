@@ -46,20 +46,26 @@ async def test_a_reload_resumes_from_the_stored_seq_without_refetching(
     assert tab.sockets[-1].url.endswith(f"/api/ws?since={seq}")
 
 
-async def test_signing_out_deletes_what_the_browser_kept(
+async def test_signing_out_deletes_what_the_browser_kept_and_closes_the_other_tabs(
     browsing: Browsing, servers: list[ServerProcess], user: User
 ) -> None:
-    tab = await browsing.tab(await browsing.device(), servers[0], live=False)
-    await tab.page.fill("#token-input", user.token)
-    await tab.page.click("#token-signin button")
-    await tab.until_live()
-    await add_task(tab, "Mine only")
-    await expect_waiting(tab, 0)
-    assert await tab.page.evaluate(STORED_DATABASES) != []
+    laptop = await browsing.device()
+    tabs = [await browsing.tab(laptop, servers[0], live=False) for _ in range(2)]
+    for tab in tabs:  # a pasted token is kept per tab
+        await tab.page.fill("#token-input", user.token)
+        await tab.page.click("#token-signin button")
+        await tab.until_live()
+    first, second = tabs
+    await add_task(first, "Mine only")
+    await expect_waiting(first, 0)
+    await second.expect_titles(["Mine only"])
+    assert await first.page.evaluate(STORED_DATABASES) != []
 
-    await tab.page.click("#signout")
-    await expect(tab.page.locator("#signin")).to_be_visible()
-    await tab.page.wait_for_function(f"{STORED_DATABASES}.then((names) => names.length === 0)")
+    await first.page.click("#signout")
+    for tab in tabs:
+        await expect(tab.page.locator("#signin")).to_be_visible()
+    await expect(second.page.locator("#signin .notice")).to_contain_text("Signed out in another tab.")
+    await first.page.wait_for_function(f"{STORED_DATABASES}.then((names) => names.length === 0)")
 
 
 async def test_without_indexeddb_writes_are_saved_and_the_page_says_they_are_not_kept(
