@@ -23,6 +23,7 @@ from pathlib import Path
 
 from bench import report, servers
 from bench.config import BENCHMARKS, DEFAULT_PG, RESULTS_DIR, SIZES, Context
+from bench.fairness import run_fairness
 from bench.fanout import run_fanout
 from bench.generators import ensure_wrk
 from bench.idle import run_idle
@@ -43,6 +44,8 @@ async def run_all(ctx: Context, selected: list[str]) -> list[Figure]:
         steps.append(("fanout", lambda: run_fanout(ctx)))
     if "idle" in selected:
         steps.append(("idle", lambda: run_idle(ctx)))
+    if "fairness" in selected:
+        steps.append(("fairness", lambda: run_fairness(ctx)))
     for name, step in steps:
         started = time.monotonic()
         print(f"bench: {name} …", file=sys.stderr, flush=True)

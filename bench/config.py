@@ -14,7 +14,7 @@ BENCH_DIR = ROOT / "bench"
 RESULTS_DIR = BENCH_DIR / "results"
 SECRET = "tasksync-bench-secret-" + "b" * 32
 DEFAULT_PG = os.environ.get("TASKSYNC_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-BENCHMARKS = ("rest-read", "rest-write", "fanout", "idle")
+BENCHMARKS = ("rest-read", "rest-write", "fanout", "idle", "fairness")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,11 @@ class Sizes:
     burst_events: int = 5
     socket_workers: int = 4
     settle_seconds: float = 3.0
+    # Fairness: seconds per phase, the victim's creates (and reads) per second — half its
+    # write budget — and the flooding user's connections.
+    fairness_seconds: float = 10.0
+    fairness_rate: float = 5.0
+    fairness_flood_connections: int = 32
     # What the absolute targets are stated for (scaled-down runs say "n/a").
     full_size: bool = True
 
@@ -58,6 +63,8 @@ QUICK = Sizes(
     burst_events=3,
     socket_workers=2,
     settle_seconds=1.0,
+    fairness_seconds=4.0,
+    fairness_flood_connections=16,
     full_size=False,
 )
 TINY = Sizes(
@@ -77,6 +84,8 @@ TINY = Sizes(
     burst_events=2,
     socket_workers=2,
     settle_seconds=0.3,
+    fairness_seconds=1.0,
+    fairness_flood_connections=2,
     full_size=False,
 )
 SIZES = {s.name: s for s in (FULL, QUICK, TINY)}

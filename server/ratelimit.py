@@ -10,6 +10,7 @@ per outage), and it tries the shared store again after a short pause.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -33,8 +34,8 @@ log = logging.getLogger(__name__)
 _RETRY_SHARED_SECONDS = 5.0
 # Redis is on the request path: a store slower than this is treated as down.
 _SHARED_TIMEOUT_SECONDS = 0.25
-# Users remembered for "first time limited in this window" log lines.
-_LOGGED_USERS = 10_000
+# Users remembered as refused (for the fast refusal and the once-per-window log line).
+_REFUSED_USERS = 10_000
 
 
 class Budget(StrEnum):
@@ -102,16 +103,23 @@ class RateLimiter:
             self._shared = SlidingWindowCounterRateLimiter(storage)
         self._shared_down_until = 0.0
         self._metrics = metrics
-        self._logged: OrderedDict[tuple[str, Budget], float] = OrderedDict()
-
-    @property
-    def shared(self) -> bool:
-        """Whether limits are currently counted across processes."""
-        return self._shared is not None and time.monotonic() >= self._shared_down_until
+        self._refusal_delay = settings.rate_limit_refusal_delay_seconds
+        # Users refused lately, until when (wall time): until then this process refuses
+        # them again at once, without asking the store — a client in a retry loop then
+        # costs a verified token and a dictionary lookup per request, not a Redis round
+        # trip. It is also what makes the log line once per user and window.
+        self._refused_until: OrderedDict[tuple[str, Budget], float] = OrderedDict()
 
     async def check(self, budget: Budget, user_id: str) -> Verdict:
         """Count one request of `user_id` against `budget`."""
         item = self._items[budget]
+        key = (user_id, budget)
+        until = self._refused_until.get(key, 0.0)
+        if until > time.time():
+            self._metrics.limited.labels(budget.value).inc()
+            return Verdict(
+                budget, False, item.amount, item.get_expiry(), 0, max(1, math.ceil(until - time.time()))
+            )
         allowed, remaining, reset_at = await self._hit(item, user_id)
         verdict = Verdict(
             budget=budget,
@@ -123,7 +131,7 @@ class RateLimiter:
         )
         if not allowed:
             self._metrics.limited.labels(budget.value).inc()
-            self._log_first_refusal(budget, user_id, verdict)
+            self._refused(key, verdict)
         return verdict
 
     async def _hit(self, item: limits.RateLimitItem, user_id: str) -> tuple[bool, int, float]:
@@ -142,22 +150,32 @@ class RateLimiter:
         stats = await self._local.get_window_stats(item, user_id)
         return allowed, stats.remaining, stats.reset_time
 
-    def _log_first_refusal(self, budget: Budget, user_id: str, verdict: Verdict) -> None:
-        key = (user_id, budget)
-        now = time.monotonic()
-        if self._logged.get(key, 0.0) > now:
-            return
-        self._logged[key] = now + verdict.window_seconds
-        self._logged.move_to_end(key)
-        if len(self._logged) > _LOGGED_USERS:
-            self._logged.popitem(last=False)
-        log.warning(
-            "user over the %s rate limit (%d per %d s)",
-            budget.value,
-            verdict.quota,
-            verdict.window_seconds,
-            extra={"user_id": user_id, "budget": budget.value},
-        )
+    async def hold_refusal(self, verdict: Verdict) -> None:
+        """Wait a little before answering a refused request (at most its Retry-After).
+
+        A client in a tight retry loop sends its next request as soon as the last one is
+        answered; however cheap a refusal is, such a loop takes all the CPU it can get
+        and the other users' latency with it. Holding each refusal back (an idle
+        coroutine, no CPU) caps that loop at one request per delay per connection.
+        """
+        if self._refusal_delay > 0:
+            await asyncio.sleep(min(self._refusal_delay, verdict.reset_seconds))
+
+    def _refused(self, key: tuple[str, Budget], verdict: Verdict) -> None:
+        now = time.time()
+        # Logged when its last refusal ended more than a window ago: once per episode.
+        if self._refused_until.get(key, 0.0) < now - verdict.window_seconds:
+            log.warning(
+                "user over the %s rate limit (%d per %d s)",
+                verdict.budget.value,
+                verdict.quota,
+                verdict.window_seconds,
+                extra={"user_id": key[0], "budget": verdict.budget.value},
+            )
+        self._refused_until[key] = now + verdict.reset_seconds
+        self._refused_until.move_to_end(key)
+        while len(self._refused_until) > _REFUSED_USERS:
+            self._refused_until.popitem(last=False)
 
     async def aclose(self) -> None:
         if self._pool is not None:

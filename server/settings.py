@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     # Redis to share the limits across processes; empty = the Redis fan-out URL if
     # there is one, else per process. `memory://` forces per process.
     rate_limit_url: str = ""
+    # A refused request is answered after this long (at most its Retry-After): a client
+    # retrying in a loop then sends one request per connection per this, not thousands.
+    rate_limit_refusal_delay_seconds: float = Field(default=1.0, ge=0, le=10)
     max_tasks_per_user: int = Field(default=10_000, ge=1)
     # When set, `/metrics` answers only `Authorization: Bearer <this>`.
     metrics_token: str = ""

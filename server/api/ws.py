@@ -20,11 +20,12 @@ from server.auth import Principal, bearer_token
 from server.errors import CloseCode, TasksyncError, TooManyRequests, problem_response
 from server.metrics import Metrics
 from server.ratelimit import Budget
-from server.realtime.hub import Resync, Stream, StreamOverflow
+from server.realtime.hub import Resync, Stream, StreamLost, StreamOverflow
 
 log = logging.getLogger(__name__)
 
 _TOO_SLOW = "too slow; reconnect with since"
+_LOST = "this server lost its database; reconnect with since"
 # When the sockets still authenticating are at their cap, come back after about one
 # auth deadline: by then those have authenticated or been closed.
 _PENDING_RETRY_SECONDS = 5
@@ -100,6 +101,7 @@ async def _first_message_principal(ws: WebSocket, svc: Services) -> Principal:
     principal = await _verify(svc, message.get("token"))
     verdict = await svc.limiter.check(Budget.STREAMS, principal.user_id)
     if not verdict.allowed:
+        await svc.limiter.hold_refusal(verdict)
         raise Closed(CloseCode.TOO_MANY_SOCKETS, f"too many stream opens; retry in {verdict.reset_seconds} s")
     return principal
 
@@ -125,6 +127,7 @@ async def ws_endpoint(ws: WebSocket) -> None:
     if isinstance(from_header, Principal):
         verdict = await svc.limiter.check(Budget.STREAMS, from_header.user_id)
         if not verdict.allowed:
+            await svc.limiter.hold_refusal(verdict)
             await _refuse_handshake(ws, verdict.reset_seconds, verdict.headers())
             return
     address = ws.client.host if ws.client else ""
@@ -275,6 +278,8 @@ class _Session:
                     self.delivered.inc()
         except StreamOverflow:
             raise Closed(CloseCode.TOO_SLOW, _TOO_SLOW) from None
+        except StreamLost:
+            raise Closed(CloseCode.SERVICE_RESTART, _LOST) from None
 
     async def _receive(self) -> None:
         limit = self.svc.settings.ws_max_message_bytes

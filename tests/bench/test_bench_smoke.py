@@ -64,3 +64,15 @@ async def test_idle_benchmark(pg_admin_url: str, tmp_path: Path) -> None:
         idle, burst = data["raw"]["idle"][side]["idle"], data["raw"]["idle"][side]["burst"]
         assert idle["alive"] == 40 and idle["rss_after_kib"] > 0, (side, idle)
         assert burst["sockets"] == 20 and len(burst["to_last_ms"]) == 2, (side, burst)
+
+
+@pytest.mark.timeout(115)
+async def test_fairness_benchmark(pg_admin_url: str, tmp_path: Path) -> None:
+    data = await asyncio.to_thread(_run, pg_admin_url, tmp_path, ["fairness"])
+    r = data["raw"]["fairness"]
+    for phase in ("baseline", "flooded"):
+        victim = r[phase]
+        assert victim["errors"] == victim["lost"] == 0 and victim["write_n"] == victim["event_n"] > 0, victim
+    # The flooding user got its budget and no more: everything past it was refused.
+    assert 0 < r["flood"].get("write 201", 0) <= 100
+    assert sum(n for kind, n in r["flood"].items() if kind.endswith("429")) > 0

@@ -26,7 +26,10 @@ def remaining(response: httpx.Response) -> int:
 @pytest.fixture(scope="module")
 async def limited(app_factory: AppFactory) -> httpx.AsyncClient:
     return await app_factory(
-        rate_limit_writes="3/minute", rate_limit_reads="4/minute", rate_limit_stream_opens="2/minute"
+        rate_limit_writes="3/minute",
+        rate_limit_reads="4/minute",
+        rate_limit_stream_opens="2/minute",
+        rate_limit_refusal_delay_seconds=0,  # held-back refusals: their own test below
     )
 
 
@@ -106,7 +109,7 @@ async def test_stream_opens_are_a_budget_of_their_own(limited: httpx.AsyncClient
 
 
 async def test_after_retry_after_the_budget_is_back(app_factory: AppFactory, user: User) -> None:
-    client = await app_factory(rate_limit_writes="2/2 seconds")
+    client = await app_factory(rate_limit_writes="2/2 seconds", rate_limit_refusal_delay_seconds=0)
     for _ in range(2):
         assert (await client.post("/api/tasks", json={"title": "x"}, headers=user.headers)).status_code == 201
     refused = await client.post("/api/tasks", json={"title": "x"}, headers=user.headers)
@@ -128,3 +131,24 @@ async def test_unauthenticated_requests_spend_nobodys_budget(limited: httpx.Asyn
     for _ in range(10):
         assert_problem(await limited.get("/api/tasks", headers={"Authorization": "Bearer nope"}), 401)
     assert (await limited.get("/api/tasks", headers=user.headers)).status_code == 200
+
+
+async def test_a_client_retrying_in_a_loop_is_held_back(app_factory: AppFactory, user: User) -> None:
+    # Refusals are answered after the delay: a tight retry loop (what floods a server's
+    # CPU, however cheap each refusal) turns into one request per delay per connection.
+    client = await app_factory(rate_limit_writes="1/minute", rate_limit_refusal_delay_seconds=0.5)
+    assert (await client.post("/api/tasks", json={"title": "one"}, headers=user.headers)).status_code == 201
+    sent = 0
+
+    async def retry_loop(until: float) -> None:
+        nonlocal sent
+        while asyncio.get_running_loop().time() < until:
+            response = await client.post("/api/tasks", json={"title": "again"}, headers=user.headers)
+            assert response.status_code == 429
+            sent += 1
+
+    until = asyncio.get_running_loop().time() + 2.0
+    await asyncio.gather(*(retry_loop(until) for _ in range(4)))
+    # Four connections for two seconds at one request per half second, and each loop's last.
+    assert 4 <= sent <= 4 * (2.0 / 0.5 + 1)
+    assert len(await list_ids(client, user)) == 1

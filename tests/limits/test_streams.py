@@ -19,7 +19,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.support import ServerProcess, User, free_port, running, skip_or_fail, wait_until
 
-STREAMS_2 = {"RATE_LIMIT_STREAM_OPENS": "2/minute"}
+STREAMS_2 = {"RATE_LIMIT_STREAM_OPENS": "2/minute", "RATE_LIMIT_REFUSAL_DELAY_SECONDS": "0"}
 
 
 async def open_ws(server: ServerProcess, user: User, *, in_band: bool = False) -> websockets.ClientConnection:
