@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -159,6 +160,24 @@ def is_auth_failure(exc: BaseException) -> bool:
     if isinstance(exc, StreamClosed):
         return exc.code == AUTH_CLOSE_CODE
     return isinstance(exc, Unauthorized | TokenProviderError)
+
+
+# A socket closed 4429 (too many sockets, or too many stream opens) carries its wait in
+# the reason ("… retry in 12 s"); without one, this long at least.
+TOO_MANY_SOCKETS = 4429
+TOO_MANY_SOCKETS_WAIT = 5.0
+_RETRY_IN = re.compile(r"retry in (\d{1,5}) s")
+
+
+def server_wait(exc: BaseException) -> float | None:
+    """How long the server asked us to wait before trying again, if it did: a 429's or
+    503's `Retry-After`, or the wait a 4429 close names."""
+    if isinstance(exc, ApiError) and exc.status in (429, 503):
+        return retry_after(exc.headers)
+    if isinstance(exc, StreamClosed) and exc.code == TOO_MANY_SOCKETS:
+        found = _RETRY_IN.search(exc.reason)
+        return float(found.group(1)) if found else TOO_MANY_SOCKETS_WAIT
+    return None
 
 
 def retry_after(headers: httpx.Headers) -> float | None:

@@ -15,7 +15,7 @@ from tasksync_client.auth import token_claims
 from tasksync_client.backoff import Backoff
 from tasksync_client.changes import Change, ChangeFeed
 from tasksync_client.conflicts import Conflict, Dropped
-from tasksync_client.errors import TasksyncError, is_auth_failure, is_retryable
+from tasksync_client.errors import TasksyncError, is_auth_failure, is_retryable, server_wait
 from tasksync_client.live_writes import LiveWrites
 from tasksync_client.mirror import TaskMirror
 from tasksync_client.models import Task
@@ -305,6 +305,11 @@ class LiveTasks(LiveWrites):
             # once; after a failure, or an early end, the backoff's jitter spreads the
             # reconnects of all the clients a restarting server has just closed.
             delay = 0.0 if error is None and attempt == 0 else self.backoff.delay(attempt)
+            wait = server_wait(error) if error is not None else None
+            if wait is not None:
+                # Never sooner than the server said; the jitter on top keeps a fleet of
+                # clients refused at once from all coming back at once.
+                delay = wait + self.backoff.delay(attempt)
             attempt += 1
             if error is not None:
                 log.info("live %s stream: %s; reconnecting in %.2fs", self.transport, error, delay)

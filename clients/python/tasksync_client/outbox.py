@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from tasksync_client.backoff import Backoff
-from tasksync_client.errors import ApiError, RateLimited, TasksyncError, is_auth_failure, is_retryable
+from tasksync_client.errors import ApiError, TasksyncError, is_auth_failure, is_retryable, server_wait
 from tasksync_client.models import Task
 from tasksync_client.storage import LocalStore
 from tasksync_client.writes import WriteRequest, WriteResult
@@ -215,8 +215,9 @@ class Outbox:
         self, write: QueuedWrite, error: TasksyncError, backoff: Backoff, attempt: int
     ) -> int:
         delay = backoff.delay(attempt)
-        if isinstance(error, RateLimited) and error.retry_after is not None:
-            delay = max(delay, error.retry_after)  # the server said when it takes writes again
+        wait = server_wait(error)  # a 429's or 503's Retry-After: when it takes writes again
+        if wait is not None:
+            delay = max(delay, wait)
         log.info("outbox: %s %s not sent (%s); again in %.2fs", write.operation, write.task_id, error, delay)
         await self._pause(delay)
         return attempt + 1

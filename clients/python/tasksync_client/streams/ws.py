@@ -51,7 +51,8 @@ async def ws_stream(client: TasksyncClient, since: int) -> AsyncGenerator[Stream
             compression=None,
         )
     except InvalidStatus as exc:
-        raise api_error(exc.response.status_code, bytes(exc.response.body or b"")) from exc
+        headers = httpx.Headers(list(exc.response.headers.raw_items()))
+        raise api_error(exc.response.status_code, bytes(exc.response.body or b""), headers) from exc
     except (OSError, TimeoutError, WebSocketException) as exc:
         raise TransportError(f"websocket connect failed: {exc!r}") from exc
     renewer = asyncio.create_task(_renew_in_band(ws, credentials, token)) if credentials.renewable else None
