@@ -11,7 +11,7 @@ from server.api.deps import authenticate, parse_since, services, spend, too_many
 from server.api.waiting import disconnected, next_or_stop
 from server.errors import BadRequest, ValidationFailed, field_error
 from server.ratelimit import Budget
-from server.realtime.hub import StreamOverflow
+from server.realtime.hub import StreamLost, StreamOverflow
 from server.realtime.log import events_since, log_window
 
 DEFAULT_LIMIT = 100
@@ -56,7 +56,7 @@ async def changes_endpoint(request: Request) -> Response:
         try:
             async with svc.hub.open_stream(user.user_id, since, "poll") as stream:
                 # An abandoned poll, or a server shutting down, stops waiting at once.
-                with suppress(StreamOverflow):
+                with suppress(StreamOverflow, StreamLost):
                     await next_or_stop(stream, wait, [svc.draining.wait(), disconnected(request)])
         finally:
             svc.streams.remove(user.user_id)

@@ -14,7 +14,7 @@ from server.api.waiting import next_or_stop
 from server.errors import BadRequest
 from server.metrics import Metrics
 from server.ratelimit import Budget
-from server.realtime.hub import Resync, StreamOverflow
+from server.realtime.hub import Resync, StreamLost, StreamOverflow
 
 
 async def sse_endpoint(request: Request) -> StreamingResponse:
@@ -60,6 +60,8 @@ async def sse_endpoint(request: Request) -> StreamingResponse:
                 except StreamOverflow:
                     metrics.slow_consumer_closes.inc()
                     return
+                except StreamLost:
+                    return  # the client resumes with Last-Event-ID through another server
                 if item is None:
                     if not svc.draining.is_set():
                         yield ": keep-alive\n\n"

@@ -26,6 +26,12 @@ from server.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# How long the listener may be lost before this process ends its streams: longer than a
+# PostgreSQL restart or a listener reconnect (1-3 s), after which the streams would
+# stay open and silently stale. Clients resume by seq through another process (the load
+# balancer has taken this one out by then: /readyz says 503).
+STREAMS_END_AFTER_LISTENER_LOST_SECONDS = 5.0
+
 
 def _broadcast_for(settings: Settings, metrics: Metrics) -> tuple[Broadcast, bool, Callable[[], bool]]:
     """The Broadcast, whether NOTIFY can ride in the write transaction, and a readiness probe."""
@@ -70,6 +76,17 @@ async def _maintain(settings: Settings, db: Database, hub: Hub) -> None:
             log.exception("maintenance pass failed; retrying next time")
 
 
+async def _end_streams_while_unready(hub: Hub, ready: Callable[[], bool]) -> None:
+    tick, lost_for = 0.5, 0.0
+    while True:
+        await asyncio.sleep(tick)
+        lost_for = 0.0 if ready() else lost_for + tick
+        if lost_for >= STREAMS_END_AFTER_LISTENER_LOST_SECONDS:
+            ended = hub.abandon_streams()
+            if ended:
+                log.warning("listener lost for %.1f s: ended %d streams to resume elsewhere", lost_for, ended)
+
+
 @asynccontextmanager
 async def open_realtime(settings: Settings, db: Database, metrics: Metrics) -> AsyncIterator[Hub]:
     broadcast, in_transaction, ready = _broadcast_for(settings, metrics)
@@ -87,12 +104,14 @@ async def open_realtime(settings: Settings, db: Database, metrics: Metrics) -> A
         broadcast, metrics, in_transaction=in_transaction, timeout=settings.listener_timeout_seconds
     )
     maintenance = asyncio.create_task(_maintain(settings, db, hub), name="maintenance")
+    watchdog = asyncio.create_task(_end_streams_while_unready(hub, ready), name="listener-watchdog")
     try:
         yield hub
     finally:
-        maintenance.cancel()
-        with suppress(asyncio.CancelledError):
-            await maintenance
+        for task in (watchdog, maintenance):
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
         db.announcer = None
         await hub.close()
         await broadcast.disconnect()

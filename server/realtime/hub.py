@@ -49,6 +49,11 @@ class StreamOverflow(Exception):
     """The client did not keep up: its queue filled. It resumes with `since`."""
 
 
+class StreamLost(Exception):
+    """This process lost its change listener for good: it would hear of no new event, so
+    the stream ends and the client resumes with `since` through another process."""
+
+
 class Stream:
     """One client's live feed of its user's events (a socket, an SSE response, a poll).
 
@@ -62,7 +67,7 @@ class Stream:
 
     __slots__ = (
         "_buffer", "_bytes", "_capacity", "_cursor", "_held", "_lag_seconds", "_lag_timer", "_max_bytes",
-        "_ready", "_target", "_waiter", "feed", "hello_seq", "on_overflow", "overflowed", "user_id",
+        "_ready", "_target", "_waiter", "feed", "hello_seq", "lost", "on_overflow", "overflowed", "user_id",
     )  # fmt: skip
 
     def __init__(
@@ -96,6 +101,7 @@ class Stream:
         self._lag_seconds = lag_seconds
         self._lag_timer: asyncio.TimerHandle | None = None  # set while reading back from the log
         self.overflowed = False
+        self.lost = False
         # Called once when the stream falls behind for good (a socket closes with 4408).
         self.on_overflow: Callable[[], None] | None = None
 
@@ -131,6 +137,12 @@ class Stream:
         if self.on_overflow is not None:
             self.on_overflow()
 
+    def abandon(self) -> None:
+        """End the stream: its reader gets `StreamLost`."""
+        self.lost = True
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
     def close(self) -> None:
         if self._lag_timer is not None:
             self._lag_timer.cancel()
@@ -138,6 +150,8 @@ class Stream:
 
     async def next(self) -> tuple[int, str] | Resync:
         while True:
+            if self.lost:
+                raise StreamLost()
             if self._ready:
                 return self._ready.pop(0)
             if self._cursor < self._target:
@@ -365,6 +379,13 @@ class Hub:
             if not feed.streams and self._feeds.get(feed.user_id) is feed:
                 del self._feeds[feed.user_id]
                 await feed.stop()
+
+    def abandon_streams(self) -> int:
+        """End every open stream (see `StreamLost`); returns how many."""
+        streams = [stream for feed in self._feeds.values() for stream in feed.streams if not stream.lost]
+        for stream in streams:
+            stream.abandon()
+        return len(streams)
 
     async def reconcile(self) -> None:
         """Catch every feed up from the log (after a reconnect, or as a periodic safety net)."""

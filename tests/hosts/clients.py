@@ -129,7 +129,8 @@ class WsReader(Reader):
         async with websockets.connect(
             url, additional_headers=self.user.headers, open_timeout=5, compression=None
         ) as ws:
-            hello = json.loads(await ws.recv())
+            # A host that cannot open the stream must not hold the client: it retries elsewhere.
+            hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
             assert hello["type"] == "hello", hello
             self.connected = True
             async for frame in ws:
@@ -263,6 +264,14 @@ class Load:
                 dupes = len(reader.seqs) - len(set(reader.seqs))
                 missing = sorted(set(expected) - set(reader.seqs))[:10]
                 raise AssertionError(f"{reader.name}: {dupes} duplicates, missing {missing}")
+
+    async def all_live_after(self, moment: float, timeout: float) -> None:
+        """Wait until every reader has been handed an event after `moment`."""
+        await wait_until(
+            lambda: all(r.first_event_after(moment) for r in self.readers),
+            timeout=timeout,
+            message=lambda: f"not live: {[r.name for r in self.readers if not r.first_event_after(moment)]}",
+        )
 
     def back_live(self, moment: float) -> list[tuple[str, float]]:
         """For each reader dropped at or after `moment`: seconds from `moment` to its first
