@@ -8,6 +8,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 BETTER_AUTH := tests/interop/betterauth
+ECOSYSTEM := tests/ecosystem
 USER_ID ?= alice
 
 .PHONY: setup lock run token test lint pytest migrate bench clean chromium haproxy
@@ -41,6 +42,10 @@ setup: $(VENV)/.installed
 # The real Better Auth server the interop test issues tokens from (Node, from npm).
 $(BETTER_AUTH)/node_modules/.package-lock.json: $(BETTER_AUTH)/package-lock.json
 	npm ci --prefix $(BETTER_AUTH) --no-audit --no-fund --loglevel=error
+
+# The official tools the ecosystem tests run: @asyncapi/parser, openapi-typescript, tsc.
+$(ECOSYSTEM)/node_modules/.package-lock.json: $(ECOSYSTEM)/package-lock.json
+	npm ci --prefix $(ECOSYSTEM) --no-audit --no-fund --loglevel=error
 
 run: setup
 	$(BIN)/python -m server serve
@@ -80,7 +85,8 @@ haproxy:
 	else echo "note: haproxy or ip (iproute2) is missing and installing them needs root" \
 	  "(apt-get install haproxy iproute2); the multi-host tests will be skipped"; fi
 
-pytest: setup chromium haproxy $(BETTER_AUTH)/node_modules/.package-lock.json
+pytest: setup chromium haproxy $(BETTER_AUTH)/node_modules/.package-lock.json \
+	$(ECOSYSTEM)/node_modules/.package-lock.json
 	$(BIN)/pytest
 
 test: lint pytest

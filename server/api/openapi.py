@@ -313,6 +313,7 @@ def build_document() -> dict[str, Any]:
                 "and `GET /api/changes` (polling). See PROTOCOL.md for the sync contract."
             ),
         },
+        "externalDocs": {"description": "The live protocol (AsyncAPI 3.0)", "url": "/asyncapi.json"},
         "security": [{"bearerAuth": []}],
         "paths": paths,
         "components": {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from server.api import changes, health, sse, tasks, ws
+from server.api.asyncapi import asyncapi_endpoint
 from server.api.docs import docs_routes
 from server.api.openapi import openapi_endpoint
 from server.api.web import web_routes
@@ -17,6 +18,7 @@ def routes() -> list[BaseRoute]:
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/openapi.json", openapi_endpoint, methods=["GET"]),
+        Route("/asyncapi.json", asyncapi_endpoint, methods=["GET"]),
         *docs_routes("/openapi.json", "Tasksync API"),
         Route("/api/tasks", tasks.list_endpoint, methods=["GET"]),
         Route("/api/tasks", tasks.create_endpoint, methods=["POST"]),
