@@ -44,9 +44,25 @@ def _schemas() -> dict[str, Any]:
     ]
     for model, mode in models:
         schema = model.model_json_schema(ref_template=_REF, mode=mode)  # type: ignore[arg-type]
+        if mode == "validation":
+            _defaults_in_words(schema, omitted_means_default=model is TaskFields)
         out.update(schema.pop("$defs", {}))
         out[schema.get("title", model.__name__)] = schema
     return out
+
+
+def _defaults_in_words(schema: dict[str, Any], *, omitted_means_default: bool) -> None:
+    """Drop the `default` of each member of a request body, saying it in its description
+    instead: openapi-typescript (as configured out of the box) types a member that has a
+    `default` as one every request must send. In a merge patch an omitted member is left
+    as it is, so there the default is dropped without a word."""
+    for member in schema.get("properties", {}).values():
+        if "default" not in member:
+            continue
+        default = json.dumps(member.pop("default"))
+        if omitted_means_default:
+            note = f"`{default}` when omitted"
+            member["description"] = f"{member['description']}; {note}" if "description" in member else note
 
 
 def _ref(name: str) -> dict[str, str]:
