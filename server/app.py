@@ -23,6 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from server.api.deps import RATE_LIMIT_STATE, SeenUsers, Services
+from server.api.header_bounds import HeaderBounds
 from server.api.headers import HARDENING, ResponseHeaders
 from server.api.routes import routes
 from server.auth import TokenVerifier
@@ -155,6 +156,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=routes(),
         middleware=[
+            Middleware(HeaderBounds),
             Middleware(ObservabilityMiddleware, metrics=metrics),
             Middleware(ResponseHeaders, fixed=HARDENING, state_key=RATE_LIMIT_STATE),
             Middleware(
