@@ -14,8 +14,16 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.hosts.haproxy import HAProxy
-from tests.hosts.topology import BRIDGE_ADDRESS, HOST_PORT, Host, HostProcess, Network, require_prerequisites
+from tests.hosts.haproxy import HAProxy, kill_leftovers
+from tests.hosts.topology import (
+    BRIDGE_ADDRESS,
+    HOST_PORT,
+    Host,
+    HostProcess,
+    Network,
+    machine_lock,
+    require_prerequisites,
+)
 from tests.netcut import Netcut
 from tests.support import running, sqlalchemy_url
 
@@ -52,34 +60,34 @@ async def built(pg_url: str, artifacts_dir: Path) -> AsyncIterator[Topology]:
     require_prerequisites()
     run_dir = Path(tempfile.mkdtemp(prefix="hosts-", dir=artifacts_dir))
     network = Network(HOSTS)
-    network.create()
-    try:
-        async with AsyncExitStack() as stack:
-            hosts = []
-            for n, (netns, address) in enumerate(zip(network.names, network.addresses, strict=True), 1):
-                cut = await stack.enter_async_context(
-                    Netcut(urlsplit(pg_url).port or 5432, listen_host=BRIDGE_ADDRESS)
-                )
-                env = {
-                    "DATABASE_URL": _through(pg_url, cut.port),
-                    "LOG_LEVEL": "info",
-                    "DB_POOL_SIZE": "5",
-                    "DB_MAX_OVERFLOW": "5",
-                }
-                hosts.append(
-                    Host(
-                        f"host{n}", netns, address, cut, HostProcess(netns, address, env, run_dir, f"host{n}")
-                    )
-                )
-            await stack.enter_async_context(running(*(host.process for host in hosts)))
-            lb = HAProxy({host.name: f"{host.address}:{HOST_PORT}" for host in hosts}, run_dir)
-            stack.callback(lb.kill)
-            await lb.start()
-            topology = Topology(hosts, lb)
-            await topology.heal()
-            yield topology
-    finally:
-        network.close()
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(machine_lock())
+        kill_leftovers()
+        # Torn down whatever happens, last (the exit stack unwinds in reverse): HAProxy,
+        # the hosts, their forwarders, then the namespaces and the bridge.
+        stack.callback(network.close)
+        network.create()
+        hosts = []
+        for n, (netns, address) in enumerate(zip(network.names, network.addresses, strict=True), 1):
+            cut = await stack.enter_async_context(
+                Netcut(urlsplit(pg_url).port or 5432, listen_host=BRIDGE_ADDRESS)
+            )
+            env = {
+                "DATABASE_URL": _through(pg_url, cut.port),
+                "LOG_LEVEL": "info",
+                "DB_POOL_SIZE": "5",
+                "DB_MAX_OVERFLOW": "5",
+            }
+            hosts.append(
+                Host(f"host{n}", netns, address, cut, HostProcess(netns, address, env, run_dir, f"host{n}"))
+            )
+        await stack.enter_async_context(running(*(host.process for host in hosts)))
+        lb = HAProxy({host.name: f"{host.address}:{HOST_PORT}" for host in hosts}, run_dir)
+        stack.callback(lb.kill)
+        await lb.start()
+        topology = Topology(hosts, lb)
+        await topology.heal()
+        yield topology
 
 
 @pytest.fixture

@@ -4,11 +4,13 @@ with the addresses in its environment, and its runtime API over the stats socket
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import csv
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,6 +19,34 @@ import httpx
 from tests.support import free_port, wait_until
 
 CONFIG = Path(__file__).with_name("haproxy.cfg")
+# The pids of the HAProxy processes this run started, so that the next run can stop what
+# a run killed outright left behind (checked against their command line first).
+PIDS = Path(tempfile.gettempdir()) / "tasksync-hosts-haproxy.pids"
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+
+
+def _ours(pid: int) -> bool:
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return command[:1] == [b"haproxy"] and str(CONFIG).encode() in command
+
+
+def kill_leftovers() -> None:
+    """Kill the HAProxy processes an earlier run left (by their pid, if still ours)."""
+    if PIDS.exists():
+        for pid in {int(line) for line in PIDS.read_text().split()}:
+            if _ours(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+    PIDS.unlink(missing_ok=True)
+
+
+@atexit.register
+def _kill_running() -> None:
+    for proc in list(_RUNNING):
+        HAProxy._kill(proc)
 
 
 class HAProxy:
@@ -47,13 +77,17 @@ class HAProxy:
 
     def _spawn(self, *extra: str) -> subprocess.Popen[bytes]:
         with self.log_path.open("ab") as log:
-            return subprocess.Popen(
+            proc = subprocess.Popen(
                 ["haproxy", "-db", "-f", str(CONFIG), *extra],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        _RUNNING.add(proc)
+        with PIDS.open("a") as pids:
+            pids.write(f"{proc.pid}\n")
+        return proc
 
     async def start(self) -> None:
         self.proc = self._spawn()
@@ -92,6 +126,7 @@ class HAProxy:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        _RUNNING.discard(proc)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-3000:]

@@ -49,10 +49,17 @@ async def test_clients_resume_after_haproxy_restarts(topology: Topology) -> None
         await running.wait_connected()
         await wait_until(lambda: all(r.first_event_after(stopped) for r in running.readers))
         back = max(t for _, t in running.back_live(stopped))
-        # A reload hands the port to a new process; the old one's sockets end by hard-stop-after.
+        # A reload hands the port to a new process; the old one's streams are cut at
+        # hard-stop-after and reconnect through the new one.
         reloaded = time.monotonic()
         await lb.reload()
-        await wait_until(lambda: all(r.first_event_after(reloaded) for r in running.readers))
+        old_gone = time.monotonic()
+        await running.all_live_after(old_gone, timeout=15)
+        cut = [r.name for r in running.readers if r.drop_after(reloaded)]
+        assert any(name.startswith("ws") for name in cut), cut
         last = await running.finish()
         running.assert_exact(last)
-        print(f"haproxy restart: every client live again {back:.2f} s after the stop; {last} writes")
+        print(
+            f"\nhaproxy restart: every client live again {back:.2f} s after the stop; reload: old "
+            f"process gone after {old_gone - reloaded:.1f} s, {cut} reconnected; {last} writes"
+        )

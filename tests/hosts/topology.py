@@ -13,13 +13,17 @@ that prefix; only addresses of this private subnet are ever traffic targets.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,8 +66,35 @@ def require_prerequisites() -> None:
         skip_or_fail(problem)
 
 
+# One topology on a machine at a time: its names and subnet are fixed, so a second test
+# run (another `make test` in another checkout, say) waits for the first to finish with
+# it instead of tearing it down as "leftovers". The kernel drops the lock of a run that
+# died, whose leftovers are then fair game.
+LOCK = Path(tempfile.gettempdir()) / "tasksync-hosts.lock"
+LOCK_WAIT_SECONDS = 600.0
+
+
+@contextlib.asynccontextmanager
+async def machine_lock() -> AsyncIterator[None]:
+    with LOCK.open("a") as handle:
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"another test run held {LOCK} for {LOCK_WAIT_SECONDS:g} s") from None
+                await asyncio.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def remove_leftovers() -> None:
-    """Remove namespaces (and the processes in them) and links of an earlier run."""
+    """Remove namespaces (and the processes in them) and links of an earlier run (call it
+    holding `machine_lock()`)."""
     for line in ip("netns", "list").stdout.splitlines():
         name = line.split()[0] if line.strip() else ""
         if name.startswith(f"{PREFIX}-"):
