@@ -3,11 +3,12 @@
  * The live connection of one tab: socket sessions (socket.js) one after another, from
  * `since` = the mirror's `seq`, with backoff and jitter between them, until the store
  * closes. How a session ended decides what comes next: a retry, a reload first (`1008`),
- * a longer wait (`4429`), or the end (`4401` with fresh tokens, `4403`).
+ * the wait the server named (`4429`: over the stream-open rate, or the user's streams at
+ * their cap), or the end (`4401` with fresh tokens, `4403`).
  * @module tasksync/connection
  */
 
-import { AuthError, backoff } from "./rest.js";
+import { AuthError, retryDelay } from "./rest.js";
 import { SocketSession } from "./socket.js";
 
 /** @typedef {import("./rest.js").TaskEvent} TaskEvent */
@@ -31,6 +32,20 @@ const CLOSE_NOT_AUTHENTICATED = 4401;
 const CLOSE_ORIGIN_REFUSED = 4403;
 const CLOSE_TOO_MANY_SOCKETS = 4429;
 const CLOSE_BAD_SINCE = 1008;
+// A 4429 names its wait when it is the stream-open rate ("too many stream opens; retry
+// in 12 s"); the cap on open streams does not ("too many open streams for this user"):
+// one may end any time, so try again after this long.
+const TOO_MANY_SOCKETS_WAIT_S = 5;
+
+/**
+ * The seconds a `4429` close asks to wait (none for any other close).
+ * @param {import("./socket.js").SessionEnd} end @returns {number | null}
+ */
+export function serverWait(end) {
+  if (end.code !== CLOSE_TOO_MANY_SOCKETS) return null;
+  const named = /retry in (\d{1,5}) s/.exec(end.reason);
+  return named ? Number(named[1]) : TOO_MANY_SOCKETS_WAIT_S;
+}
 
 export class Connection {
   /** @param {TasksyncClient} client @param {ConnectionHooks} hooks */
@@ -58,7 +73,7 @@ export class Connection {
       } catch (error) {
         if (error instanceof AuthError) return this.hooks.onFatal(error);
         this.hooks.onError(error); // the token provider failed: retry as after a dropped socket
-        end = { code: 0, hello: false };
+        end = { code: 0, reason: "", hello: false };
       }
       if (this.closed) return;
       if (end.hello) attempt = authFailures = 0;
@@ -69,9 +84,11 @@ export class Connection {
         return this.hooks.onFatal(new Error("the server refused this page's origin (see CORS_ORIGINS)"));
       }
       if (end.code === CLOSE_BAD_SINCE) await this.hooks.resync("since refused");
-      if (end.code === CLOSE_TOO_MANY_SOCKETS) attempt = Math.max(attempt, 3);
+      // Refused by a limit: never sooner than the server said, jittered on top. A refusal
+      // comes before `hello`, as does a failed handshake, so `attempt` keeps growing.
+      const wait = serverWait(end);
       this.hooks.onLink("offline", end.code);
-      await this.pause(backoff(attempt++));
+      await this.pause(retryDelay(attempt++, wait), (wait ?? 0) * 1000);
     }
   }
 
@@ -89,10 +106,12 @@ export class Connection {
   }
 
   /**
-   * Wait `ms`, or less if `wake()` is called (back online) or the connection closes.
-   * @param {number} ms @returns {Promise<void>}
+   * Wait `ms`, or less if `wake()` is called (back online) or the connection closes; a
+   * wake-up within the first `atLeast` ms (a wait the server asked for) is ignored.
+   * @param {number} ms @param {number} [atLeast] @returns {Promise<void>}
    */
-  pause(ms) {
+  pause(ms, atLeast = 0) {
+    const earliest = Date.now() + atLeast;
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -100,7 +119,7 @@ export class Connection {
         resolve(undefined);
       };
       const timer = setTimeout(done, ms);
-      this.wakeUp = done;
+      this.wakeUp = () => (this.closed || Date.now() >= earliest) && done();
       if (this.closed) done();
     });
   }

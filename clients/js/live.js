@@ -94,7 +94,7 @@ export class LiveStore {
       onSyncing: () => this.refreshState(),
       onError: (error) => this.report(error),
       // Waits that the browser's `online` event cuts short, as the socket's do.
-      pause: (ms) => this.connection.pause(ms),
+      pause: (ms, atLeast) => this.connection.pause(ms, atLeast),
     });
     /** @type {Connection} */
     this.connection = new Connection(client, {
@@ -153,6 +153,10 @@ export class LiveStore {
     this.waiting = [];
     /** Events relayed while the stored list or the snapshot is loading, applied after it. @type {TaskEvent[] | null} */
     this.early = [];
+    /** @type {Set<() => void>} */
+    this.listeners = new Set();
+    /** How many changes `subscribe`'s listeners were told of. */
+    this.revision = 0;
   }
 
   /**
@@ -221,10 +225,30 @@ export class LiveStore {
    * The tasks, filtered and ordered as the server's list would, queued writes applied.
    * @example
    * render(store.list({ status: "pending", sort: "due_date", order: "asc" }));
-   * @param {Parameters<typeof sortTasks>[1]} [query]
+   * @param {import("./mirror.js").TaskQuery} [query]
    */
   list(query) {
     return sortTasks(this.tasks.values(), query);
+  }
+
+  /**
+   * Be called after every change: the tasks, the queue or the connection state (for a
+   * UI library's binding, as `useLiveTasks` in `tasksync/react`). Returns the unsubscribe.
+   * `revision` counts the changes, so a cached view knows when it is stale.
+   * @example
+   * const unsubscribe = store.subscribe(() => render(store.list(), store.state));
+   * @param {() => void} listener @returns {() => void}
+   */
+  subscribe(listener) {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  notify() {
+    this.revision++;
+    for (const listener of [...this.listeners]) listener();
   }
 
   /**
@@ -301,6 +325,7 @@ export class LiveStore {
     globalThis.removeEventListener?.("online", this.onOnline);
     this.state = "closed";
     this.options.onState?.("closed", { role: this.role });
+    this.notify();
   }
 
   /**
@@ -412,6 +437,7 @@ export class LiveStore {
     if (change.type === "outbox") this.options.onPending?.(this.pending);
     for (const waiter of [...this.waiting]) waiter();
     this.options.onChange?.(change);
+    this.notify();
   }
 
   // ---- sharing one socket between tabs ------------------------------------------
@@ -477,6 +503,7 @@ export class LiveStore {
     this.state = state;
     if (this.role === "leader") this.announce();
     this.options.onState?.(state, { role: this.role, code: this.closeCode });
+    this.notify();
   }
 
   /** A fatal error: offline until the store is closed and started again. @param {Error} error */

@@ -7,7 +7,7 @@
  * @module tasksync/mirror
  */
 
-import { AuthError, TasksyncError, backoff } from "./rest.js";
+import { AuthError, TasksyncError, retryDelay } from "./rest.js";
 
 /** @typedef {import("./rest.js").Task} Task */
 /** @typedef {import("./rest.js").TaskEvent} TaskEvent */
@@ -31,7 +31,7 @@ import { AuthError, TasksyncError, backoff } from "./rest.js";
  * @property {(info: {reason: string, seq: number, count: number}) => void} onResync
  * @property {() => void} onSyncing  a reload started or ended (see `syncing`)
  * @property {(error: unknown) => void} onError
- * @property {(ms: number) => Promise<void>} pause  waits before a retry; may end early
+ * @property {(ms: number, atLeast?: number) => Promise<void>} pause  waits before a retry; may end early, never within `atLeast` ms
  */
 
 export class TaskMirror {
@@ -143,7 +143,8 @@ export class TaskMirror {
           if (reason === "initial") throw error;
           return;
         }
-        await this.hooks.pause(backoff(failures++));
+        const wait = error.retryAfter; // a 429 or a 503 said when to come back
+        await this.hooks.pause(retryDelay(failures++, wait), (wait ?? 0) * 1000);
       }
     }
     this.hooks.onChange({ type: "snapshot", id: null, task: null, echo: false, seq: this.seq });
@@ -167,11 +168,16 @@ export class TaskMirror {
 }
 
 /**
+ * Which tasks a list shows, in which order (the server's list parameters).
+ * @typedef {{status?: "all" | "pending" | "completed", sort?: "created" | "title" | "due_date", order?: "asc" | "desc"}} TaskQuery
+ */
+
+/**
  * Filter and order tasks as the server's list does, with its defaults (`status=all`,
  * `sort=created`, `order=desc`): `title` case-insensitively, tasks without a `due_date`
  * last in either order, ties in creation order (oldest first).
  * @param {Iterable<Task>} tasks
- * @param {{status?: "all" | "pending" | "completed", sort?: "created" | "title" | "due_date", order?: "asc" | "desc"}} [query]
+ * @param {TaskQuery} [query]
  * @returns {Task[]}
  */
 export function sortTasks(tasks, { status = "all", sort = "created", order = "desc" } = {}) {

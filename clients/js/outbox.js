@@ -9,7 +9,7 @@
  * @module tasksync/outbox
  */
 
-import { AuthError, ConflictError, TasksyncError, backoff, newId, taskPath } from "./rest.js";
+import { AuthError, ConflictError, TasksyncError, newId, retryDelay, taskPath } from "./rest.js";
 
 /** @typedef {import("./rest.js").Task} Task */
 /** @typedef {import("./rest.js").TaskFields} TaskFields */
@@ -54,7 +54,8 @@ import { AuthError, ConflictError, TasksyncError, backoff, newId, taskPath } fro
  */
 
 // The longest wait between attempts while the server is unreachable; a reconnect or
-// the browser's `online` event wakes the queue sooner.
+// the browser's `online` event wakes the queue sooner. A wait the server named (a
+// `429`'s or `503`'s `Retry-After`) is always waited out in full, whatever wakes it.
 const MAX_RETRY_MS = 10_000;
 
 /**
@@ -195,7 +196,8 @@ export class Outbox {
         if (!answered || error instanceof AuthError || error.retryable || error.status === 409) {
           // Being offline is the connection state's to say; the rest is worth a word.
           if (!answered || error instanceof AuthError) this.hooks.onError(asError(error));
-          await this.pause(Math.min(MAX_RETRY_MS, backoff(failures++)));
+          const wait = answered ? error.retryAfter : null;
+          await this.pause(retryDelay(failures++, wait, MAX_RETRY_MS), (wait ?? 0) * 1000);
           continue;
         }
         outcome =
@@ -212,8 +214,12 @@ export class Outbox {
     }
   }
 
-  /** @param {number} ms */
-  pause(ms) {
+  /**
+   * Wait `ms`, or less when woken (a new write, back online) or closed; a wake-up within
+   * the first `atLeast` ms is ignored. @param {number} ms @param {number} [atLeast]
+   */
+  pause(ms, atLeast = 0) {
+    const earliest = Date.now() + atLeast;
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       const self = this;
@@ -222,7 +228,7 @@ export class Outbox {
         self.wakeUp = null;
         resolve(undefined);
       }
-      this.wakeUp = done;
+      this.wakeUp = () => (this.closed || Date.now() >= earliest) && done();
       if (this.closed) done();
     });
   }

@@ -88,20 +88,39 @@ export function backoff(/** @type {number} */ attempt) {
   return step / 2 + Math.random() * (step / 2);
 }
 
+/**
+ * How long to wait before trying again after `attempt` failures: the backoff (at most
+ * `maxMs`), or, when the server named a wait (a `429`'s or `503`'s `Retry-After`, in
+ * seconds), that wait plus the backoff as jitter: never sooner than the server said,
+ * and a fleet of clients refused at once does not come back at once.
+ * @param {number} attempt @param {number | null | undefined} serverWait  seconds
+ * @param {number} [maxMs]
+ */
+export function retryDelay(attempt, serverWait, maxMs = RETRY_MAX_MS) {
+  const jittered = Math.min(maxMs, backoff(attempt));
+  return serverWait == null ? jittered : serverWait * 1000 + jittered;
+}
+
 export const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** An error the API (or the network) answered with; `problem` is the RFC 9457 body. */
 export class TasksyncError extends Error {
   /**
    * @param {string} message
-   * @param {{status?: number, problem?: Record<string, any> | null, cause?: unknown}} [details]
+   * @param {{status?: number, problem?: Record<string, any> | null, cause?: unknown, retryAfter?: number | null}} [details]
    */
-  constructor(message, { status = 0, problem = null, cause } = {}) {
+  constructor(message, { status = 0, problem = null, cause, retryAfter = null } = {}) {
     super(message, { cause });
     this.name = "TasksyncError";
     /** `0` when the server could not be reached. */
     this.status = status;
     this.problem = problem;
+    /**
+     * The seconds the server asked to wait before trying again (`Retry-After` of a
+     * `429` over a rate limit, or a `503` while its database is away), if it said.
+     * @type {number | null}
+     */
+    this.retryAfter = retryAfter;
   }
 
   /** Whether trying again later may succeed (network errors, 408, 429, 5xx). */
@@ -130,6 +149,26 @@ export class ConflictError extends TasksyncError {
   }
 }
 
+/**
+ * `403` with a problem whose `type` ends in `quota-exceeded`: the user holds as many
+ * tasks as allowed (`limit`); a create succeeds again once one is deleted.
+ */
+export class QuotaExceededError extends TasksyncError {
+  /** @param {string} message @param {Record<string, any>} problem */
+  constructor(message, problem) {
+    super(message, { status: 403, problem });
+    this.name = "QuotaExceededError";
+    /** The most tasks the user may hold. @type {number | null} */
+    this.limit = typeof problem.limit === "number" ? problem.limit : null;
+  }
+}
+
+/** `Retry-After` in seconds (its delta-seconds form; an HTTP date is ignored). @param {Headers} headers */
+function retryAfterOf(headers) {
+  const raw = headers.get("Retry-After")?.trim() ?? "";
+  return /^\d{1,6}$/.test(raw) ? Number(raw) : null;
+}
+
 /** @param {Response} response @param {string} what */
 async function errorFrom(response, what) {
   /** @type {Record<string, any> | null} */
@@ -143,7 +182,10 @@ async function errorFrom(response, what) {
   const message = `${what}: ${response.status} ${detail}`;
   if (response.status === 412 && problem?.current) return new ConflictError(message, problem);
   if (response.status === 401) return new AuthError(message, { problem });
-  return new TasksyncError(message, { status: response.status, problem });
+  if (response.status === 403 && problem && String(problem.type ?? "").endsWith("quota-exceeded"))
+    return new QuotaExceededError(message, problem);
+  const retryAfter = response.status === 429 || response.status === 503 ? retryAfterOf(response.headers) : null;
+  return new TasksyncError(message, { status: response.status, problem, retryAfter });
 }
 
 /** Caches the provider's token and asks again shortly before it expires. */
@@ -372,7 +414,7 @@ export class TasksyncClient {
         continue;
       }
       if (!error.retryable || attempt >= retries) throw error;
-      await sleep(backoff(attempt));
+      await sleep(retryDelay(attempt, error.retryAfter));
     }
   }
 }

@@ -21,6 +21,7 @@
 /**
  * @typedef {object} SessionEnd
  * @property {number} code  the close code (1006 for a connection that dropped or went silent)
+ * @property {string} reason  the close reason the server gave ("" if none)
  * @property {boolean} hello  whether the server got as far as `hello`
  */
 
@@ -57,7 +58,7 @@ export class SocketSession {
 
     this.ws = new WebSocket(url);
     this.ws.onopen = () => this.ws.send(JSON.stringify({ type: "auth", token }));
-    this.ws.onclose = (event) => this.finish(event.code);
+    this.ws.onclose = (event) => this.finish(event.code, event.reason);
     this.ws.onmessage = (message) => this.onFrame(message.data);
     this.helloTimer = setTimeout(() => this.hello || this.finish(1006), HELLO_TIMEOUT_MS);
     this.keepalive = setInterval(() => {
@@ -71,14 +72,14 @@ export class SocketSession {
     this.finish(1000);
   }
 
-  /** @param {number} code */
-  finish(code) {
+  /** @param {number} code @param {string} [reason] */
+  finish(code, reason = "") {
     clearTimeout(this.reauth);
     clearTimeout(this.helloTimer);
     clearInterval(this.keepalive);
     this.ws.onopen = this.ws.onmessage = this.ws.onclose = null;
     if (this.ws.readyState === WebSocket.CONNECTING || this.ws.readyState === WebSocket.OPEN) this.ws.close(1000);
-    this.resolve({ code, hello: this.hello });
+    this.resolve({ code, reason, hello: this.hello });
   }
 
   /** @param {string} data */

@@ -5,7 +5,8 @@
  *
  * `TasksyncClient` (rest.js) does the REST calls: `If-Match` from a version,
  * `Idempotency-Key` generated for every create, `X-Client-Id` on every write, problem
- * details raised as `TasksyncError` / `ConflictError` / `AuthError`.
+ * details raised as `TasksyncError` / `ConflictError` / `QuotaExceededError` / `AuthError`
+ * (with the server's `Retry-After` as `retryAfter`).
  *
  * `LiveStore` (live.js) mirrors the user's tasks and works offline. Writes show at once
  * and wait in a durable outbox (outbox.js) until the server has answered them: sent in
@@ -48,4 +49,4 @@
 
 export { LiveStore } from "./live.js";
 export { sortTasks } from "./mirror.js";
-export { AuthError, ConflictError, TasksyncClient, TasksyncError, newId, tokenClaims } from "./rest.js";
+export { AuthError, ConflictError, QuotaExceededError, TasksyncClient, TasksyncError, newId, tokenClaims } from "./rest.js";

@@ -14,7 +14,7 @@
  * the changes waiting, and shows conflicts with a choice.
  */
 
-import { AuthError, LiveStore, TasksyncClient, tokenClaims } from "../tasksync.js";
+import { AuthError, LiveStore, QuotaExceededError, TasksyncClient, tokenClaims } from "../tasksync.js";
 
 /** @typedef {import("../tasksync.js").Task} Task */
 /** @typedef {import("../tasksync.js").Change} Change */
@@ -310,8 +310,14 @@ function showDropped(write, error) {
     if (write.operation !== "delete") notice("error", "Not saved: that task was deleted elsewhere.");
     return;
   }
-  const problem = error.problem?.errors?.map((/** @type {any} */ e) => `${e.field}: ${e.msg}`).join("; ");
   const what = write.body?.title ? ` “${write.body.title}”` : "";
+  if (error instanceof QuotaExceededError) {
+    const limit = error.limit === null ? "tasks" : `${error.limit.toLocaleString("en")} tasks`;
+    const text = `You have reached the limit of ${limit}:${what || " the task"} was not saved. Delete a task to make room.`;
+    notice("error", text).dataset.dropped = "quota";
+    return;
+  }
+  const problem = error.problem?.errors?.map((/** @type {any} */ e) => `${e.field}: ${e.msg}`).join("; ");
   notice("error", `Not saved${what}: ${problem || error.problem?.detail || error.message}`);
 }
 
