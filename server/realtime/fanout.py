@@ -26,10 +26,12 @@ from server.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# How long the listener may be lost before this process ends its streams: longer than a
-# PostgreSQL restart or a listener reconnect (1-3 s), after which the streams would
-# stay open and silently stale. Clients resume by seq through another process (the load
-# balancer has taken this one out by then: /readyz says 503).
+# How long the listener may be lost before this process ends its streams, if it cannot
+# reach its database either: longer than a listener reconnect, after which the streams
+# would stay open and silently stale. Clients resume by seq through another process
+# (the load balancer has taken this one out by then: /readyz says 503). While the
+# database answers (it restarted, and the listener waits out its backoff) the streams
+# stay: the listener's catch-up re-reads the log.
 STREAMS_END_AFTER_LISTENER_LOST_SECONDS = 5.0
 
 
@@ -76,12 +78,20 @@ async def _maintain(settings: Settings, db: Database, hub: Hub) -> None:
             log.exception("maintenance pass failed; retrying next time")
 
 
+async def _reachable(db: Database) -> bool:
+    try:
+        await asyncio.wait_for(db.ping(), 2.0)
+    except Exception:
+        return False
+    return True
+
+
 async def _end_streams_while_unready(hub: Hub, ready: Callable[[], bool]) -> None:
     tick, lost_for = 0.5, 0.0
     while True:
         await asyncio.sleep(tick)
         lost_for = 0.0 if ready() else lost_for + tick
-        if lost_for >= STREAMS_END_AFTER_LISTENER_LOST_SECONDS:
+        if lost_for >= STREAMS_END_AFTER_LISTENER_LOST_SECONDS and not await _reachable(hub.db):
             ended = hub.abandon_streams()
             if ended:
                 log.warning("listener lost for %.1f s: ended %d streams to resume elsewhere", lost_for, ended)
