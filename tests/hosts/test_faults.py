@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from server.realtime.fanout import STREAMS_END_AFTER_LISTENER_LOST_SECONDS
-from tests.hosts.clients import load
 from tests.hosts.conftest import Topology
+from tests.hosts.load import load
 from tests.hosts.topology import wait_ready
 from tests.support import User, metric, wait_until
 

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from tests.hosts.clients import load
 from tests.hosts.conftest import Topology
+from tests.hosts.load import load
 from tests.support import User, wait_until
 
 pytestmark = pytest.mark.slow
