@@ -9,9 +9,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 BETTER_AUTH := tests/interop/betterauth
 ECOSYSTEM := tests/ecosystem
+TS_CONSUMER := tests/browser/ts-consumer
 USER_ID ?= alice
 
-.PHONY: setup lock run token test lint pytest migrate bench clean chromium haproxy
+.PHONY: setup lock run token test lint pytest migrate bench clean chromium haproxy js-types
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -46,6 +47,17 @@ $(BETTER_AUTH)/node_modules/.package-lock.json: $(BETTER_AUTH)/package-lock.json
 # The official tools the ecosystem tests run: @asyncapi/parser, openapi-typescript, tsc.
 $(ECOSYSTEM)/node_modules/.package-lock.json: $(ECOSYSTEM)/package-lock.json
 	npm ci --prefix $(ECOSYSTEM) --no-audit --no-fund --loglevel=error
+
+# The browser client's npm package checks: TypeScript, React and their types (exact
+# versions) for the consumer project that installs `npm pack` of clients/js, and React
+# for the real-browser test of tasksync/react.
+$(TS_CONSUMER)/node_modules/.package-lock.json: $(TS_CONSUMER)/package-lock.json
+	npm ci --prefix $(TS_CONSUMER) --no-audit --no-fund --loglevel=error
+
+# Regenerate the browser client's TypeScript declarations (clients/js/types/) from its
+# JSDoc; a test fails while they are stale.
+js-types: $(TS_CONSUMER)/node_modules/.package-lock.json
+	$(TS_CONSUMER)/node_modules/.bin/tsc -p $(TS_CONSUMER)/tsconfig.declarations.json
 
 run: setup
 	$(BIN)/python -m server serve
@@ -86,7 +98,7 @@ haproxy:
 	  "(apt-get install haproxy iproute2); the multi-host tests will be skipped"; fi
 
 pytest: setup chromium haproxy $(BETTER_AUTH)/node_modules/.package-lock.json \
-	$(ECOSYSTEM)/node_modules/.package-lock.json
+	$(ECOSYSTEM)/node_modules/.package-lock.json $(TS_CONSUMER)/node_modules/.package-lock.json
 	$(BIN)/pytest
 
 test: lint pytest
@@ -95,4 +107,4 @@ bench: setup
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(BETTER_AUTH)/node_modules
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(BETTER_AUTH)/node_modules $(TS_CONSUMER)/node_modules

@@ -1,7 +1,9 @@
 // @ts-check
 /**
  * Tasksync in the browser: REST helpers and a live task store. No dependencies, no
- * build step: an ES module, typed with JSDoc, served by the server at `/client/`.
+ * build step: an ES module, typed with JSDoc, served by the server at `/client/` and
+ * packaged for npm as `tasksync` (declarations in `types/`; a React hook in
+ * `tasksync/react`, react.js).
  *
  * `TasksyncClient` (rest.js) does the REST calls: `If-Match` from a version,
  * `Idempotency-Key` generated for every create, `X-Client-Id` on every write, problem
@@ -41,6 +43,8 @@
 /** @typedef {import("./rest.js").TaskEvent} TaskEvent */
 /** @typedef {import("./rest.js").TokenProvider} TokenProvider */
 /** @typedef {import("./mirror.js").Change} Change */
+/** @typedef {import("./mirror.js").TaskQuery} TaskQuery */
+/** @typedef {import("./live.js").LiveStoreOptions} LiveStoreOptions */
 /** @typedef {import("./live.js").ConflictInfo} ConflictInfo */
 /** @typedef {import("./live.js").ConnectionState} ConnectionState */
 /** @typedef {import("./live.js").Role} Role */

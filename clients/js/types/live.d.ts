@@ -1,0 +1,274 @@
+/**
+ * The user's tasks, live. `start()` shows the stored list (or loads the snapshot) and
+ * keeps it current. Writes through the store show at once, are queued durably and sent
+ * in order when the server is reachable, each with `If-Match` set to the version it was
+ * made on, so an edit made on stale data becomes a conflict (`onConflict`) instead of
+ * silently overwriting someone else's change.
+ *
+ * @example
+ * const store = new LiveStore(client, {
+ *   onChange: () => render(store.list({ status: "pending" })),
+ *   onState: (state, { role }) => showBadge(state, role),
+ *   onConflict: (current) => toast(`“${current.title}” was changed elsewhere`),
+ * });
+ * await store.start();
+ * await store.update(id, { title: "Buy oat milk" });
+ */
+export class LiveStore {
+    /** @param {TasksyncClient} client @param {LiveStoreOptions} [options] */
+    constructor(client: TasksyncClient, options?: LiveStoreOptions);
+    client: import("./rest.js").TasksyncClient;
+    options: LiveStoreOptions;
+    mirror: TaskMirror;
+    /** @type {Connection} */
+    connection: Connection;
+    link: ConnectionState;
+    closeCode: number | undefined;
+    relayed: number;
+    /** @type {ConnectionState} */
+    state: ConnectionState;
+    /** @type {Role | null} */
+    role: Role | null;
+    closed: boolean;
+    stop: AbortController;
+    /** @type {TabChannel | null} */
+    channel: TabChannel | null;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    heartbeat: ReturnType<typeof setInterval> | undefined;
+    onOnline: () => void;
+    /** @type {TaskStorage | null} */
+    storage: TaskStorage | null;
+    /** @type {Outbox | null} */
+    outbox: Outbox | null;
+    /** @type {MirrorKeeper | null} */
+    keeper: MirrorKeeper | null;
+    /** The tasks with the queued writes applied (computed when asked). @type {Map<string, Task> | null} */
+    view: Map<string, Task> | null;
+    /** The highest `Tasksync-Seq` of a settled write: the mirror has seen it once `seq` reaches it. */
+    writtenSeq: number;
+    /** @type {(() => void)[]} */
+    waiting: (() => void)[];
+    /** Events relayed while the stored list or the snapshot is loading, applied after it. @type {TaskEvent[] | null} */
+    early: TaskEvent[] | null;
+    /** @type {Set<() => void>} */
+    listeners: Set<() => void>;
+    /** How many changes `subscribe`'s listeners were told of. */
+    revision: number;
+    /**
+     * The tasks by id, as they will be once the queued writes are applied.
+     * @example
+     * for (const task of store.tasks.values()) console.log(task.title, store.isPending(task.id));
+     */
+    get tasks(): Map<string, import("./rest.js").Task>;
+    /**
+     * The queued writes that the server has not answered yet, oldest first (every tab's).
+     * @example
+     * badge.textContent = store.pending.length ? `${store.pending.length} changes waiting` : "";
+     */
+    get pending(): import("./outbox.js").QueuedWrite[];
+    /** Whether a queued write to this task is still waiting. @param {string} id */
+    isPending(id: string): boolean;
+    /**
+     * Whether what is stored survives a reload (false: IndexedDB is missing or full, so
+     * the store is in memory only, as `onStorage` said).
+     */
+    get durable(): boolean;
+    /**
+     * Resolves once every queued write is answered and the mirror has seen their events
+     * (read-your-writes): e.g. before signing out.
+     * @example
+     * await store.flushed();
+     * await store.signOut();
+     */
+    flushed(): Promise<any>;
+    /** The seq of the last change applied. */
+    get seq(): number;
+    /** The task as it will be once its queued writes are applied. @param {string} id */
+    get(id: string): import("./rest.js").Task | undefined;
+    /**
+     * The tasks, filtered and ordered as the server's list would, queued writes applied.
+     * @example
+     * render(store.list({ status: "pending", sort: "due_date", order: "asc" }));
+     * @param {import("./mirror.js").TaskQuery} [query]
+     */
+    list(query?: import("./mirror.js").TaskQuery): import("./rest.js").Task[];
+    /**
+     * Be called after every change: the tasks, the queue or the connection state (for a
+     * UI library's binding, as `useLiveTasks` in `tasksync/react`). Returns the unsubscribe.
+     * `revision` counts the changes, so a cached view knows when it is stale.
+     * @example
+     * const unsubscribe = store.subscribe(() => render(store.list(), store.state));
+     * @param {() => void} listener @returns {() => void}
+     */
+    subscribe(listener: () => void): () => void;
+    notify(): void;
+    /**
+     * Show the stored list (or, the first time, load the snapshot), then go live in the
+     * background. Resolves once the tasks are there; rejects on a fatal error (no token,
+     * or one the server refuses).
+     * @example
+     * await store.start();
+     * render(store.list());
+     */
+    start(): Promise<void>;
+    /** Stop; if this tab held the socket, the next tab takes it over. */
+    close(): void;
+    /**
+     * Sign out: stop, and delete everything stored for this user in this browser (the
+     * mirror and any write still queued). The other tabs of the user close too
+     * (`onSignedOut`). Wait for `flushed()` first to keep queued writes.
+     * @example
+     * if (store.pending.length === 0 || confirm("Discard changes not yet sent?")) await store.signOut();
+     */
+    signOut(): Promise<void>;
+    /**
+     * Create a task (its id is chosen here, so it can be edited before it reaches the
+     * server). Resolves, once queued, with the task as it is shown.
+     * @example
+     * const task = await store.create({ title: "Buy milk", due_date: "2026-12-01" });
+     * @param {TaskFields & {title: string}} fields
+     * @returns {Promise<Task>}
+     */
+    create(fields: TaskFields & {
+        title: string;
+    }): Promise<Task>;
+    /**
+     * Change some fields. `ifMatch` defaults to the version this store shows; pass a
+     * version to overwrite exactly that one, or `null` for last-writer-wins.
+     * @example
+     * await store.update(id, { title: "Buy oat milk" });
+     * @param {string} id @param {TaskFields} changes @param {{ifMatch?: number | null}} [options]
+     */
+    update(id: string, changes: TaskFields, { ifMatch }?: {
+        ifMatch?: number | null;
+    }): Promise<import("./rest.js").Task | undefined>;
+    /**
+     * Replace the editable fields (`PUT`: omitted optional ones return to their defaults).
+     * @example
+     * await store.replace(id, { title: "Buy milk", completed: true });
+     * @param {string} id @param {TaskFields & {title: string}} fields @param {{ifMatch?: number | null}} [options]
+     */
+    replace(id: string, fields: TaskFields & {
+        title: string;
+    }, { ifMatch }?: {
+        ifMatch?: number | null;
+    }): Promise<import("./rest.js").Task | undefined>;
+    /**
+     * Flip `completed`.
+     * @example
+     * await store.toggle(id);
+     * @param {string} id @param {{ifMatch?: number | null}} [options]
+     */
+    toggle(id: string, { ifMatch }?: {
+        ifMatch?: number | null;
+    }): Promise<import("./rest.js").Task | undefined>;
+    /**
+     * Delete; a task that turns out to be gone already counts as deleted.
+     * @example
+     * await store.remove(id);
+     * @param {string} id @param {{ifMatch?: number | null}} [options]
+     */
+    remove(id: string, { ifMatch }?: {
+        ifMatch?: number | null;
+    }): Promise<void>;
+    /**
+     * @param {import("./outbox.js").Operation} operation @param {string | null} id
+     * @param {TaskFields | null} body @param {number | null | undefined} ifMatch
+     */
+    queue(operation: import("./outbox.js").Operation, id: string | null, body: TaskFields | null, ifMatch: number | null | undefined): Promise<import("./outbox.js").QueuedWrite>;
+    /** The server answered a queued write (here, or in the tab that sent it). @param {QueuedWrite} write @param {Outcome} outcome */
+    settle(write: QueuedWrite, outcome: Outcome): void;
+    /** The mirror or the queue changed. @param {Change} change */
+    changed(change: Change): void;
+    /** Runs with the Web Lock held (or at once without sharing), until the store closes. */
+    lead(): Promise<void>;
+    announce(): void;
+    /** @param {Relay} message */
+    post(message: Relay): void;
+    /** @param {Relay} message */
+    onRelay(message: Relay): void;
+    /** Tell `onState` (and, from the leader, the other tabs) of a change. @param {boolean} [roleChanged] */
+    refreshState(roleChanged?: boolean): void;
+    /** A fatal error: offline until the store is closed and started again. @param {Error} error */
+    fail(error: Error): void;
+    /** @param {unknown} error */
+    report(error: unknown): void;
+}
+export type Task = import("./rest.js").Task;
+export type TaskFields = import("./rest.js").TaskFields;
+export type TaskEvent = import("./rest.js").TaskEvent;
+export type TasksyncClient = import("./rest.js").TasksyncClient;
+export type Change = import("./mirror.js").Change;
+export type QueuedWrite = import("./outbox.js").QueuedWrite;
+export type Outcome = import("./outbox.js").Outcome;
+export type ConflictError = import("./rest.js").ConflictError;
+export type TasksyncError = import("./rest.js").TasksyncError;
+export type TaskStorage = import("./storage.js").TaskStorage;
+export type Relay = import("./tabs.js").Relay;
+export type ConnectionState = "connecting" | "live" | "offline" | "resyncing" | "closed";
+/**
+ * Which part this tab plays: it holds the shared socket, it is fed by the tab that
+ * does, or it has its own socket (the browser lacks Web Locks or BroadcastChannel).
+ */
+export type Role = "leader" | "follower" | "solo";
+export type ConflictInfo = {
+    operation: import("./outbox.js").Operation;
+    id: string;
+    /**
+     * the fields that were not written
+     */
+    attempted: TaskFields | null;
+    error: ConflictError;
+    /**
+     * the queued write the server refused
+     */
+    write: QueuedWrite;
+};
+export type LiveStoreOptions = {
+    onChange?: ((change: Change) => void) | undefined;
+    /**
+     * `code`: how the last socket closed, until live again (1012: the server is restarting)
+     */
+    onState?: ((state: ConnectionState, detail: {
+        role: Role | null;
+        code?: number;
+    }) => void) | undefined;
+    /**
+     * a `412`: the write was refused; `current` is the task now (and shown)
+     */
+    onConflict?: ((current: Task, info: ConflictInfo) => void) | undefined;
+    /**
+     * a queued write the server refused for good: `404` (the task is gone) or another `4xx`
+     */
+    onDropped?: ((write: QueuedWrite, error: TasksyncError) => void) | undefined;
+    /**
+     * the queue changed (writes not yet answered, oldest first)
+     */
+    onPending?: ((writes: QueuedWrite[]) => void) | undefined;
+    /**
+     * storage fell back to memory: nothing survives a reload
+     */
+    onStorage?: ((info: {
+        durable: boolean;
+        reason: string;
+    }) => void) | undefined;
+    /**
+     * another tab signed this user out (the store is closed)
+     */
+    onSignedOut?: (() => void) | undefined;
+    onResync?: ((info: {
+        reason: string;
+        seq: number;
+        count: number;
+    }) => void) | undefined;
+    onError?: ((error: Error) => void) | undefined;
+    /**
+     * share one socket between the tabs of this browser (default: where supported)
+     */
+    shareTabs?: boolean | undefined;
+};
+import { TaskMirror } from "./mirror.js";
+import { Connection } from "./connection.js";
+import { TabChannel } from "./tabs.js";
+import { Outbox } from "./outbox.js";
+import { MirrorKeeper } from "./storage.js";
