@@ -35,3 +35,18 @@ async def test_metrics_behind_a_token(app_factory: AppFactory) -> None:
 
 async def test_metrics_open_without_a_token(client: httpx.AsyncClient) -> None:
     assert "tasksync_open_sockets" in (await client.get("/metrics")).text
+
+
+@pytest.mark.parametrize("path", ["/", "/client/demo/index.html", "/client/tasksync.js"])
+async def test_pages_may_open_sockets_to_this_host_only(client: httpx.AsyncClient, path: str) -> None:
+    response = await client.get(path, headers={"Host": "tasks.example:8443"})
+    assert response.status_code == 200
+    policy = response.headers["content-security-policy"]
+    assert "connect-src 'self' ws://tasks.example:8443 wss://tasks.example:8443;" in policy
+    assert "ws: " not in policy and "script-src 'self';" in policy
+
+
+async def test_an_odd_host_gets_no_socket_source(client: httpx.AsyncClient) -> None:
+    response = await client.get("/", headers={"Host": "evil.example; script-src *"})
+    policy = response.headers["content-security-policy"]
+    assert "connect-src 'self';" in policy and "evil" not in policy

@@ -10,13 +10,16 @@ without that folder `/` answers 404 and `/client/` is not mounted.
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.api.deps import JSON_TYPES, read_json_object, services
 from server.auth import mint_dev_token
@@ -29,13 +32,43 @@ DEMO_INDEX = CLIENT_DIR / "demo" / "index.html"
 DEMO_WORKER = CLIENT_DIR / "demo" / "sw.js"
 CLIENT_PATH = "/client"
 
-# Only the app's own files. `ws:`/`wss:` because 'self' did not cover the socket's
-# scheme in every browser still in use (CSP Level 2).
-DEMO_CSP = (
+# Only the app's own files, and sockets only to this very host: `ws://host wss://host`
+# spelled out because 'self' did not cover the socket's scheme in every browser still in
+# use (CSP Level 2).
+_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "connect-src 'self'{sockets}; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'self'"
 )
+# A Host that is a plain host[:port] (anything else gets no socket source but 'self').
+_PLAIN_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+
+
+def content_policy(host: str) -> str:
+    """The Content-Security-Policy of the demo and the `/client/` files, for `host`."""
+    sockets = f" ws://{host} wss://{host}" if _PLAIN_HOST.match(host) else ""
+    return _CSP.format(sockets=sockets)
+
+
+class WithContentPolicy:
+    """ASGI wrapper: every response of `app` (the static `/client/` folder, whose HTML
+    pages need the policy as much as `/`) carries the Content-Security-Policy."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        host = Headers(scope=scope).get("host", "")
+
+        async def send_with_policy(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                policy = (b"content-security-policy", content_policy(host).encode())
+                message["headers"] = [*message.get("headers", []), policy]
+            await send(message)
+
+        await self.app(scope, receive, send_with_policy)
+
+
 _EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 _DEV_MODE_META = '<meta name="tasksync-dev-mode" content="false">'
 
@@ -46,7 +79,8 @@ async def demo_page(request: Request) -> Response:
     html = DEMO_INDEX.read_text(encoding="utf-8")
     if services(request).settings.dev_mode:
         html = html.replace(_DEV_MODE_META, _DEV_MODE_META.replace("false", "true"))
-    return HTMLResponse(html, headers={"Content-Security-Policy": DEMO_CSP, "Cache-Control": "no-cache"})
+    policy = content_policy(request.headers.get("host", ""))
+    return HTMLResponse(html, headers={"Content-Security-Policy": policy, "Cache-Control": "no-cache"})
 
 
 async def demo_worker(request: Request) -> Response:
@@ -108,5 +142,6 @@ def web_routes() -> list[BaseRoute]:
         Route("/api/dev/token", dev_token, methods=_EVERY_METHOD, name="dev_token"),
     ]
     if CLIENT_DIR.is_dir():
-        routes.append(Mount(CLIENT_PATH, StaticFiles(directory=CLIENT_DIR), name="client"))
+        static = WithContentPolicy(StaticFiles(directory=CLIENT_DIR))
+        routes.append(Mount(CLIENT_PATH, static, name="client"))
     return routes
