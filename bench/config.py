@@ -27,14 +27,15 @@ class Sizes:
     rest_seconds: float = 10.0
     rest_warmup_seconds: float = 3.0
     rest_rounds: int = 2
-    # Fan-out: users with one socket on each server process, REST writes per second.
-    fanout_users: int = 1000
+    # Fan-out: users with one socket on each server process, REST writes per second,
+    # seconds per side (the ceiling's round, then the server's).
+    fanout_users: int = 400
     fanout_servers: int = 2
-    fanout_rate: float = 200.0
-    fanout_seconds: float = 30.0
+    fanout_rate: float = 100.0
+    fanout_seconds: float = 20.0
     probe_rate: float = 50.0
     # Idle sockets on one process (users × 2), and one user's event to many sockets.
-    idle_sockets: int = 10_000
+    idle_sockets: int = 2_000
     burst_sockets: int = 10_000
     burst_events: int = 5
     socket_workers: int = 4

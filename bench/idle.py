@@ -9,6 +9,10 @@ Burst: N sockets of ONE user (the per-user cap lifted for this run), then K sing
 writes, one at a time; for each, the time from the event's `at` (stamped in the write
 transaction; for the ceiling, when `/fire` is handled) to its arrival on the LAST
 socket. Deliveries per second = N / that time (median over the K events).
+
+Ceiling: the ceiling app without a database — a bare Starlette socket route (header
+token, accept, hello, then only reads) and `/fire`, a bare loop sending one
+pre-encoded frame to every socket.
 """
 
 from __future__ import annotations
@@ -130,19 +134,14 @@ def _figures(raw: dict[str, Any], s: Sizes) -> list[Figure]:
     ours, top = raw["server"], raw["ceiling"]
     idle = f"Idle sockets ({s.idle_sockets:,} on one process)"
     burst = f"One event → {s.burst_sockets:,} sockets of one user"
-    kb = ours["idle"]["per_socket_kb"]
+    kb, bare_kb = ours["idle"]["per_socket_kb"], top["idle"]["per_socket_kb"]
     held = ours["idle"]["alive"]
+    rate, bare_rate = ours["burst"]["per_second"], top["burst"]["per_second"]
     return [
-        Figure(idle, "memory per idle socket", kb, top["idle"]["per_socket_kb"], "KB", "≤ 30 KB", kb <= 30),
+        Figure(idle, "memory per idle socket", kb, bare_kb, "KB", "≤ 1.2× ceiling", kb <= 1.2 * bare_kb),
         Figure(
-            idle,
-            "sockets held and answering",
-            held,
-            top["idle"]["alive"],
-            "",
-            "≥ 10,000",
-            held >= 10_000 if s.full_size else None,
-        ),  # fmt: skip
+            idle, "sockets held and answering", held, top["idle"]["alive"], "", "all", held == s.idle_sockets
+        ),
         Figure(
             burst,
             "commit → last socket",
@@ -151,6 +150,12 @@ def _figures(raw: dict[str, Any], s: Sizes) -> list[Figure]:
             "ms",
         ),
         Figure(
-            burst, "deliveries/s per process", ours["burst"]["per_second"], top["burst"]["per_second"], "/s"
+            burst,
+            "deliveries/s per process",
+            rate,
+            bare_rate,
+            "/s",
+            "≥ 0.8× ceiling",
+            rate >= 0.8 * bare_rate,
         ),
     ]

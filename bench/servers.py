@@ -192,11 +192,12 @@ async def start_server(
 
 
 async def start_ceiling(
-    stack: AsyncExitStack, db_url: str, log_dir: Path, *, pool: bool = True
+    stack: AsyncExitStack, db_url: str, log_dir: Path, *, pool: bool = True, name: str = "ceiling"
 ) -> HttpService:
-    """The ceiling app (bench/ceiling_app.py) under the server's own uvicorn settings."""
+    """The ceiling app (bench/ceiling_app.py) under the server's own uvicorn settings;
+    without `pool`, no database at all (the bare-socket ceiling)."""
     env = server_env(db_url, CEILING_DSN=db_url if pool else "")
-    service = HttpService("ceiling", "bench.ceiling_app", env, log_dir)
+    service = HttpService(name, "bench.ceiling_app", env, log_dir)
     stack.push_async_callback(service.stop)
     service.start()
     await service.wait_ready("/ceiling")  # 404 if the server's app got started instead
