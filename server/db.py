@@ -21,6 +21,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from server import fastsql
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,56 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
+@asynccontextmanager
+async def _driver_transaction(conn: AsyncConnection, isolation: str | None = None) -> AsyncIterator[None]:
+    """A transaction on PostgreSQL, opened and ended by asyncpg itself, that statements
+    sent through `conn` (SQLAlchemy) and straight to its driver (`server.fastsql`) share.
+
+    Why the driver's: SQLAlchemy's asyncpg adapter sends its BEGIN lazily, with its own
+    first statement, so a statement sent to the driver before that would run outside the
+    transaction, and only a private method starts the adapter's early. Instead `conn` is
+    put in AUTOCOMMIT, where the adapter sends no BEGIN/COMMIT/ROLLBACK of its own (its
+    commit and rollback are no-ops), and the transaction is asyncpg's public
+    `Connection.transaction()` on the driver connection SQLAlchemy hands out publicly
+    (`get_raw_connection().driver_connection`). It is safe because every statement,
+    whichever way it goes, runs on that one PostgreSQL session, one after another: the
+    connection belongs to this block alone (checked out of the pool for it) and one
+    coroutine drives it, so asyncpg never has two operations in progress.
+    """
+    await conn.execution_options(isolation_level="AUTOCOMMIT")
+    driver: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
+    try:
+        transaction = driver.transaction(isolation=isolation)  # raises at once if closed
+        await transaction.start()
+    except Exception as error:
+        await _after_driver_error(conn, error)
+        raise
+    try:
+        yield
+    except BaseException:
+        try:
+            await transaction.rollback()
+        except Exception:
+            # The connection is broken, or still busy with a cancelled statement: it
+            # must not go back to the pool.
+            await conn.invalidate()
+        raise
+    try:
+        await transaction.commit()
+    except Exception as error:
+        await _after_driver_error(conn, error)
+        raise
+
+
+async def _after_driver_error(conn: AsyncConnection, error: Exception) -> None:
+    """After BEGIN or COMMIT failed on the driver: a dead connection is met through
+    SQLAlchemy (see `server.fastsql.meet_disconnect`), any other failure leaves the
+    session in an unknown state, so the connection is dropped rather than pooled."""
+    if await fastsql.meet_disconnect(conn, error):
+        return
+    await conn.invalidate()
+
+
 class Database:
     """The engine plus the transaction helpers; opened and closed by the app lifespan."""
 
@@ -149,10 +200,14 @@ class Database:
     async def transaction(self) -> AsyncIterator[Tx]:
         """One write transaction: commit on success, roll back on any exception."""
         async with self.engine.connect() as conn:
-            await conn.execution_options(tasksync_write=True)
             tx = Tx(conn, self.announcer)
-            async with conn.begin():
-                yield tx
+            if self.dialect == "postgresql":
+                async with _driver_transaction(conn):
+                    yield tx
+            else:
+                await conn.execution_options(tasksync_write=True)
+                async with conn.begin():
+                    yield tx
             # Reached only when the commit succeeded.
             for callback in tx._after_commit:
                 try:
@@ -166,7 +221,9 @@ class Database:
         """A read-only transaction whose statements all see one snapshot of the data."""
         async with self.engine.connect() as conn:
             if self.dialect == "postgresql":
-                await conn.execution_options(isolation_level="REPEATABLE READ")
+                async with _driver_transaction(conn, isolation="repeatable_read"):
+                    yield conn
+                return
             async with conn.begin():
                 yield conn
 

@@ -5,7 +5,11 @@ parameter and result processing); on the list, create and fan-out paths that was
 of a request's time. Those statements are still written with Core, with named
 `bindparam`s, so there is one source of truth and SQLite runs them through SQLAlchemy as
 usual. On PostgreSQL each is compiled once to `$n` SQL and executed on the driver
-connection underneath the SQLAlchemy connection — inside the same transaction.
+connection underneath the SQLAlchemy connection — inside the same transaction, because
+`server.db` runs every PostgreSQL transaction as the driver's own (see
+`server.db._driver_transaction`): the connection must come from `Database.transaction`,
+`snapshot` or `read`, and a connection in any other state is refused rather than let a
+statement run outside its transaction.
 
 Values skip SQLAlchemy's type processing, so they must already be what asyncpg takes
 (timezone-aware datetimes, dates, bools); rows come back as mappings either way.
@@ -54,14 +58,14 @@ def _pg(stmt: sa.Executable) -> _Compiled:
 
 
 async def _driver(conn: AsyncConnection) -> Any:
+    # In AUTOCOMMIT SQLAlchemy's adapter keeps no transaction of its own, so a statement
+    # sent to the driver runs in exactly the transaction the session is in: the one
+    # `server.db` opened on the driver, or none (one statement, one snapshot: `read`).
+    # In any other mode the adapter would send its own BEGIN later, lazily.
+    sync = conn.sync_connection
+    if sync is None or sync.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        raise RuntimeError("fastsql statements need a connection from server.db's Database helpers")
     raw = await conn.get_raw_connection()
-    adapter: Any = raw.dbapi_connection
-    # SQLAlchemy's asyncpg adapter sends BEGIN lazily, with its own first statement; one
-    # sent to the driver before that would run outside the transaction. So start it the
-    # way the adapter would (a private method: SQLAlchemy is pinned below 2.2, and the
-    # rollback tests fail loudly if a write ever escapes its transaction).
-    if conn.in_transaction() and adapter._transaction is None and adapter.isolation_level != "autocommit":
-        await adapter._start_transaction()
     return raw.driver_connection
 
 
@@ -76,18 +80,24 @@ _CONNECTION_ERRORS = (
 )
 
 
+async def meet_disconnect(conn: AsyncConnection, error: BaseException) -> bool:
+    """If `error` (raised by the driver) means the connection is broken, let SQLAlchemy
+    meet the broken connection itself and return True: its disconnect handling then
+    invalidates this connection and the pool's older ones (after a server restart every
+    pooled connection is dead), exactly as for any statement of its own, and raises."""
+    if not (isinstance(error, _CONNECTION_ERRORS) or conn.dialect.is_disconnect(error, None, None)):  # type: ignore[arg-type]
+        return False
+    await conn.execute(sa.text("SELECT 1"))
+    return True
+
+
 async def _run(conn: AsyncConnection, stmt: sa.Executable, values: Mapping[str, Any], method: str) -> Any:
     c = _pg(stmt)
+    driver = await _driver(conn)
     try:
-        driver = await _driver(conn)
         return await getattr(driver, method)(c.sql, *c.args(values))
     except Exception as exc:
-        if not (isinstance(exc, _CONNECTION_ERRORS) or conn.dialect.is_disconnect(exc, None, None)):  # type: ignore[arg-type]
-            raise
-        # Let SQLAlchemy meet the broken connection itself: its disconnect handling then
-        # invalidates this connection and the pool's older ones (after a server restart
-        # every pooled connection is dead), exactly as for any statement of its own.
-        await conn.execute(sa.text("SELECT 1"))
+        await meet_disconnect(conn, exc)
         raise
 
 
