@@ -65,7 +65,7 @@ class Writer:
 
 
 @contextlib.asynccontextmanager
-async def load(base_url: str, user: User, *, ws: int = 3, sse: int = 2, poll: int = 2) -> AsyncIterator[Load]:
+async def load(base_url: str, user: User, *, ws: int = 3, sse: int = 3, poll: int = 2) -> AsyncIterator[Load]:
     """A writer and live readers of every transport, running until the block ends."""
     readers: list[Reader] = [
         *(WsReader(base_url, user, f"ws{n}") for n in range(ws)),

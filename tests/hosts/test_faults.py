@@ -24,8 +24,8 @@ BACK_LIVE_BOUND = 15.0
 TRANSPORTS = ("ws", "sse", "poll")
 
 
-async def open_streams(url: str) -> int:
-    return sum([int(await metric(url, "tasksync_open_streams", transport=t)) for t in TRANSPORTS])
+async def open_streams(url: str, transports: tuple[str, ...] = TRANSPORTS) -> int:
+    return sum([int(await metric(url, "tasksync_open_streams", transport=t)) for t in transports])
 
 
 def summary(figures: list[tuple[str, float]]) -> str:
@@ -36,13 +36,16 @@ async def test_a_killed_host_s_clients_are_back_live_through_the_others(topology
     lb, victim = topology.lb, topology.hosts[0]
     async with load(lb.url, User()) as running:
         await running.progress()
+        # Connected sockets and SSE streams drop with the host; a parked long-poll may be
+        # answered by HAProxy's retry elsewhere without its client noticing.
+        dropping = await open_streams(victim.process.url, ("ws", "sse"))
         assert await open_streams(victim.process.url) > 0, "no stream went to the host about to be killed"
         killed = time.monotonic()
         victim.process.kill()  # SIGKILL: no drain, no 1012, its connections just break
         # Everyone live again well after the kill: those of the killed host have reconnected.
         await running.all_live_after(killed + 1, timeout=BACK_LIVE_BOUND)
         figures = running.back_live(killed)
-        assert figures, "no client was dropped by the kill"
+        assert len(figures) >= dropping, (figures, dropping)
         worst = max(seconds for _, seconds in figures)
         assert worst < BACK_LIVE_BOUND, figures
         await lb.wait_status(victim.name, "DOWN")
@@ -60,6 +63,7 @@ async def test_a_host_cut_off_from_postgres_is_taken_out_and_rejoins(topology: T
     lb, victim = topology.lb, topology.hosts[1]
     async with load(lb.url, User()) as running:
         await running.progress()
+        dropping = await open_streams(victim.process.url, ("ws", "sse"))
         assert await open_streams(victim.process.url) > 0, "no stream went to the host about to be cut off"
         cut = time.monotonic()
         await victim.db.refuse()
@@ -74,7 +78,7 @@ async def test_a_host_cut_off_from_postgres_is_taken_out_and_rejoins(topology: T
         ended = time.monotonic() - cut
         await running.all_live_after(cut + STREAMS_END_AFTER_LISTENER_LOST_SECONDS + 1, BACK_LIVE_BOUND)
         figures = running.back_live(cut)
-        assert figures, "no client was dropped by the cut"
+        assert len(figures) >= dropping, (figures, dropping)
         worst = max(seconds for _, seconds in figures)
         assert worst < BACK_LIVE_BOUND, figures
         sockets = [reader for reader in running.readers if reader.name.startswith("ws")]
