@@ -16,7 +16,8 @@
 
 import { Connection } from "./connection.js";
 import { TaskMirror, sortTasks } from "./mirror.js";
-import { Outbox, overlay, queuedWrite } from "./outbox.js";
+import { LiveWrites } from "./live_writes.js";
+import { Outbox, overlay } from "./outbox.js";
 import { tokenClaims } from "./rest.js";
 import { MirrorKeeper, openStorage } from "./storage.js";
 import { TabChannel, fromWire, toWire } from "./tabs.js";
@@ -83,11 +84,10 @@ const HEARTBEAT_MS = 15_000;
  * await store.start();
  * await store.update(id, { title: "Buy oat milk" });
  */
-export class LiveStore {
+export class LiveStore extends LiveWrites {
   /** @param {TasksyncClient} client @param {LiveStoreOptions} [options] */
   constructor(client, options = {}) {
-    this.client = client;
-    this.options = options;
+    super(client, options);
     this.mirror = new TaskMirror(client, {
       onChange: (change) => this.changed(change),
       onResync: (info) => options.onResync?.(info),
@@ -141,14 +141,10 @@ export class LiveStore {
     };
     /** @type {TaskStorage | null} */
     this.storage = null;
-    /** @type {Outbox | null} */
-    this.outbox = null;
     /** @type {MirrorKeeper | null} */
     this.keeper = null;
     /** The tasks with the queued writes applied (computed when asked). @type {Map<string, Task> | null} */
     this.view = null;
-    /** The highest `Tasksync-Seq` of a settled write: the mirror has seen it once `seq` reaches it. */
-    this.writtenSeq = 0;
     /** @type {(() => void)[]} */
     this.waiting = [];
     /** Events relayed while the stored list or the snapshot is loading, applied after it. @type {TaskEvent[] | null} */
@@ -340,94 +336,6 @@ export class LiveStore {
     const storage = this.storage;
     this.close();
     await storage?.clear();
-  }
-
-  // ---- writes ---------------------------------------------------------------------
-
-  /**
-   * Create a task (its id is chosen here, so it can be edited before it reaches the
-   * server). Resolves, once queued, with the task as it is shown.
-   * @example
-   * const task = await store.create({ title: "Buy milk", due_date: "2026-12-01" });
-   * @param {TaskFields & {title: string}} fields
-   * @returns {Promise<Task>}
-   */
-  async create(fields) {
-    const write = await this.queue("create", null, fields, null);
-    return /** @type {Task} */ (this.get(write.id));
-  }
-
-  /**
-   * Change some fields. `ifMatch` defaults to the version this store shows; pass a
-   * version to overwrite exactly that one, or `null` for last-writer-wins.
-   * @example
-   * await store.update(id, { title: "Buy oat milk" });
-   * @param {string} id @param {TaskFields} changes @param {{ifMatch?: number | null}} [options]
-   */
-  async update(id, changes, { ifMatch } = {}) {
-    await this.queue("update", id, changes, ifMatch);
-    return this.get(id);
-  }
-
-  /**
-   * Replace the editable fields (`PUT`: omitted optional ones return to their defaults).
-   * @example
-   * await store.replace(id, { title: "Buy milk", completed: true });
-   * @param {string} id @param {TaskFields & {title: string}} fields @param {{ifMatch?: number | null}} [options]
-   */
-  async replace(id, fields, { ifMatch } = {}) {
-    await this.queue("replace", id, fields, ifMatch);
-    return this.get(id);
-  }
-
-  /**
-   * Flip `completed`.
-   * @example
-   * await store.toggle(id);
-   * @param {string} id @param {{ifMatch?: number | null}} [options]
-   */
-  async toggle(id, { ifMatch } = {}) {
-    await this.queue("toggle", id, null, ifMatch);
-    return this.get(id);
-  }
-
-  /**
-   * Delete; a task that turns out to be gone already counts as deleted.
-   * @example
-   * await store.remove(id);
-   * @param {string} id @param {{ifMatch?: number | null}} [options]
-   */
-  async remove(id, { ifMatch } = {}) {
-    await this.queue("delete", id, null, ifMatch);
-  }
-
-  /**
-   * @param {import("./outbox.js").Operation} operation @param {string | null} id
-   * @param {TaskFields | null} body @param {number | null | undefined} ifMatch
-   */
-  async queue(operation, id, body, ifMatch) {
-    if (!this.outbox) throw new Error("start() the store first");
-    const version = ifMatch === undefined ? (id === null ? null : (this.get(id)?.version ?? null)) : ifMatch;
-    const write = await this.outbox.add(queuedWrite(operation, id, body, version, this.client.clientId));
-    if (this.durable) this.post({ kind: "outbox" });
-    return write;
-  }
-
-  /** The server answered a queued write (here, or in the tab that sent it). @param {QueuedWrite} write @param {Outcome} outcome */
-  settle(write, outcome) {
-    const info = { operation: write.operation, id: write.id, attempted: write.body, write };
-    if (outcome.kind === "applied") {
-      if (outcome.seq !== null) this.writtenSeq = Math.max(this.writtenSeq, outcome.seq);
-      if (write.operation === "delete") this.mirror.forget(write.id, { mine: true });
-      else if (outcome.task) this.mirror.applyWrite(outcome.task);
-    } else if (outcome.kind === "conflict") {
-      this.mirror.applyWrite(outcome.current);
-      this.options.onConflict?.(outcome.current, { ...info, error: outcome.error });
-    } else {
-      if (outcome.kind === "missing") this.mirror.forget(write.id, { mine: false });
-      if (this.options.onDropped) this.options.onDropped(write, outcome.error);
-      else this.report(outcome.error);
-    }
   }
 
   /** The mirror or the queue changed. @param {Change} change */

@@ -16,6 +16,7 @@ const SHELL = [
   "client/tasksync.js",
   "client/connection.js",
   "client/live.js",
+  "client/live_writes.js",
   "client/mirror.js",
   "client/outbox.js",
   "client/rest.js",

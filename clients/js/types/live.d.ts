@@ -14,12 +14,9 @@
  * await store.start();
  * await store.update(id, { title: "Buy oat milk" });
  */
-export class LiveStore {
+export class LiveStore extends LiveWrites {
     /** @param {TasksyncClient} client @param {LiveStoreOptions} [options] */
     constructor(client: TasksyncClient, options?: LiveStoreOptions);
-    client: import("./rest.js").TasksyncClient;
-    options: LiveStoreOptions;
-    mirror: TaskMirror;
     /** @type {Connection} */
     connection: Connection;
     link: ConnectionState;
@@ -38,14 +35,10 @@ export class LiveStore {
     onOnline: () => void;
     /** @type {TaskStorage | null} */
     storage: TaskStorage | null;
-    /** @type {Outbox | null} */
-    outbox: Outbox | null;
     /** @type {MirrorKeeper | null} */
     keeper: MirrorKeeper | null;
     /** The tasks with the queued writes applied (computed when asked). @type {Map<string, Task> | null} */
     view: Map<string, Task> | null;
-    /** The highest `Tasksync-Seq` of a settled write: the mirror has seen it once `seq` reaches it. */
-    writtenSeq: number;
     /** @type {(() => void)[]} */
     waiting: (() => void)[];
     /** Events relayed while the stored list or the snapshot is loading, applied after it. @type {TaskEvent[] | null} */
@@ -69,11 +62,6 @@ export class LiveStore {
     /** Whether a queued write to this task is still waiting. @param {string} id */
     isPending(id: string): boolean;
     /**
-     * Whether what is stored survives a reload (false: IndexedDB is missing or full, so
-     * the store is in memory only, as `onStorage` said).
-     */
-    get durable(): boolean;
-    /**
      * Resolves once every queued write is answered and the mirror has seen their events
      * (read-your-writes): e.g. before signing out.
      * @example
@@ -83,8 +71,6 @@ export class LiveStore {
     flushed(): Promise<any>;
     /** The seq of the last change applied. */
     get seq(): number;
-    /** The task as it will be once its queued writes are applied. @param {string} id */
-    get(id: string): import("./rest.js").Task | undefined;
     /**
      * The tasks, filtered and ordered as the server's list would, queued writes applied.
      * @example
@@ -121,78 +107,17 @@ export class LiveStore {
      * if (store.pending.length === 0 || confirm("Discard changes not yet sent?")) await store.signOut();
      */
     signOut(): Promise<void>;
-    /**
-     * Create a task (its id is chosen here, so it can be edited before it reaches the
-     * server). Resolves, once queued, with the task as it is shown.
-     * @example
-     * const task = await store.create({ title: "Buy milk", due_date: "2026-12-01" });
-     * @param {TaskFields & {title: string}} fields
-     * @returns {Promise<Task>}
-     */
-    create(fields: TaskFields & {
-        title: string;
-    }): Promise<Task>;
-    /**
-     * Change some fields. `ifMatch` defaults to the version this store shows; pass a
-     * version to overwrite exactly that one, or `null` for last-writer-wins.
-     * @example
-     * await store.update(id, { title: "Buy oat milk" });
-     * @param {string} id @param {TaskFields} changes @param {{ifMatch?: number | null}} [options]
-     */
-    update(id: string, changes: TaskFields, { ifMatch }?: {
-        ifMatch?: number | null;
-    }): Promise<import("./rest.js").Task | undefined>;
-    /**
-     * Replace the editable fields (`PUT`: omitted optional ones return to their defaults).
-     * @example
-     * await store.replace(id, { title: "Buy milk", completed: true });
-     * @param {string} id @param {TaskFields & {title: string}} fields @param {{ifMatch?: number | null}} [options]
-     */
-    replace(id: string, fields: TaskFields & {
-        title: string;
-    }, { ifMatch }?: {
-        ifMatch?: number | null;
-    }): Promise<import("./rest.js").Task | undefined>;
-    /**
-     * Flip `completed`.
-     * @example
-     * await store.toggle(id);
-     * @param {string} id @param {{ifMatch?: number | null}} [options]
-     */
-    toggle(id: string, { ifMatch }?: {
-        ifMatch?: number | null;
-    }): Promise<import("./rest.js").Task | undefined>;
-    /**
-     * Delete; a task that turns out to be gone already counts as deleted.
-     * @example
-     * await store.remove(id);
-     * @param {string} id @param {{ifMatch?: number | null}} [options]
-     */
-    remove(id: string, { ifMatch }?: {
-        ifMatch?: number | null;
-    }): Promise<void>;
-    /**
-     * @param {import("./outbox.js").Operation} operation @param {string | null} id
-     * @param {TaskFields | null} body @param {number | null | undefined} ifMatch
-     */
-    queue(operation: import("./outbox.js").Operation, id: string | null, body: TaskFields | null, ifMatch: number | null | undefined): Promise<import("./outbox.js").QueuedWrite>;
-    /** The server answered a queued write (here, or in the tab that sent it). @param {QueuedWrite} write @param {Outcome} outcome */
-    settle(write: QueuedWrite, outcome: Outcome): void;
     /** The mirror or the queue changed. @param {Change} change */
     changed(change: Change): void;
     /** Runs with the Web Lock held (or at once without sharing), until the store closes. */
     lead(): Promise<void>;
     announce(): void;
     /** @param {Relay} message */
-    post(message: Relay): void;
-    /** @param {Relay} message */
     onRelay(message: Relay): void;
     /** Tell `onState` (and, from the leader, the other tabs) of a change. @param {boolean} [roleChanged] */
     refreshState(roleChanged?: boolean): void;
     /** A fatal error: offline until the store is closed and started again. @param {Error} error */
     fail(error: Error): void;
-    /** @param {unknown} error */
-    report(error: unknown): void;
 }
 export type Task = import("./rest.js").Task;
 export type TaskFields = import("./rest.js").TaskFields;
@@ -267,8 +192,7 @@ export type LiveStoreOptions = {
      */
     shareTabs?: boolean | undefined;
 };
-import { TaskMirror } from "./mirror.js";
+import { LiveWrites } from "./live_writes.js";
 import { Connection } from "./connection.js";
 import { TabChannel } from "./tabs.js";
-import { Outbox } from "./outbox.js";
 import { MirrorKeeper } from "./storage.js";
