@@ -205,19 +205,28 @@ async def test_a_queued_create_over_the_task_quota_is_dropped_shown_and_not_retr
     browsing: Browsing, limited: tuple[ServerProcess, ServerProcess], user: User
 ) -> None:
     server = limited[1]
-    async with httpx.AsyncClient(base_url=server.url, headers=user.headers) as api:
+    async with (
+        Netcut(server.port) as cut,
+        httpx.AsyncClient(base_url=server.url, headers=user.headers) as api,
+    ):
         for title in ("First", "Second"):
             assert (await api.post("/api/tasks", json={"title": title})).status_code == 201
         refused_before = await metric(server.url, LIMITED, budget="tasks")
-        tab = await tab_at(browsing, await browsing.device(user.token), server.url)
+        tab = await tab_at(browsing, await browsing.device(user.token), cut.url)
         await tab.expect_titles(["Second", "First"])
 
+        # Offline, the create is shown at once, and an edit is queued behind it.
+        await cut.refuse()
+        await until_offline(tab)
         await add_task(tab, "One too many")
-        await rename(tab, "First", "First, renamed")  # queued behind the refused create
+        await rename(tab, "First", "First, renamed")
+        await expect_waiting(tab, 2)
 
+        await cut.restore()
         dropped = tab.page.locator('.notice[data-dropped="quota"]')
         await expect(dropped).to_have_text(
-            re.compile(r"You have reached the limit of 2 tasks: “One too many” was not saved")
+            re.compile(r"You have reached the limit of 2 tasks: “One too many” was not saved"),
+            timeout=RECOVERY_MS,
         )
         await expect_waiting(tab, 0)
         await tab.expect_titles(["Second", "First, renamed"])
