@@ -85,17 +85,17 @@ chromium:
 	else echo "note: /usr/bin/chromium is missing and installing it needs root" \
 	  "(apt-get install chromium); the browser tests will be skipped"; fi
 
-# Debian's HAProxy and iproute2 for the multi-host tests (tests/hosts: network
+# Debian's HAProxy, nginx and iproute2 for the multi-host tests (tests/hosts: network
 # namespaces behind a real load balancer, run as root; they skip elsewhere, and fail
 # under CI). Installed like Chromium above.
 haproxy:
-	@if [ -x /usr/sbin/haproxy ] && command -v ip >/dev/null; then :; \
+	@if [ -x /usr/sbin/haproxy ] && [ -x /usr/sbin/nginx ] && command -v ip >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y haproxy iproute2; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y haproxy nginx-light iproute2; \
 	elif case "$$(printf %s "$$CI" | tr A-Z a-z)" in 1|true|yes|on) true;; *) false;; esac; then \
-	  sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y haproxy iproute2; \
-	else echo "note: haproxy or ip (iproute2) is missing and installing them needs root" \
-	  "(apt-get install haproxy iproute2); the multi-host tests will be skipped"; fi
+	  sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y haproxy nginx-light iproute2; \
+	else echo "note: haproxy, nginx or ip (iproute2) is missing and installing them needs root" \
+	  "(apt-get install haproxy nginx-light iproute2); the multi-host tests will be skipped"; fi
 
 pytest: setup chromium haproxy $(BETTER_AUTH)/node_modules/.package-lock.json \
 	$(ECOSYSTEM)/node_modules/.package-lock.json $(TS_CONSUMER)/node_modules/.package-lock.json

@@ -67,6 +67,8 @@ def _serve(settings: Settings) -> None:
         ws_max_size=settings.ws_max_message_bytes,
         ws_per_message_deflate=False,  # ~2.5x the memory per idle socket; events are small
         proxy_headers=True,
+        # Only these proxies' X-Forwarded-Proto/-For are believed (scheme, client address).
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         # Long-lived SSE and long-poll responses are cut after this on shutdown;
         # sockets get 1012 at once. Clients resume with since / Last-Event-ID.
         timeout_graceful_shutdown=5,

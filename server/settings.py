@@ -7,6 +7,7 @@ configuration table mirrors this class.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 from typing import Annotated, Literal
@@ -65,6 +66,10 @@ class Settings(BaseSettings):
     dev_secret_file: str = "./var/dev-secret"
 
     cors_origins: Annotated[list[str], NoDecode] = []
+    # The proxies whose X-Forwarded-Proto / X-Forwarded-For uvicorn believes (addresses or
+    # CIDRs, comma-separated, or `*`): behind a TLS-terminating load balancer its address
+    # must be here, or the page's own socket (Origin https://...) is refused as cross-origin.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
@@ -126,6 +131,20 @@ class Settings(BaseSettings):
         bad = [alg for alg in value if alg not in allowed]
         if bad:
             raise ValueError(f"unsupported JWKS algorithms: {bad}; allowed: {sorted(allowed)}")
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        for part in (item.strip() for item in value.split(",")):
+            if part == "*":
+                continue
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"not an address or CIDR: {part!r}; write e.g. '10.0.0.5,10.1.0.0/16' or '*'"
+                ) from None
         return value
 
     @field_validator("rate_limit_writes", "rate_limit_reads", "rate_limit_stream_opens")

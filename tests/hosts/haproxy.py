@@ -53,15 +53,27 @@ class HAProxy:
     """`start()`, `reload()` (a new process takes over, as `systemctl reload` does),
     `stop()`; `state()` and `set_state()` speak to the runtime API."""
 
-    def __init__(self, hosts: dict[str, str], run_dir: Path) -> None:
+    def __init__(
+        self,
+        hosts: dict[str, str],
+        run_dir: Path,
+        *,
+        extra_configs: tuple[Path, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """`extra_configs` are read after haproxy.cfg (more frontends, say), with `env`
+        added to the environment they take their values from."""
         self.port = free_port()
         self.run_dir = run_dir
+        run_dir.mkdir(parents=True, exist_ok=True)
         self.socket = run_dir / "haproxy-admin.sock"
+        self.extra_configs = extra_configs
         self.env = {
             **os.environ,
             "TASKSYNC_LB_BIND": f"127.0.0.1:{self.port}",
             "TASKSYNC_LB_ADMIN_SOCKET": str(self.socket),
             **{f"TASKSYNC_{name.upper()}": address for name, address in hosts.items()},
+            **(env or {}),
         }
         self.hosts = list(hosts)
         self.proc: subprocess.Popen[bytes] | None = None
@@ -76,9 +88,10 @@ class HAProxy:
         return f"ws://127.0.0.1:{self.port}/api/ws"
 
     def _spawn(self, *extra: str) -> subprocess.Popen[bytes]:
+        configs = [arg for path in self.extra_configs for arg in ("-f", str(path))]
         with self.log_path.open("ab") as log:
             proc = subprocess.Popen(
-                ["haproxy", "-db", "-f", str(CONFIG), *extra],
+                ["haproxy", "-db", "-f", str(CONFIG), *configs, *extra],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
