@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,9 +43,10 @@ AfterCommit = Callable[[], Awaitable[None]]
 
 
 class Announcer(Protocol):
-    """Tells the other server processes that a user's log has a new event."""
+    """Writes an event row and tells the other server processes that the user's log has
+    a new event (`event` holds the values of `server.realtime.log.INSERT_EVENT`)."""
 
-    async def announce(self, tx: Tx, user_id: str, seq: int) -> None: ...
+    async def record(self, tx: Tx, event: Mapping[str, Any]) -> None: ...
 
 
 @dataclass

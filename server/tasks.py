@@ -17,7 +17,7 @@ from server import fastsql
 from server.db import Tx
 from server.errors import NotFound, PreconditionFailed, QuotaExceeded, ValidationFailed, field_error
 from server.models import TASK_ID_LEN, tasks, users
-from server.realtime.log import next_seq, now, record_event
+from server.realtime.log import next_seq, next_seq_counting, now, record_event
 from server.schemas import TaskFields, utc_iso
 
 _DEFAULTS: dict[str, Any] = {"description": "", "completed": False, "due_date": None}
@@ -123,16 +123,18 @@ async def create_task(
     """Create a task; with `task_id` (a client-chosen id, see `check_client_id`) the
     create is refused with 412 when the user already has a task of that id. A user
     holding `quota` tasks is refused (403) until one is deleted."""
-    seq = await next_seq(tx, user_id)
+    # The seq and the task count move in one statement; a refusal below (412, 403)
+    # rolls both back with the transaction.
+    seq, count = await next_seq_counting(tx, user_id, 1)
     if task_id is not None:
-        # Under the user's write lock (taken by next_seq), so two creates of one id
+        # Under the user's write lock (taken with the seq), so two creates of one id
         # cannot both pass this check.
         existing = (
             await tx.conn.execute(sa.select(tasks).where(tasks.c.user_id == user_id, tasks.c.id == task_id))
         ).first()
         if existing is not None:
             raise PreconditionFailed("a task with this id exists", current=task_json(existing._mapping))
-    if await _count(tx, user_id, 1) > quota:
+    if count > quota:
         raise QuotaExceeded(f"you hold the most tasks allowed ({quota}); delete some first", limit=quota)
     stamp = now()
     values = {

@@ -52,15 +52,22 @@ async def ensure_user(conn: AsyncConnection, user_id: str, email: str | None, na
 
 
 @cache
-def _next_seq_statement(dialect: str) -> sa.Executable:
-    stmt = _upsert(dialect)(users).values(id=sa.bindparam("user_id"), seq=1, created_at=sa.bindparam("now"))
-    upsert: sa.Executable = stmt.on_conflict_do_update(
-        index_elements=[users.c.id], set_={"seq": users.c.seq + 1}
-    ).returning(users.c.seq)
+def _next_seq_statement(dialect: str, counted: bool = False) -> sa.Executable:
+    values: dict[str, Any] = {"id": sa.bindparam("user_id"), "seq": 1, "created_at": sa.bindparam("now")}
+    changes: dict[str, Any] = {"seq": users.c.seq + 1}
+    returned = [users.c.seq]
+    if counted:
+        values["task_count"] = sa.bindparam("delta")
+        changes["task_count"] = users.c.task_count + sa.bindparam("delta")
+        returned.append(users.c.task_count)
+    stmt = _upsert(dialect)(users).values(values)
+    upsert: sa.Executable = stmt.on_conflict_do_update(index_elements=[users.c.id], set_=changes).returning(
+        *returned
+    )
     return upsert
 
 
-_INSERT_EVENT = events.insert().values(
+INSERT_EVENT = events.insert().values(
     {name: sa.bindparam(name) for name in ("user_id", "seq", "type", "task_id", "body", "at")}
 )
 _EVENTS_SINCE = (
@@ -82,6 +89,14 @@ async def next_seq(tx: Tx, user_id: str) -> int:
     return int(await fastsql.fetchval(tx.conn, stmt, {"user_id": user_id, "now": now()}))
 
 
+async def next_seq_counting(tx: Tx, user_id: str, delta: int) -> tuple[int, int]:
+    """`next_seq` that also moves the user's task count by `delta` in the same statement
+    (a create: one round trip less); returns the seq and the new count."""
+    stmt = _next_seq_statement(tx.dialect, counted=True)
+    (row,) = await fastsql.fetch(tx.conn, stmt, {"user_id": user_id, "now": now(), "delta": delta})
+    return int(row["seq"]), int(row["task_count"])
+
+
 async def record_event(
     tx: Tx,
     user_id: str,
@@ -97,13 +112,11 @@ async def record_event(
         ensure_ascii=False,
         separators=(",", ":"),
     )
-    await fastsql.execute(
-        tx.conn,
-        _INSERT_EVENT,
-        {"user_id": user_id, "seq": seq, "type": type_, "task_id": task["id"], "body": body, "at": at},
-    )
-    if tx.announcer is not None:
-        await tx.announcer.announce(tx, user_id, seq)
+    row = {"user_id": user_id, "seq": seq, "type": type_, "task_id": task["id"], "body": body, "at": at}
+    if tx.announcer is None:
+        await fastsql.execute(tx.conn, INSERT_EVENT, row)
+    else:
+        await tx.announcer.record(tx, row)  # the row, and the notification with it
     return body
 
 

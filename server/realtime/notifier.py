@@ -10,6 +10,8 @@ the payload is only the seq: the event itself is read from the log.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from broadcaster import Broadcast
@@ -17,11 +19,15 @@ from broadcaster import Broadcast
 from server import fastsql
 from server.db import Tx
 from server.metrics import Metrics
+from server.models import events
 from server.realtime.channels import channel_for
+from server.realtime.log import INSERT_EVENT
 
-_NOTIFY = sa.select(
+# The event row and its NOTIFY in one statement (one round trip): the CTE's INSERT
+# always runs, and the SELECT over its one returned row sends the notification.
+_INSERT_AND_NOTIFY = sa.select(
     sa.func.pg_notify(sa.bindparam("channel", type_=sa.Text), sa.bindparam("payload", type_=sa.Text))
-)
+).select_from(INSERT_EVENT.returning(events.c.seq).cte("recorded"))
 
 
 class Notifier:
@@ -33,13 +39,18 @@ class Notifier:
         self._in_transaction = in_transaction
         self._timeout = timeout
 
-    async def announce(self, tx: Tx, user_id: str, seq: int) -> None:
+    async def record(self, tx: Tx, event: Mapping[str, Any]) -> None:
+        """Insert the event row (`server.realtime.log.INSERT_EVENT`'s values) and
+        announce it: in the same statement where NOTIFY is transactional, else once the
+        transaction has committed."""
         self._metrics.events_recorded.inc()
-        channel, payload = channel_for(user_id), str(seq)
+        channel, payload = channel_for(event["user_id"]), str(event["seq"])
         if self._in_transaction:
-            await fastsql.execute(tx.conn, _NOTIFY, {"channel": channel, "payload": payload})
+            values = {**event, "channel": channel, "payload": payload}
+            await fastsql.execute(tx.conn, _INSERT_AND_NOTIFY, values)
             self._metrics.events_notified.inc()
             return
+        await fastsql.execute(tx.conn, INSERT_EVENT, event)
 
         async def publish() -> None:
             # Bounded: a silently dead connection must not hang the request. A publish
