@@ -180,12 +180,22 @@ async function errorFrom(response, what) {
   }
   const detail = problem?.detail ?? response.statusText;
   const message = `${what}: ${response.status} ${detail}`;
-  if (response.status === 412 && problem?.current) return new ConflictError(message, problem);
-  if (response.status === 401) return new AuthError(message, { problem });
-  if (response.status === 403 && problem && String(problem.type ?? "").endsWith("quota-exceeded"))
-    return new QuotaExceededError(message, problem);
   const retryAfter = response.status === 429 || response.status === 503 ? retryAfterOf(response.headers) : null;
-  return new TasksyncError(message, { status: response.status, problem, retryAfter });
+  return answerError(response.status, message, problem, retryAfter);
+}
+
+/**
+ * The error for an answer of the API (also rebuilt from one relayed by another tab).
+ * @param {number} status @param {string} message @param {Record<string, any> | null} problem
+ * @param {number | null} [retryAfter]
+ * @returns {TasksyncError}
+ */
+export function answerError(status, message, problem, retryAfter = null) {
+  if (status === 412 && problem?.current) return new ConflictError(message, problem);
+  if (status === 401) return new AuthError(message, { problem });
+  if (status === 403 && problem && String(problem.type ?? "").endsWith("quota-exceeded"))
+    return new QuotaExceededError(message, problem);
+  return new TasksyncError(message, { status, problem, retryAfter });
 }
 
 /** Caches the provider's token and asks again shortly before it expires. */

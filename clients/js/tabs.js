@@ -7,7 +7,7 @@
  * @module tasksync/tabs
  */
 
-import { ConflictError, TasksyncError } from "./rest.js";
+import { ConflictError, answerError } from "./rest.js";
 
 /** @typedef {import("./rest.js").Task} Task */
 /** @typedef {import("./rest.js").TaskEvent} TaskEvent */
@@ -83,5 +83,5 @@ export function fromWire(wire) {
     const error = new ConflictError(message, problem ?? {});
     return { kind, current: error.current, error };
   }
-  return { kind, error: new TasksyncError(message, { status, problem }) };
+  return { kind, error: answerError(status, message, problem) }; // a quota refusal stays one
 }

@@ -18,6 +18,13 @@ export function backoff(attempt: number): number;
  * @param {number} [maxMs]
  */
 export function retryDelay(attempt: number, serverWait: number | null | undefined, maxMs?: number): number;
+/**
+ * The error for an answer of the API (also rebuilt from one relayed by another tab).
+ * @param {number} status @param {string} message @param {Record<string, any> | null} problem
+ * @param {number | null} [retryAfter]
+ * @returns {TasksyncError}
+ */
+export function answerError(status: number, message: string, problem: Record<string, any> | null, retryAfter?: number | null): TasksyncError;
 export function sleep(ms: number): Promise<any>;
 /** An error the API (or the network) answered with; `problem` is the RFC 9457 body. */
 export class TasksyncError extends Error {
