@@ -193,11 +193,12 @@ async def test_a_burst_of_queued_writes_over_the_write_budget_lands_once_each(
         events = await events_since(api, seq)
         created = Counter(e["task"]["title"] for e in events if e["type"] == "task.created")
         assert created == Counter(titles)  # each applied exactly once
-        # Each refusal named its Retry-After and the outbox waited it out: at most one
-        # refusal per write over the budget (backing off from 0.25 s would be refused
-        # several times per write).
+        # Each refusal named its Retry-After (when the sliding window next frees a slot)
+        # and the outbox waited it out: about one refusal per write over the budget, one
+        # spare for the counter's rounding (the client backing off from 0.25 s regardless,
+        # as it did, was refused 10 times here).
         refused = await metric(server.url, LIMITED, budget="writes") - refused_before
-        assert 1 <= refused <= len(titles) - WRITE_BUDGET, refused
+        assert 1 <= refused <= len(titles) - WRITE_BUDGET + 1, refused
         await expect(tab.page.locator(".notice.error")).to_have_count(0)
 
 
