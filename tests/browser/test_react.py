@@ -127,10 +127,10 @@ class StaticFiles:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
                 path = self.path.split("?")[0]
-                if path.startswith("/client/") and (CLIENT_DIR / path.removeprefix("/client/")).is_file():
-                    found = ("text/javascript", (CLIENT_DIR / path.removeprefix("/client/")).read_bytes())
-                else:
-                    found = served.files.get(path)
+                module = CLIENT_DIR / path.removeprefix("/client/")
+                found: tuple[str, bytes] | None = served.files.get(path)
+                if path.startswith("/client/") and ".." not in path and module.is_file():
+                    found = ("text/javascript", module.read_bytes())
                 if found is None:
                     self.send_error(404)
                     return
