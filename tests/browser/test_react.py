@@ -7,9 +7,11 @@ React is npm's (react and react-dom, exact versions in `ts-consumer/package-lock
 installed by `make pytest`), not a CDN's. Its npm builds are CommonJS, so the test hands
 them to the page as one ES module that defines each file as a function with `module`,
 `exports` and `require` (what a bundler does), plus an import map for `react` and
-`react-dom/client`. A tiny test-only static server on another port serves the page,
-those modules and the client's files from `clients/js/` (the app's own origin, as a
-React app would be deployed); the API is a real server that lists it in `CORS_ORIGINS`.
+`react-dom/client`. The client is the npm package as it ships: `npm pack` of
+`clients/js`, unpacked, imported as `tasksync` and `tasksync/react` (the import map
+again). A tiny test-only static server on another port serves the page, React and the
+package (the app's own origin, as a React app would be deployed); the API is a real
+server that lists that origin in `CORS_ORIGINS`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import tarfile
 import threading
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,7 +45,8 @@ REACT_FILES = {
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>useLiveTasks</title><link rel="icon" href="data:,">
 <script type="importmap">
-{"imports": {"react": "/vendor/react.js", "react-dom/client": "/vendor/react-dom-client.js"}}
+{"imports": {"react": "/vendor/react.js", "react-dom/client": "/vendor/react-dom-client.js",
+  "tasksync": "/tasksync/tasksync.js", "tasksync/react": "/tasksync/react.js"}}
 </script>
 <script type="module" src="/app.js"></script>
 </head><body><div id="root"></div></body></html>
@@ -52,8 +56,8 @@ PAGE = """<!doctype html>
 APP = """
 import { createElement as h } from "react";
 import { createRoot } from "react-dom/client";
-import { LiveStore, TasksyncClient } from "/client/tasksync.js";
-import { useLiveTasks } from "/client/react.js";
+import { LiveStore, TasksyncClient } from "tasksync";
+import { useLiveTasks } from "tasksync/react";
 
 window.renders = 0;
 function PendingTasks({ store }) {
@@ -116,9 +120,9 @@ def facade(name: str) -> str:
 
 
 class StaticFiles:
-    """A test-only HTTP server for the app: the page, React, and the client's modules."""
+    """A test-only HTTP server for the app: the page, React, and the package's files."""
 
-    def __init__(self, files: dict[str, tuple[str, bytes]]) -> None:
+    def __init__(self, files: dict[str, tuple[str, bytes]], package: Path) -> None:
         self.files = files
         self.port = free_port()
 
@@ -127,9 +131,9 @@ class StaticFiles:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
                 path = self.path.split("?")[0]
-                module = CLIENT_DIR / path.removeprefix("/client/")
+                module = package / path.removeprefix("/tasksync/")
                 found: tuple[str, bytes] | None = served.files.get(path)
-                if path.startswith("/client/") and ".." not in path and module.is_file():
+                if path.startswith("/tasksync/") and ".." not in path and module.is_file():
                     found = ("text/javascript", module.read_bytes())
                 if found is None:
                     self.send_error(404)
@@ -151,10 +155,29 @@ class StaticFiles:
         return f"http://127.0.0.1:{self.port}"
 
 
+def unpacked_package(folder: Path) -> Path:
+    """`npm pack` of clients/js, unpacked into `folder`: the package's root."""
+    npm = shutil.which("npm")
+    if npm is None:
+        skip_or_fail("npm (Node >= 20) is not on PATH")
+    packed = subprocess.run(
+        [npm, "pack", CLIENT_DIR, "--json", "--pack-destination", folder],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    with tarfile.open(folder / json.loads(packed.stdout)[0]["filename"]) as tarball:
+        tarball.extractall(folder, filter="data")
+    return folder / "package"
+
+
 @pytest.fixture(scope="module")
-def app_site() -> Iterator[StaticFiles]:
+def app_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaticFiles]:
     if not all((MODULES / path).exists() for path in REACT_FILES.values()):
         skip_or_fail("React is not installed: run `npm ci --prefix tests/browser/ts-consumer`")
+    package = unpacked_package(tmp_path_factory.mktemp("package"))
     js = "text/javascript"
     site = StaticFiles(
         {
@@ -163,7 +186,8 @@ def app_site() -> Iterator[StaticFiles]:
             "/vendor/cjs.js": (js, cjs_bundle().encode()),
             "/vendor/react.js": (js, facade("react").encode()),
             "/vendor/react-dom-client.js": (js, facade("react-dom/client").encode()),
-        }
+        },
+        package,
     )
     site.thread.start()
     yield site
