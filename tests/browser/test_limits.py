@@ -2,7 +2,8 @@
 a reconnect refused by the stream-open budget (`4429`, "retry in N s") waits at least
 N seconds; a socket refused by the cap on open streams (`4429`, no number) waits at
 least 5 s; a burst of queued writes over the write budget (`429` + `Retry-After`) is
-sent as the server says, each write applied exactly once; a queued create refused by
+sent as the server says, each write applied exactly once (and a `503`'s `Retry-After`
+is waited out even when a new write wakes the queue); a queued create refused by
 the task quota (`403` quota-exceeded) is dropped, shown, and never sent again. The
 server's own metrics (`tasksync_rate_limited_total`) count what it refused.
 """
@@ -21,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from playwright.async_api import BrowserContext, expect
+from playwright.async_api import BrowserContext, Route, expect
 from websockets.typing import Origin
 
 from tests.browser.conftest import Browsing, Tab
@@ -237,3 +238,40 @@ async def test_a_queued_create_over_the_task_quota_is_dropped_shown_and_not_retr
 
         await asyncio.sleep(3)  # a retry loop would have sent it again by now
         assert await metric(server.url, LIMITED, budget="tasks") - refused_before == 1
+
+
+async def test_a_write_answered_503_with_retry_after_waits_it_out_whatever_wakes_the_queue(
+    browsing: Browsing, limited: tuple[ServerProcess, ServerProcess], user: User
+) -> None:
+    """The server's answer while its database is away (a `503` with `Retry-After`, 2 s
+    there, 3 s here), played by the page's network layer for the first attempt; a write
+    queued meanwhile wakes the queue, which still waits the 3 s out."""
+    server = limited[1]
+    async with httpx.AsyncClient(base_url=server.url, headers=user.headers) as api:
+        tab = await tab_at(browsing, await browsing.device(user.token), server.url)
+        sent: list[float] = []
+
+        async def database_away_once(route: Route) -> None:
+            if route.request.method != "PUT":
+                await route.continue_()
+                return
+            sent.append(time.monotonic())
+            if len(sent) > 1:
+                await route.continue_()
+                return
+            problem = {"type": "about:blank", "title": "Service unavailable", "status": 503}
+            await route.fulfill(
+                status=503,
+                headers={"Retry-After": "3", "Content-Type": "application/problem+json"},
+                body=json.dumps(problem),
+            )
+
+        await tab.page.route(f"{server.url}/api/tasks/*", database_away_once)
+        await add_task(tab, "Written during the outage")
+        await asyncio.sleep(1.0)
+        await add_task(tab, "Queued behind it")  # wakes the queue: not before the 3 s
+        await expect_waiting(tab, 0, timeout=RECOVERY_MS)
+
+        assert sorted(await server_titles(api)) == ["Queued behind it", "Written during the outage"]
+        assert len(sent) == 3, sent  # refused once, then each sent once
+        assert sent[1] - sent[0] >= 3.0 - 0.05, f"sent again after {sent[1] - sent[0]:.2f} s"
