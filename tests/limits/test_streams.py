@@ -19,7 +19,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.support import ServerProcess, User, free_port, running, skip_or_fail, wait_until
 
-STREAMS_2 = {"RATE_LIMIT_STREAM_OPENS": "2/minute", "RATE_LIMIT_REFUSAL_DELAY_SECONDS": "0"}
+STREAMS_2 = {"RATE_LIMIT_STREAM_OPENS": "2/hour", "RATE_LIMIT_REFUSAL_DELAY_SECONDS": "0"}
 
 
 async def open_ws(server: ServerProcess, user: User, *, in_band: bool = False) -> websockets.ClientConnection:
@@ -44,8 +44,8 @@ async def test_socket_and_sse_opens_over_the_budget_are_429_at_the_handshake(
             await websockets.connect(server.ws_url, additional_headers=user.headers)
         response = refused.value.response
         assert response.status_code == 429
-        assert 1 <= int(response.headers["Retry-After"]) <= 60
-        assert response.headers["RateLimit-Policy"] == '"streams";q=2;w=60'
+        assert 1 <= int(response.headers["Retry-After"]) <= 3600
+        assert response.headers["RateLimit-Policy"] == '"streams";q=2;w=3600'
         assert json.loads(response.body)["status"] == 429
         # The sockets already open are not touched, and another user opens freely.
         await first.send(json.dumps({"type": "ping"}))
@@ -127,7 +127,7 @@ async def test_limits_are_shared_across_processes_and_survive_a_redis_outage(
     env = {
         "DATABASE_URL": pg_url,
         "RATE_LIMIT_URL": f"redis://127.0.0.1:{port}/0",
-        "RATE_LIMIT_WRITES": "4/minute",
+        "RATE_LIMIT_WRITES": "4/hour",
     }
     user = User()
     servers = [ServerProcess(env, artifacts_dir, f"shared{i}") for i in range(2)]
