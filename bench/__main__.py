@@ -26,6 +26,7 @@ from bench.config import BENCHMARKS, DEFAULT_PG, RESULTS_DIR, SIZES, Context
 from bench.fairness import run_fairness
 from bench.fanout import run_fanout
 from bench.generators import ensure_wrk
+from bench.hosts import run_hosts
 from bench.idle import run_idle
 from bench.report import Figure
 from bench.rest import run_rest
@@ -46,6 +47,8 @@ async def run_all(ctx: Context, selected: list[str]) -> list[Figure]:
         steps.append(("idle", lambda: run_idle(ctx)))
     if "fairness" in selected:
         steps.append(("fairness", lambda: run_fairness(ctx)))
+    if "hosts" in selected:
+        steps.append(("hosts", lambda: run_hosts(ctx)))
     for name, step in steps:
         started = time.monotonic()
         print(f"bench: {name} …", file=sys.stderr, flush=True)

@@ -14,7 +14,7 @@ BENCH_DIR = ROOT / "bench"
 RESULTS_DIR = BENCH_DIR / "results"
 SECRET = "tasksync-bench-secret-" + "b" * 32
 DEFAULT_PG = os.environ.get("TASKSYNC_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-BENCHMARKS = ("rest-read", "rest-write", "fanout", "idle", "fairness")
+BENCHMARKS = ("rest-read", "rest-write", "fanout", "idle", "fairness", "hosts")
 
 
 @dataclass(frozen=True)
