@@ -8,7 +8,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -17,7 +18,7 @@ from server import fastsql
 from server.db import Tx
 from server.errors import NotFound, PreconditionFailed, QuotaExceeded, ValidationFailed, field_error
 from server.models import TASK_ID_LEN, tasks, users
-from server.realtime.log import next_seq, next_seq_counting, now, record_event
+from server.realtime.log import next_seq, next_seq_counting, now, record_event, seq_counting_statement
 from server.schemas import TaskFields, utc_iso
 
 _DEFAULTS: dict[str, Any] = {"description": "", "completed": False, "due_date": None}
@@ -28,6 +29,24 @@ _COUNT_TASKS = (
     .values(task_count=users.c.task_count + sa.bindparam("delta"))
     .returning(users.c.task_count)
 )
+
+
+@cache
+def _create_counted_statement() -> sa.Executable:
+    """PostgreSQL: `next_seq_counting` and `_INSERT_TASK` as one statement, the task's
+    `created_seq` taken from the upsert, inserted only while the count is within `quota`."""
+    counted = cast(sa.Insert, seq_counting_statement("postgresql")).cte("counted")
+    row = sa.select(
+        *(counted.c.seq if c.name == "created_seq" else sa.bindparam(c.name, type_=c.type) for c in tasks.c)
+    ).where(counted.c.task_count <= sa.bindparam("quota", type_=sa.BigInteger))
+    insert: sa.Executable = (
+        tasks.insert().from_select([c.name for c in tasks.c], row).returning(tasks.c.created_seq)
+    )
+    return insert
+
+
+def _over_quota(quota: int) -> QuotaExceeded:
+    return QuotaExceeded(f"you hold the most tasks allowed ({quota}); delete some first", limit=quota)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,19 +142,6 @@ async def create_task(
     """Create a task; with `task_id` (a client-chosen id, see `check_client_id`) the
     create is refused with 412 when the user already has a task of that id. A user
     holding `quota` tasks is refused (403) until one is deleted."""
-    # The seq and the task count move in one statement; a refusal below (412, 403)
-    # rolls both back with the transaction.
-    seq, count = await next_seq_counting(tx, user_id, 1)
-    if task_id is not None:
-        # Under the user's write lock (taken with the seq), so two creates of one id
-        # cannot both pass this check.
-        existing = (
-            await tx.conn.execute(sa.select(tasks).where(tasks.c.user_id == user_id, tasks.c.id == task_id))
-        ).first()
-        if existing is not None:
-            raise PreconditionFailed("a task with this id exists", current=task_json(existing._mapping))
-    if count > quota:
-        raise QuotaExceeded(f"you hold the most tasks allowed ({quota}); delete some first", limit=quota)
     stamp = now()
     values = {
         "id": task_id or str(uuid.uuid4()),
@@ -148,9 +154,34 @@ async def create_task(
         "created_at": stamp,
         "updated_at": stamp,
         "version": 1,
-        "created_seq": seq,
     }
-    await fastsql.execute(tx.conn, _INSERT_TASK, values)
+    if task_id is None and tx.dialect == "postgresql":
+        # Nothing to check between the seq and the row: one statement takes the seq,
+        # counts the task and inserts it (no row when over the quota; the refusal then
+        # rolls the seq and the count back with the transaction).
+        counted = {**values, "now": stamp, "delta": 1, "quota": quota}
+        rows = await fastsql.fetch(tx.conn, _create_counted_statement(), counted)
+        if not rows:
+            raise _over_quota(quota)
+        seq = values["created_seq"] = int(rows[0]["created_seq"])
+    else:
+        # The seq and the task count move in one statement; a refusal below (412, 403)
+        # rolls both back with the transaction.
+        seq, count = await next_seq_counting(tx, user_id, 1)
+        if task_id is not None:
+            # Under the user's write lock (taken with the seq), so two creates of one id
+            # cannot both pass this check.
+            existing = (
+                await tx.conn.execute(
+                    sa.select(tasks).where(tasks.c.user_id == user_id, tasks.c.id == task_id)
+                )
+            ).first()
+            if existing is not None:
+                raise PreconditionFailed("a task with this id exists", current=task_json(existing._mapping))
+        if count > quota:
+            raise _over_quota(quota)
+        values["created_seq"] = seq
+        await fastsql.execute(tx.conn, _INSERT_TASK, values)
     task = task_json(values)
     await record_event(tx, user_id, seq, "task.created", task, origin)
     return Written(task, seq)

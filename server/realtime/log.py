@@ -89,6 +89,11 @@ async def next_seq(tx: Tx, user_id: str) -> int:
     return int(await fastsql.fetchval(tx.conn, stmt, {"user_id": user_id, "now": now()}))
 
 
+def seq_counting_statement(dialect: str) -> sa.Executable:
+    """The statement of `next_seq_counting` (for a create that folds its row in)."""
+    return _next_seq_statement(dialect, counted=True)
+
+
 async def next_seq_counting(tx: Tx, user_id: str, delta: int) -> tuple[int, int]:
     """`next_seq` that also moves the user's task count by `delta` in the same statement
     (a create: one round trip less); returns the seq and the new count."""
