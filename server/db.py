@@ -34,6 +34,7 @@ _UNREACHABLE = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,  # no connection to be had now, retry later
     asyncpg.exceptions.OperatorInterventionError,
 )
 # One log line per outage: failures closer together than this are the same outage.

@@ -127,7 +127,10 @@ class RateLimiter:
             quota=item.amount,
             window_seconds=item.get_expiry(),
             remaining=max(0, remaining),
-            reset_seconds=max(1, math.ceil(reset_at - time.time())),
+            # The window's end is not yet the moment a hit fits again: a sliding-window
+            # counter still weighs the ended window's hits (at most `amount` of them) at
+            # first, and one slot frees after at most window / amount more.
+            reset_seconds=max(1, math.ceil(reset_at - time.time() + item.get_expiry() / item.amount)),
         )
         if not allowed:
             self._metrics.limited.labels(budget.value).inc()
