@@ -238,11 +238,15 @@ class ServerProcess:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def command(self) -> list[str]:
+        """What is run (a subclass may wrap it, e.g. in `ip netns exec`)."""
+        return [sys.executable, "-m", "server", "serve"]
+
     async def start(self, timeout: float = SERVER_START_TIMEOUT) -> None:
         """Start the process and wait for `/readyz`; on any failure, nothing is left running."""
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "server", "serve"],
+                self.command(),
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,

@@ -4,7 +4,6 @@ with the addresses in its environment, and its runtime API over the stats socket
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import csv
 import os
@@ -14,39 +13,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
+from tests.hosts.balancers import Processes, wait_serving
 from tests.support import free_port, wait_until
 
 CONFIG = Path(__file__).with_name("haproxy.cfg")
-# The pids of the HAProxy processes this run started, so that the next run can stop what
-# a run killed outright left behind (checked against their command line first).
-PIDS = Path(tempfile.gettempdir()) / "tasksync-hosts-haproxy.pids"
-_RUNNING: set[subprocess.Popen[bytes]] = set()
-
-
-def _ours(pid: int) -> bool:
-    try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return command[:1] == [b"haproxy"] and str(CONFIG).encode() in command
-
-
-def kill_leftovers() -> None:
-    """Kill the HAProxy processes an earlier run left (by their pid, if still ours)."""
-    if PIDS.exists():
-        for pid in {int(line) for line in PIDS.read_text().split()}:
-            if _ours(pid):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-    PIDS.unlink(missing_ok=True)
-
-
-@atexit.register
-def _kill_running() -> None:
-    for proc in list(_RUNNING):
-        HAProxy._kill(proc)
+# The HAProxy processes this run started; their pids are kept for the next run to stop
+# what a run killed outright left behind (checked against their command line first).
+PROCESSES = Processes(
+    Path(tempfile.gettempdir()) / "tasksync-hosts-haproxy.pids",
+    lambda cmdline: cmdline[:1] == [b"haproxy"] and str(CONFIG).encode() in cmdline,
+)
+kill_leftovers = PROCESSES.kill_leftovers
 
 
 class HAProxy:
@@ -97,14 +74,12 @@ class HAProxy:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        _RUNNING.add(proc)
-        with PIDS.open("a") as pids:
-            pids.write(f"{proc.pid}\n")
+        PROCESSES.started(proc)
         return proc
 
     async def start(self) -> None:
         self.proc = self._spawn()
-        await self._wait_serving()
+        await wait_serving(self.proc, self.url, "haproxy", self.log)
 
     async def reload(self) -> None:
         """Start a new process that takes the port over; the old one finishes what it holds
@@ -112,11 +87,11 @@ class HAProxy:
         old = self.proc
         assert old is not None
         self.proc = self._spawn("-sf", str(old.pid))
-        await self._wait_serving()
+        await wait_serving(self.proc, self.url, "haproxy", self.log)
         deadline = time.monotonic() + 15
         while old.poll() is None and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
-        self._kill(old)
+        PROCESSES.kill(old)
 
     async def stop(self, sig: int = signal.SIGTERM) -> None:
         proc = self.proc
@@ -127,35 +102,14 @@ class HAProxy:
         deadline = time.monotonic() + 10
         while proc.poll() is None and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        self._kill(proc)
+        PROCESSES.kill(proc)
 
     def kill(self) -> None:
         if self.proc is not None:
-            self._kill(self.proc)
-
-    @staticmethod
-    def _kill(proc: subprocess.Popen[bytes]) -> None:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        _RUNNING.discard(proc)
+            PROCESSES.kill(self.proc)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-3000:]
-
-    async def _wait_serving(self) -> None:
-        async def serving() -> bool:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"haproxy exited; log:\n{self.log()}")
-            try:
-                async with httpx.AsyncClient(timeout=2) as client:
-                    return (await client.get(f"{self.url}/readyz")).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        await wait_until(serving, timeout=20, interval=0.1, message=self.log)
 
     # -- the runtime API --------------------------------------------------------------
 

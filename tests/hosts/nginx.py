@@ -5,9 +5,7 @@ environment)."""
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
-import os
 import re
 import shutil
 import signal
@@ -16,16 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
-from tests.support import free_port, wait_until
+from tests.hosts.balancers import Processes, wait_serving
+from tests.support import free_port
 
 CONFIG = Path(__file__).with_name("nginx.conf")
 RENDERED_NAME = "tasksync-nginx.conf"
-# The process groups of the nginx masters this run started, for the next run to stop
-# what a killed run left behind (checked against their command line first).
-PIDS = Path(tempfile.gettempdir()) / "tasksync-hosts-nginx.pids"
-_RUNNING: set[subprocess.Popen[bytes]] = set()
 
 
 def installed() -> bool:
@@ -37,38 +30,15 @@ def render(values: dict[str, str]) -> str:
     return re.sub(r"\$\{(TASKSYNC_[A-Z0-9_]+)\}", lambda match: values[match[1]], CONFIG.read_text())
 
 
-def _ours(pid: int) -> bool:
-    try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return b"nginx" in command and RENDERED_NAME.encode() in command
-
-
-def _killpg(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    # Workers of a master killed outright may outlive it, in its process group.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    _RUNNING.discard(proc)
-
-
-def kill_leftovers() -> None:
-    if PIDS.exists():
-        for pid in {int(line) for line in PIDS.read_text().split()}:
-            if _ours(pid):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pid, signal.SIGKILL)
-    PIDS.unlink(missing_ok=True)
-
-
-@atexit.register
-def _kill_running() -> None:
-    for proc in list(_RUNNING):
-        _killpg(proc)
+# The nginx masters this run started (with their workers, in their process groups);
+# their pids are kept for the next run to stop what a killed run left behind.
+PROCESSES = Processes(
+    Path(tempfile.gettempdir()) / "tasksync-hosts-nginx.pids",
+    lambda cmdline: (
+        any(b"nginx" in part for part in cmdline) and any(RENDERED_NAME.encode() in part for part in cmdline)
+    ),
+)
+kill_leftovers = PROCESSES.kill_leftovers
 
 
 class Nginx:
@@ -114,21 +84,8 @@ class Nginx:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        _RUNNING.add(self.proc)
-        with PIDS.open("a") as pids:
-            pids.write(f"{self.proc.pid}\n")
-
-        async def serving() -> bool:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"nginx exited; log:\n{self.log()}")
-            try:
-                async with httpx.AsyncClient(timeout=2) as client:
-                    return (await client.get(f"{self.url}/readyz")).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        await wait_until(serving, timeout=20, interval=0.1, message=self.log)
+        PROCESSES.started(self.proc)
+        await wait_serving(self.proc, self.url, "nginx", self.log)
 
     async def stop(self) -> None:
         proc = self.proc
@@ -139,11 +96,11 @@ class Nginx:
         deadline = time.monotonic() + 10
         while proc.poll() is None and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        _killpg(proc)
+        PROCESSES.kill(proc)
 
     def kill(self) -> None:
         if self.proc is not None:
-            _killpg(self.proc)
+            PROCESSES.kill(self.proc)
 
     def log(self) -> str:
         parts = [self.run_dir / "nginx-startup.log", self.log_path, self.run_dir / "nginx-stdout.log"]

@@ -20,7 +20,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -31,9 +30,6 @@ import httpx
 
 from tests.netcut import Netcut
 from tests.support import (
-    _STARTED,
-    ROOT,
-    SERVER_START_TIMEOUT,
     ServerProcess,
     skip_or_fail,
     wait_until,
@@ -129,22 +125,8 @@ class HostProcess(ServerProcess):
     def ws_url(self) -> str:
         return f"ws://{self.address}:{self.port}/api/ws"
 
-    async def start(self, timeout: float = SERVER_START_TIMEOUT) -> None:
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                ["ip", "netns", "exec", self.netns, sys.executable, "-m", "server", "serve"],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        _STARTED.add(self)
-        try:
-            await wait_until(self._ready, timeout=timeout, interval=0.1, message=self._not_ready)
-        except BaseException:
-            self.kill()
-            raise
+    def command(self) -> list[str]:
+        return ["ip", "netns", "exec", self.netns, *super().command()]
 
 
 @dataclass
