@@ -111,7 +111,14 @@ class RateLimiter:
         self._refused_until: OrderedDict[tuple[str, Budget], float] = OrderedDict()
 
     async def check(self, budget: Budget, user_id: str) -> Verdict:
-        """Count one request of `user_id` against `budget`."""
+        """Count one request of `user_id` against `budget`; a refusal is returned only
+        after the refusal delay (see `_hold`)."""
+        verdict = await self._verdict(budget, user_id)
+        if not verdict.allowed:
+            await self._hold(verdict)
+        return verdict
+
+    async def _verdict(self, budget: Budget, user_id: str) -> Verdict:
         item = self._items[budget]
         key = (user_id, budget)
         until = self._refused_until.get(key, 0.0)
@@ -153,8 +160,8 @@ class RateLimiter:
         stats = await self._local.get_window_stats(item, user_id)
         return allowed, stats.remaining, stats.reset_time
 
-    async def hold_refusal(self, verdict: Verdict) -> None:
-        """Wait a little before answering a refused request (at most its Retry-After).
+    async def _hold(self, verdict: Verdict) -> None:
+        """Wait a little before a refused request is answered (at most its Retry-After).
 
         A client in a tight retry loop sends its next request as soon as the last one is
         answered; however cheap a refusal is, such a loop takes all the CPU it can get

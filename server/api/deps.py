@@ -135,7 +135,6 @@ async def spend(conn: HTTPConnection, svc: Services, budget: Budget, user_id: st
     Within it, the `RateLimit` header fields go on the response (see `RATE_LIMIT_STATE`)."""
     verdict = await svc.limiter.check(budget, user_id)
     if not verdict.allowed:
-        await svc.limiter.hold_refusal(verdict)
         raise TooManyRequests(
             f"over the {budget.value} limit of {verdict.quota} per {verdict.window_seconds} s; "
             f"retry in {verdict.reset_seconds} s",

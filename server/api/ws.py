@@ -101,7 +101,6 @@ async def _first_message_principal(ws: WebSocket, svc: Services) -> Principal:
     principal = await _verify(svc, message.get("token"))
     verdict = await svc.limiter.check(Budget.STREAMS, principal.user_id)
     if not verdict.allowed:
-        await svc.limiter.hold_refusal(verdict)
         raise Closed(CloseCode.TOO_MANY_SOCKETS, f"too many stream opens; retry in {verdict.reset_seconds} s")
     return principal
 
@@ -127,7 +126,6 @@ async def ws_endpoint(ws: WebSocket) -> None:
     if isinstance(from_header, Principal):
         verdict = await svc.limiter.check(Budget.STREAMS, from_header.user_id)
         if not verdict.allowed:
-            await svc.limiter.hold_refusal(verdict)
             await _refuse_handshake(ws, verdict.reset_seconds, verdict.headers())
             return
     address = ws.client.host if ws.client else ""
