@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
-import socket
 import sys
 from types import FrameType
 
@@ -32,17 +30,9 @@ def _serve(settings: Settings) -> None:
 
     from server.lifecycle import drain
 
-    # Full collections over a server's long-lived objects took 160-770 ms in the
-    # benchmarks and made the fan-out latency tail; far rarer ones cost little.
-    gc.set_threshold(50_000, 20, 100)
-
+    # The garbage-collector tuning lives in the app's lifespan (server.tuning), so
+    # `uvicorn server.app:app` gets it too.
     class DrainingServer(uvicorn.Server):
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets)
-            # Everything alive after startup (modules, app, pools) lives for good: keep it
-            # out of every future collection.
-            gc.freeze()
-
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             drain()  # end SSE streams and long-polls now, not at the graceful timeout
             super().handle_exit(sig, frame)
@@ -80,14 +70,9 @@ def _serve(settings: Settings) -> None:
 
 
 async def _migrate(settings: Settings) -> None:
-    from server.db import create_engine
-    from server.migrate import upgrade_to_head
+    from server.migrate import migrate
 
-    engine = create_engine(settings)
-    try:
-        await upgrade_to_head(engine)
-    finally:
-        await engine.dispose()
+    await migrate(settings)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,7 @@ from server.api.header_bounds import HeaderBounds
 from server.api.headers import HARDENING, ResponseHeaders
 from server.api.routes import routes
 from server.auth import TokenVerifier
-from server.db import Database, OutageLog, create_engine, unreachable
+from server.db import Database, OutageLog, unreachable
 from server.errors import (
     MethodNotAllowed,
     NotFound,
@@ -38,11 +38,12 @@ from server.errors import (
 )
 from server.lifecycle import on_drain
 from server.metrics import Metrics
-from server.migrate import upgrade_to_head
+from server.migrate import migrate
 from server.observability import ObservabilityMiddleware
 from server.ratelimit import RateLimiter
 from server.realtime.fanout import open_realtime
 from server.settings import Settings
+from server.tuning import collector_tuned, freeze_startup_objects
 
 log = logging.getLogger("server")
 
@@ -127,10 +128,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 settings.dev_secret_file,
             )
         async with AsyncExitStack() as stack:
-            db = Database(create_engine(settings))
-            stack.push_async_callback(db.dispose)
+            stack.enter_context(collector_tuned())
             if settings.migrate_on_start:
-                await upgrade_to_head(db.engine)
+                await migrate(settings)
+            db = await Database.open(settings)
+            stack.push_async_callback(db.dispose)
             limiter = RateLimiter(settings, metrics)
             stack.push_async_callback(limiter.aclose)
             verifier = TokenVerifier(settings)
@@ -151,6 +153,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             stack.callback(on_drain(start_draining))
             svc.hub = await stack.enter_async_context(open_realtime(settings, db, metrics))
             app.state.services = svc
+            freeze_startup_objects()
             yield
 
     app = Starlette(

@@ -1,12 +1,18 @@
-"""Engine construction and the one transaction helper every write goes through.
+"""The database and the one transaction helper every write goes through.
 
 `Database.transaction()` commits on success and rolls back on any error; callbacks
 registered with `Tx.after_commit` run only once the commit has succeeded (used to
 publish wake-ups on backends that cannot take part in the transaction).
+
+PostgreSQL runs on an asyncpg pool the app owns, with transactions asyncpg opens
+(`Connection.transaction()`); SQLite on SQLAlchemy's engine. SQLAlchemy also runs the
+migrations on both (`create_engine`). Statements are SQLAlchemy Core either way (see
+`server.connection`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -19,9 +25,10 @@ import asyncpg
 import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
-from server import fastsql
+from server.connection import Conn, PgConn, SqliteConn
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,13 +36,12 @@ log = logging.getLogger(__name__)
 # The database cannot be reached (refused, reset, restarting, shutting down), as
 # opposed to a statement that failed on a working connection.
 _UNREACHABLE = (
-    OSError,
-    TimeoutError,
+    OSError,  # TimeoutError too: no pool connection came free in time, or no connect
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.TooManyConnectionsError,  # no connection to be had now, retry later
-    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, crash shutdown
 )
 # One log line per outage: failures closer together than this are the same outage.
 _OUTAGE_GAP_SECONDS = 30.0
@@ -54,13 +60,13 @@ class Announcer(Protocol):
 class Tx:
     """An open write transaction: its connection and what to do once it has committed."""
 
-    conn: AsyncConnection
+    conn: Conn
     announcer: Announcer | None = None
     _after_commit: list[AfterCommit] = field(default_factory=list)
 
     @property
     def dialect(self) -> str:
-        return self.conn.dialect.name
+        return self.conn.dialect
 
     def after_commit(self, callback: AfterCommit) -> None:
         self._after_commit.append(callback)
@@ -69,7 +75,7 @@ class Tx:
 def unreachable(error: BaseException) -> bool:
     """Whether `error` means the database cannot be reached right now (a `503` and a
     retry later), not that a statement is wrong (a bug: a `500`)."""
-    if isinstance(error, exc.TimeoutError):  # no pool connection came free in time
+    if isinstance(error, exc.TimeoutError):  # SQLite: no pool connection came free in time
         return True
     if isinstance(error, exc.DBAPIError):
         return (
@@ -118,7 +124,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+# Statement-timeouts keep one stuck query from holding a pool slot forever.
+_PG_SESSION: dict[str, Any] = {"server_settings": {"statement_timeout": "30000"}}
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
+    """SQLAlchemy's engine: the database itself on SQLite, the migrations on both."""
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
@@ -126,127 +137,133 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url)
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
-        url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_pre_ping=False,
-        # Statement-timeouts keep one stuck query from holding a pool slot forever.
-        connect_args={"server_settings": {"statement_timeout": "30000"}},
+    # On PostgreSQL only migrations and tools use it: no connection is kept.
+    return create_async_engine(url, poolclass=NullPool, connect_args=_PG_SESSION)
+
+
+# Room for every statement shape the code has (list pages alone are 81): each pooled
+# connection prepares each shape once.
+_STATEMENT_CACHE = 256
+# Waiting longer than this for a pool connection is an outage (a 503), not a queue.
+_ACQUIRE_TIMEOUT_SECONDS = 30.0
+_CLOSE_TIMEOUT_SECONDS = 10.0
+
+
+async def _no_reset(_raw: asyncpg.Connection) -> None:
+    """Connections go back to the pool without asyncpg's reset query (RESET ALL, UNLISTEN
+    *, …: one more round trip per request). The app changes no session state on them:
+    no SET, no LISTEN (the fan-out listens on connections of its own), no session
+    advisory locks, and every transaction is ended by its block. asyncpg still rolls
+    back a transaction left open, and drops listeners, before calling this: it is the
+    `reset` hook of `asyncpg.create_pool`, its public extension point for this."""
+
+
+async def _open_pool(settings: Settings) -> asyncpg.Pool:
+    url = make_url(settings.database_url).set(drivername="postgresql")
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        url.render_as_string(hide_password=False),
+        # Connections open as they are needed: several processes share one
+        # PostgreSQL's connection limit, and a server starts while it is down.
+        min_size=0,
+        max_size=settings.db_pool_size + settings.db_max_overflow,
+        statement_cache_size=_STATEMENT_CACHE,
+        reset=_no_reset,
+        **_PG_SESSION,
     )
-
-
-@asynccontextmanager
-async def _driver_transaction(conn: AsyncConnection, isolation: str | None = None) -> AsyncIterator[None]:
-    """A transaction on PostgreSQL, opened and ended by asyncpg itself, that statements
-    sent through `conn` (SQLAlchemy) and straight to its driver (`server.fastsql`) share.
-
-    Why the driver's: SQLAlchemy's asyncpg adapter sends its BEGIN lazily, with its own
-    first statement, so a statement sent to the driver before that would run outside the
-    transaction, and only a private method starts the adapter's early. Instead `conn` is
-    put in AUTOCOMMIT, where the adapter sends no BEGIN/COMMIT/ROLLBACK of its own (its
-    commit and rollback are no-ops), and the transaction is asyncpg's public
-    `Connection.transaction()` on the driver connection SQLAlchemy hands out publicly
-    (`get_raw_connection().driver_connection`). It is safe because every statement,
-    whichever way it goes, runs on that one PostgreSQL session, one after another: the
-    connection belongs to this block alone (checked out of the pool for it) and one
-    coroutine drives it, so asyncpg never has two operations in progress.
-    """
-    await conn.execution_options(isolation_level="AUTOCOMMIT")
-    driver: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
-    try:
-        transaction = driver.transaction(isolation=isolation)  # raises at once if closed
-        await transaction.start()
-    except Exception as error:
-        await _after_driver_error(conn, error)
-        raise
-    try:
-        yield
-    except BaseException:
-        try:
-            await transaction.rollback()
-        except Exception:
-            # The connection is broken, or still busy with a cancelled statement: it
-            # must not go back to the pool.
-            await conn.invalidate()
-        raise
-    try:
-        await transaction.commit()
-    except Exception as error:
-        await _after_driver_error(conn, error)
-        raise
-
-
-async def _after_driver_error(conn: AsyncConnection, error: Exception) -> None:
-    """After BEGIN or COMMIT failed on the driver: a dead connection is met through
-    SQLAlchemy (see `server.fastsql.meet_disconnect`), any other failure leaves the
-    session in an unknown state, so the connection is dropped rather than pooled."""
-    if await fastsql.meet_disconnect(conn, error):
-        return
-    await conn.invalidate()
+    return pool
 
 
 class Database:
-    """The engine plus the transaction helpers; opened and closed by the app lifespan."""
+    """The database and its transaction helpers; opened and closed by the app lifespan.
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    Every helper hands out a `Conn` checked out of the pool for its block alone and
+    driven by one coroutine, so a driver connection never has two operations at once.
+    """
+
+    def __init__(self, *, pool: asyncpg.Pool | None = None, engine: AsyncEngine | None = None) -> None:
+        if (pool is None) == (engine is None):
+            raise ValueError("a Database has a pool (PostgreSQL) or an engine (SQLite)")
+        self._pool = pool
+        self._engine = engine
         # Set once the fan-out is up; every write transaction announces through it.
         self.announcer: Announcer | None = None
 
+    @classmethod
+    async def open(cls, settings: Settings) -> Database:
+        if make_url(settings.database_url).get_backend_name() == "sqlite":
+            return cls(engine=create_engine(settings))
+        return cls(pool=await _open_pool(settings))
+
     @property
     def dialect(self) -> str:
-        return self.engine.dialect.name
+        return "sqlite" if self._pool is None else "postgresql"
+
+    @asynccontextmanager
+    async def _checkout(self) -> AsyncIterator[asyncpg.Connection]:
+        assert self._pool is not None
+        async with self._pool.acquire(timeout=_ACQUIRE_TIMEOUT_SECONDS) as raw:
+            yield raw
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         """One write transaction: commit on success, roll back on any exception."""
-        async with self.engine.connect() as conn:
-            tx = Tx(conn, self.announcer)
-            if self.dialect == "postgresql":
-                async with _driver_transaction(conn):
+        if self._engine is not None:
+            async with self._engine.connect() as sa_conn:
+                await sa_conn.execution_options(tasksync_write=True)
+                async with sa_conn.begin():
+                    tx = Tx(SqliteConn(sa_conn), self.announcer)
                     yield tx
-            else:
-                await conn.execution_options(tasksync_write=True)
-                async with conn.begin():
-                    yield tx
-            # Reached only when the commit succeeded.
-            for callback in tx._after_commit:
-                try:
-                    await callback()
-                except Exception:
-                    # The write is durable in the log; a lost wake-up is caught up later.
-                    log.exception("after-commit callback failed")
+        else:
+            async with self._checkout() as raw, raw.transaction():
+                tx = Tx(PgConn(raw), self.announcer)
+                yield tx
+        # Reached only when the commit succeeded.
+        for callback in tx._after_commit:
+            try:
+                await callback()
+            except Exception:
+                # The write is durable in the log; a lost wake-up is caught up later.
+                log.exception("after-commit callback failed")
 
     @asynccontextmanager
-    async def snapshot(self) -> AsyncIterator[AsyncConnection]:
+    async def snapshot(self) -> AsyncIterator[Conn]:
         """A read-only transaction whose statements all see one snapshot of the data."""
-        async with self.engine.connect() as conn:
-            if self.dialect == "postgresql":
-                async with _driver_transaction(conn, isolation="repeatable_read"):
-                    yield conn
-                return
-            async with conn.begin():
-                yield conn
+        if self._engine is not None:
+            async with self._engine.connect() as sa_conn, sa_conn.begin():
+                yield SqliteConn(sa_conn)
+            return
+        async with self._checkout() as raw, raw.transaction(isolation="repeatable_read", readonly=True):
+            yield PgConn(raw)
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
+    async def read(self) -> AsyncIterator[Conn]:
         """A connection for reads that are each one statement (one snapshot apiece).
 
-        On PostgreSQL it runs in autocommit: no BEGIN/ROLLBACK round trips around a
+        On PostgreSQL it runs in autocommit: no BEGIN/COMMIT round trips around a
         single SELECT. SQLite reads are local and keep their deferred transaction.
         """
-        if self.dialect != "postgresql":
+        if self._engine is not None:
             async with self.snapshot() as conn:
                 yield conn
             return
-        async with self.engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            yield conn
+        async with self._checkout() as raw:
+            yield PgConn(raw)
 
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
-            await conn.execute(sa.text("SELECT 1"))
+        if self._engine is not None:
+            async with self._engine.connect() as sa_conn:
+                await sa_conn.execute(sa.text("SELECT 1"))
+            return
+        async with self._checkout() as raw:
+            await raw.fetchval("SELECT 1")
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        if self._engine is not None:
+            await self._engine.dispose()
+        if self._pool is not None:
+            try:
+                # Waits for checked-out connections to come back; a request stuck past
+                # the graceful shutdown must not hold the process up for ever.
+                await asyncio.wait_for(self._pool.close(), _CLOSE_TIMEOUT_SECONDS)
+            except TimeoutError:
+                self._pool.terminate()

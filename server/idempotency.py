@@ -15,12 +15,13 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.connection import Conn
 from server.db import Tx
 from server.errors import IdempotencyKeyReused, field_error
 from server.models import idempotency_keys
@@ -41,51 +42,77 @@ def request_hash(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-async def claim(tx: Tx, user_id: str, key: str, digest: str, ttl_hours: int) -> StoredResponse | None:
-    """Claim `key` for this request; returns the stored response if it was already used."""
-    insert = postgresql.insert if tx.dialect == "postgresql" else sqlite.insert
-    claimed = await tx.conn.execute(
+# Not named like the columns: SQLAlchemy reserves those names in an UPDATE for its SET.
+_THIS_KEY = sa.and_(
+    idempotency_keys.c.user_id == sa.bindparam("owner"), idempotency_keys.c.key == sa.bindparam("idem_key")
+)
+_SELECT_KEY = sa.select(idempotency_keys).where(_THIS_KEY)
+_RESTART_KEY = (
+    idempotency_keys.update()
+    .where(_THIS_KEY)
+    .values(
+        request_hash=sa.bindparam("request_hash"),
+        status_code=0,
+        response_body="",
+        seq=None,
+        created_at=sa.bindparam("created_at"),
+    )
+)
+_STORE_RESPONSE = (
+    idempotency_keys.update()
+    .where(_THIS_KEY)
+    .values(
+        status_code=sa.bindparam("status_code"),
+        response_body=sa.bindparam("response_body"),
+        seq=sa.bindparam("seq"),
+    )
+)
+_PRUNE = idempotency_keys.delete().where(
+    idempotency_keys.c.created_at < sa.bindparam("cutoff", type_=idempotency_keys.c.created_at.type)
+)
+
+
+@cache
+def _claim_statement(dialect: str) -> sa.Executable:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = ("user_id", "key", "request_hash", "created_at")
+    claim: sa.Executable = (
         insert(idempotency_keys)
-        .values(
-            user_id=user_id,
-            key=key,
-            request_hash=digest,
-            status_code=0,
-            response_body="",
-            created_at=now(),
-        )
+        .values({c: sa.bindparam(c) for c in columns} | {"status_code": 0, "response_body": ""})
         .on_conflict_do_nothing(index_elements=["user_id", "key"])
         .returning(idempotency_keys.c.key)
     )
-    if claimed.first() is not None:
+    return claim
+
+
+async def claim(tx: Tx, user_id: str, key: str, digest: str, ttl_hours: int) -> StoredResponse | None:
+    """Claim `key` for this request; returns the stored response if it was already used."""
+    this = {"owner": user_id, "idem_key": key}
+    stamp = now()
+    claimed = await tx.conn.fetchrow(
+        _claim_statement(tx.dialect),
+        {"user_id": user_id, "key": key, "request_hash": digest, "created_at": stamp},
+    )
+    if claimed is not None:
         return None
-    where = sa.and_(idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key)
-    row = (await tx.conn.execute(sa.select(idempotency_keys).where(where))).one()
-    if row.created_at < now() - timedelta(hours=ttl_hours):
+    row = await tx.conn.fetchrow(_SELECT_KEY, this)
+    assert row is not None  # the conflict above means the key exists (and is locked)
+    if row["created_at"] < stamp - timedelta(hours=ttl_hours):
         # Expired: the key starts a new life with this request.
-        await tx.conn.execute(
-            idempotency_keys.update()
-            .where(where)
-            .values(request_hash=digest, status_code=0, response_body="", seq=None, created_at=now())
-        )
+        await tx.conn.execute(_RESTART_KEY, {**this, "request_hash": digest, "created_at": stamp})
         return None
-    if row.request_hash != digest:
+    if row["request_hash"] != digest:
         raise IdempotencyKeyReused(
             "this Idempotency-Key was used with a different request (method, path or body)",
             [field_error("header", "Idempotency-Key", "already used with another request")],
         )
-    return StoredResponse(row.status_code, row.response_body, row.seq)
+    return StoredResponse(row["status_code"], row["response_body"], row["seq"])
 
 
 async def store(tx: Tx, user_id: str, key: str, response: StoredResponse) -> None:
-    await tx.conn.execute(
-        idempotency_keys.update()
-        .where(idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key)
-        .values(status_code=response.status_code, response_body=response.body, seq=response.seq)
-    )
+    values = {"status_code": response.status_code, "response_body": response.body, "seq": response.seq}
+    await tx.conn.execute(_STORE_RESPONSE, {"owner": user_id, "idem_key": key, **values})
 
 
-async def prune(conn: AsyncConnection, ttl_hours: int) -> int:
-    cutoff = now() - timedelta(hours=ttl_hours)
-    result = await conn.execute(idempotency_keys.delete().where(idempotency_keys.c.created_at < cutoff))
-    return int(result.rowcount or 0)
+async def prune(conn: Conn, ttl_hours: int) -> int:
+    return await conn.execute(_PRUNE, {"cutoff": now() - timedelta(hours=ttl_hours)})

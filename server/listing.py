@@ -19,9 +19,8 @@ from functools import cache
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server import fastsql
+from server.connection import Conn
 from server.errors import ValidationFailed, field_error
 from server.models import tasks, users
 from server.schemas import is_storable
@@ -150,7 +149,7 @@ def _page_statement(status: Status, sort: Sort, order: Order, cursor: CursorKind
 
 
 async def list_tasks(
-    conn: AsyncConnection, user_id: str, query: ListQuery
+    conn: Conn, user_id: str, query: ListQuery
 ) -> tuple[list[dict[str, Any]], int, str | None]:
     """One page of the user's tasks, the `seq` of the same snapshot, and the next cursor."""
     c = query.cursor
@@ -159,7 +158,7 @@ async def list_tasks(
     values: dict[str, Any] = {"user_id": user_id, "limit": query.limit + 1}
     if c is not None:
         values.update(key=c.key, after_seq=c.created_seq)
-    rows = await fastsql.fetch(conn, stmt, values)
+    rows = await conn.fetch(stmt, values)
     seq = int(rows[0]["head"]) if rows else 0
     rows = [row for row in rows if row["id"] is not None]
     next_cursor = None

@@ -10,6 +10,9 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.db import create_engine
+from server.settings import Settings
+
 # An arbitrary constant that identifies "the tasksync migration" among advisory locks.
 _MIGRATION_LOCK_KEY = 0x7461736B73796E63 & 0x7FFFFFFFFFFFFFFF
 
@@ -36,3 +39,12 @@ async def upgrade_to_head(engine: AsyncEngine, revision: str = "head") -> None:
         await conn.execution_options(tasksync_write=True)
         await conn.run_sync(_upgrade, revision)
         await conn.commit()
+
+
+async def migrate(settings: Settings) -> None:
+    """Bring the configured database to the newest schema (on an engine of its own)."""
+    engine = create_engine(settings)
+    try:
+        await upgrade_to_head(engine)
+    finally:
+        await engine.dispose()

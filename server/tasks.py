@@ -12,9 +12,8 @@ from functools import cache
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server import fastsql
+from server.connection import Conn, Row
 from server.db import Tx
 from server.errors import NotFound, PreconditionFailed, QuotaExceeded, ValidationFailed, field_error
 from server.models import TASK_ID_LEN, tasks, users
@@ -23,6 +22,18 @@ from server.schemas import TaskFields, utc_iso
 
 _DEFAULTS: dict[str, Any] = {"description": "", "completed": False, "due_date": None}
 _INSERT_TASK = tasks.insert().values({column.name: sa.bindparam(column.name) for column in tasks.c})
+_THIS_TASK = sa.and_(tasks.c.user_id == sa.bindparam("user_id"), tasks.c.id == sa.bindparam("id"))
+_SELECT_TASK = sa.select(tasks).where(_THIS_TASK)
+_DELETE_TASK = tasks.delete().where(_THIS_TASK)
+# Every field a write may change, all set each time: one statement for every update.
+_CHANGEABLE = ("title", "title_key", "description", "completed", "due_date", "updated_at", "version")
+_UPDATE_TASK = (
+    tasks.update()
+    # Not named like the columns: SQLAlchemy reserves those names in an UPDATE for its SET.
+    .where(tasks.c.user_id == sa.bindparam("owner"), tasks.c.id == sa.bindparam("task_id"))
+    .values({name: sa.bindparam(name) for name in _CHANGEABLE})
+    .returning(*tasks.c)
+)
 _COUNT_TASKS = (
     users.update()
     .where(users.c.id == sa.bindparam("user_id"))
@@ -58,7 +69,7 @@ class Written:
     seq: int
 
 
-def task_json(m: Mapping[str, Any] | sa.RowMapping) -> dict[str, Any]:
+def task_json(m: Mapping[str, Any]) -> dict[str, Any]:
     """A task row's mapping as the wire format (see `server.schemas.Task`)."""
     due = m["due_date"]
     return {
@@ -100,34 +111,31 @@ def check_client_id(task_id: str) -> str:
     return task_id
 
 
-async def get_task(conn: AsyncConnection, user_id: str, task_id: str) -> dict[str, Any]:
-    row = await _select(conn, user_id, task_id)
-    return task_json(row._mapping)
+async def get_task(conn: Conn, user_id: str, task_id: str) -> dict[str, Any]:
+    return task_json(await _select(conn, user_id, task_id))
 
 
-async def _select(conn: AsyncConnection, user_id: str, task_id: str) -> sa.Row[Any]:
+async def _select(conn: Conn, user_id: str, task_id: str) -> Row:
     if not _valid_id(task_id):
         raise NotFound("no such task")
-    row = (
-        await conn.execute(sa.select(tasks).where(tasks.c.user_id == user_id, tasks.c.id == task_id))
-    ).first()
+    row = await conn.fetchrow(_SELECT_TASK, {"user_id": user_id, "id": task_id})
     if row is None:
         # Someone else's task is as absent as a missing one: existence never leaks.
         raise NotFound("no such task")
     return row
 
 
-def _check_if_match(row: sa.Row[Any], if_match: list[str] | None) -> None:
+def _check_if_match(row: Row, if_match: list[str] | None) -> None:
     if if_match is None:
         return
-    current = f'"{row.version}"'
+    current = f'"{row["version"]}"'
     if "*" in if_match or current in if_match:
         return
-    raise PreconditionFailed(f"the task is at version {row.version}", current=task_json(row._mapping))
+    raise PreconditionFailed(f"the task is at version {row['version']}", current=task_json(row))
 
 
 async def _count(tx: Tx, user_id: str, delta: int) -> int:
-    return int(await fastsql.fetchval(tx.conn, _COUNT_TASKS, {"user_id": user_id, "delta": delta}))
+    return int(await tx.conn.fetchval(_COUNT_TASKS, {"user_id": user_id, "delta": delta}))
 
 
 async def create_task(
@@ -160,7 +168,7 @@ async def create_task(
         # counts the task and inserts it (no row when over the quota; the refusal then
         # rolls the seq and the count back with the transaction).
         counted = {**values, "now": stamp, "delta": 1, "quota": quota}
-        rows = await fastsql.fetch(tx.conn, _create_counted_statement(), counted)
+        rows = await tx.conn.fetch(_create_counted_statement(), counted)
         if not rows:
             raise _over_quota(quota)
         seq = values["created_seq"] = int(rows[0]["created_seq"])
@@ -171,23 +179,19 @@ async def create_task(
         if task_id is not None:
             # Under the user's write lock (taken with the seq), so two creates of one id
             # cannot both pass this check.
-            existing = (
-                await tx.conn.execute(
-                    sa.select(tasks).where(tasks.c.user_id == user_id, tasks.c.id == task_id)
-                )
-            ).first()
+            existing = await tx.conn.fetchrow(_SELECT_TASK, {"user_id": user_id, "id": task_id})
             if existing is not None:
-                raise PreconditionFailed("a task with this id exists", current=task_json(existing._mapping))
+                raise PreconditionFailed("a task with this id exists", current=task_json(existing))
         if count > quota:
             raise _over_quota(quota)
         values["created_seq"] = seq
-        await fastsql.execute(tx.conn, _INSERT_TASK, values)
+        await tx.conn.execute(_INSERT_TASK, values)
     task = task_json(values)
     await record_event(tx, user_id, seq, "task.created", task, origin)
     return Written(task, seq)
 
 
-async def _claim(tx: Tx, user_id: str, task_id: str, if_match: list[str] | None) -> tuple[int, sa.Row[Any]]:
+async def _claim(tx: Tx, user_id: str, task_id: str, if_match: list[str] | None) -> tuple[int, Row]:
     """Start a write to one task: take the user's next seq (which holds the user's write
     lock until commit), then load the task and check `If-Match` under that lock.
     Any error from here rolls the seq back with the transaction, so no gap appears."""
@@ -200,21 +204,15 @@ async def _claim(tx: Tx, user_id: str, task_id: str, if_match: list[str] | None)
 
 
 async def _save(
-    tx: Tx, user_id: str, seq: int, row: sa.Row[Any], values: dict[str, Any], origin: str | None
+    tx: Tx, user_id: str, seq: int, row: Row, changes: dict[str, Any], origin: str | None
 ) -> Written:
-    if "title" in values:
-        values["title_key"] = values["title"].casefold()
+    values = {name: row[name] for name in _CHANGEABLE} | changes
+    values["title_key"] = values["title"].casefold()
     values["updated_at"] = now()
-    values["version"] = row.version + 1
-    updated = (
-        await tx.conn.execute(
-            tasks.update()
-            .where(tasks.c.user_id == user_id, tasks.c.id == row.id)
-            .values(**values)
-            .returning(*tasks.c)
-        )
-    ).one()
-    task = task_json(updated._mapping)
+    values["version"] = row["version"] + 1
+    updated = await tx.conn.fetchrow(_UPDATE_TASK, {**values, "owner": user_id, "task_id": row["id"]})
+    assert updated is not None  # the row is locked by this transaction since `_claim`
+    task = task_json(updated)
     await record_event(tx, user_id, seq, "task.updated", task, origin)
     return Written(task, seq)
 
@@ -251,14 +249,14 @@ async def toggle_task(
     tx: Tx, user_id: str, task_id: str, if_match: list[str] | None, origin: str | None
 ) -> Written:
     seq, row = await _claim(tx, user_id, task_id, if_match)
-    return await _save(tx, user_id, seq, row, {"completed": not row.completed}, origin)
+    return await _save(tx, user_id, seq, row, {"completed": not row["completed"]}, origin)
 
 
 async def delete_task(
     tx: Tx, user_id: str, task_id: str, if_match: list[str] | None, origin: str | None
 ) -> Written:
     seq, row = await _claim(tx, user_id, task_id, if_match)
-    await tx.conn.execute(tasks.delete().where(tasks.c.user_id == user_id, tasks.c.id == task_id))
+    await tx.conn.execute(_DELETE_TASK, {"user_id": user_id, "id": task_id})
     await _count(tx, user_id, -1)
-    await record_event(tx, user_id, seq, "task.deleted", {"id": task_id, "version": row.version}, origin)
+    await record_event(tx, user_id, seq, "task.deleted", {"id": task_id, "version": row["version"]}, origin)
     return Written(None, seq)

@@ -16,9 +16,8 @@ from typing import Any, Literal, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server import fastsql
+from server.connection import Conn
 from server.db import Tx
 from server.models import events, users
 from server.schemas import utc_iso
@@ -36,19 +35,26 @@ def _upsert(dialect: str) -> Any:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
-async def ensure_user(conn: AsyncConnection, user_id: str, email: str | None, name: str | None) -> None:
-    """Create the user row on first sight, keeping its profile claims current."""
-    stmt = _upsert(conn.dialect.name)(users).values(id=user_id, email=email, name=name, created_at=now())
+@cache
+def _ensure_user_statement(dialect: str, email: bool, name: bool) -> sa.Executable:
+    columns = ("id", "email", "name", "created_at")
+    stmt = _upsert(dialect)(users).values({c: sa.bindparam(c) for c in columns})
     update: dict[str, Any] = {}
-    if email is not None:
+    if email:
         update["email"] = stmt.excluded.email
-    if name is not None:
+    if name:
         update["name"] = stmt.excluded.name
     if update:
-        stmt = stmt.on_conflict_do_update(index_elements=[users.c.id], set_=update)
+        upsert: sa.Executable = stmt.on_conflict_do_update(index_elements=[users.c.id], set_=update)
     else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=[users.c.id])
-    await conn.execute(stmt)
+        upsert = stmt.on_conflict_do_nothing(index_elements=[users.c.id])
+    return upsert
+
+
+async def ensure_user(conn: Conn, user_id: str, email: str | None, name: str | None) -> None:
+    """Create the user row on first sight, keeping its profile claims current."""
+    stmt = _ensure_user_statement(conn.dialect, email is not None, name is not None)
+    await conn.execute(stmt, {"id": user_id, "email": email, "name": name, "created_at": now()})
 
 
 @cache
@@ -86,7 +92,7 @@ _NO_UPPER_BOUND = 2**62
 async def next_seq(tx: Tx, user_id: str) -> int:
     """Allocate the user's next seq; holds the user's write lock until the transaction ends."""
     stmt = _next_seq_statement(tx.dialect)
-    return int(await fastsql.fetchval(tx.conn, stmt, {"user_id": user_id, "now": now()}))
+    return int(await tx.conn.fetchval(stmt, {"user_id": user_id, "now": now()}))
 
 
 def seq_counting_statement(dialect: str) -> sa.Executable:
@@ -98,7 +104,7 @@ async def next_seq_counting(tx: Tx, user_id: str, delta: int) -> tuple[int, int]
     """`next_seq` that also moves the user's task count by `delta` in the same statement
     (a create: one round trip less); returns the seq and the new count."""
     stmt = _next_seq_statement(tx.dialect, counted=True)
-    (row,) = await fastsql.fetch(tx.conn, stmt, {"user_id": user_id, "now": now(), "delta": delta})
+    (row,) = await tx.conn.fetch(stmt, {"user_id": user_id, "now": now(), "delta": delta})
     return int(row["seq"]), int(row["task_count"])
 
 
@@ -119,7 +125,7 @@ async def record_event(
     )
     row = {"user_id": user_id, "seq": seq, "type": type_, "task_id": task["id"], "body": body, "at": at}
     if tx.announcer is None:
-        await fastsql.execute(tx.conn, INSERT_EVENT, row)
+        await tx.conn.execute(INSERT_EVENT, row)
     else:
         await tx.announcer.record(tx, row)  # the row, and the notification with it
     return body
@@ -136,16 +142,18 @@ class LogWindow:
         return self.floor <= since <= self.head
 
 
-async def head_seq(conn: AsyncConnection, user_id: str) -> int:
-    value = (await conn.execute(sa.select(users.c.seq).where(users.c.id == user_id))).scalar()
+_HEAD_SEQ = sa.select(users.c.seq).where(users.c.id == sa.bindparam("user_id"))
+_OLDEST_SEQ = sa.select(sa.func.min(events.c.seq)).where(events.c.user_id == sa.bindparam("user_id"))
+
+
+async def head_seq(conn: Conn, user_id: str) -> int:
+    value = await conn.fetchval(_HEAD_SEQ, {"user_id": user_id})
     return int(value or 0)
 
 
-async def log_window(conn: AsyncConnection, user_id: str) -> LogWindow:
+async def log_window(conn: Conn, user_id: str) -> LogWindow:
     head = await head_seq(conn, user_id)
-    oldest = (
-        await conn.execute(sa.select(sa.func.min(events.c.seq)).where(events.c.user_id == user_id))
-    ).scalar()
+    oldest = await conn.fetchval(_OLDEST_SEQ, {"user_id": user_id})
     return LogWindow(floor=head if oldest is None else int(oldest) - 1, head=head)
 
 
@@ -156,7 +164,7 @@ class LoggedEvent(NamedTuple):
 
 
 async def events_since(
-    conn: AsyncConnection, user_id: str, after: int, *, upto: int | None = None, limit: int = 1000
+    conn: Conn, user_id: str, after: int, *, upto: int | None = None, limit: int = 1000
 ) -> list[LoggedEvent]:
     """The user's events after `after` (and at most `upto`), oldest first."""
     values = {
@@ -165,7 +173,7 @@ async def events_since(
         "upto": _NO_UPPER_BOUND if upto is None else upto,
         "limit": limit,
     }
-    rows = await fastsql.fetch(conn, _EVENTS_SINCE, values)
+    rows = await conn.fetch(_EVENTS_SINCE, values)
     return [LoggedEvent(int(row["seq"]), row["body"], _utc(row["at"])) for row in rows]
 
 
@@ -174,12 +182,14 @@ def _utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 
-async def prune(conn: AsyncConnection, keep_events: int, keep_days: float) -> int:
+_USER_HEAD = sa.select(users.c.seq).where(users.c.id == events.c.user_id).scalar_subquery()
+_PRUNE = events.delete().where(
+    events.c.at < sa.bindparam("cutoff", type_=events.c.at.type),
+    events.c.seq <= _USER_HEAD - sa.bindparam("keep", type_=sa.BigInteger),
+)
+
+
+async def prune(conn: Conn, keep_events: int, keep_days: float) -> int:
     """Delete events that are both beyond the newest `keep_events` of their user and
     older than `keep_days`; returns how many went."""
-    cutoff = now() - timedelta(days=keep_days)
-    user_head = sa.select(users.c.seq).where(users.c.id == events.c.user_id).scalar_subquery()
-    result = await conn.execute(
-        events.delete().where(events.c.at < cutoff, events.c.seq <= user_head - keep_events)
-    )
-    return int(result.rowcount or 0)
+    return await conn.execute(_PRUNE, {"cutoff": now() - timedelta(days=keep_days), "keep": keep_events})

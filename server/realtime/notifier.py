@@ -16,7 +16,6 @@ from typing import Any
 import sqlalchemy as sa
 from broadcaster import Broadcast
 
-from server import fastsql
 from server.db import Tx
 from server.metrics import Metrics
 from server.models import events
@@ -47,10 +46,10 @@ class Notifier:
         channel, payload = channel_for(event["user_id"]), str(event["seq"])
         if self._in_transaction:
             values = {**event, "channel": channel, "payload": payload}
-            await fastsql.execute(tx.conn, _INSERT_AND_NOTIFY, values)
+            await tx.conn.execute(_INSERT_AND_NOTIFY, values)
             self._metrics.events_notified.inc()
             return
-        await fastsql.execute(tx.conn, INSERT_EVENT, event)
+        await tx.conn.execute(INSERT_EVENT, event)
 
         async def publish() -> None:
             # Bounded: a silently dead connection must not hang the request. A publish
