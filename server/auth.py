@@ -22,6 +22,7 @@ from server.errors import Unauthorized
 from server.models import USER_ID_MAX
 from server.schemas import is_storable
 from server.settings import Settings
+from server.token_cache import VerifiedTokens
 
 log = logging.getLogger(__name__)
 
@@ -128,12 +129,21 @@ class TokenVerifier:
             if settings.jwks_url
             else None
         )
+        self._verified = VerifiedTokens(leeway=settings.jwt_leeway_seconds)
 
     async def aclose(self) -> None:
         if self._jwks is not None:
             await self._jwks.aclose()
 
     async def verify(self, token: str) -> Principal:
+        known = self._verified.get(token)
+        if known is not None:
+            return known
+        principal = await self._verify(token)
+        self._verified.add(token, principal)
+        return principal
+
+    async def _verify(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

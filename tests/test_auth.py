@@ -112,6 +112,19 @@ async def test_token_expired_within_the_leeway_is_accepted(
     assert await signed_in_as(client, mint(sub, ttl=-(LEEWAY // 3)), db) == sub
 
 
+async def test_a_token_accepted_before_is_refused_once_it_expires(app_factory: AppFactory) -> None:
+    # Verified tokens are remembered (server.token_cache); the memory must not outlive `exp`.
+    client = await app_factory(jwt_leeway_seconds=0)
+    body = claims(ttl=2)
+    token = hs256(body)
+    for _ in range(3):
+        assert (await get_tasks(client, token)).status_code == 200
+    await asyncio.sleep(max(0.0, body["exp"] - time.time()) + 0.2)
+    response = await get_tasks(client, token)
+    assert_unauthorized(response)
+    assert "expired" in response.json()["detail"]
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -82,16 +82,22 @@ async def test_sign_ins_go_on_while_the_key_server_hangs(
         jwks_cache_seconds=1,
         jwks_fetch_timeout_seconds=20,  # a hung fetch outlives the test
     )
-    now = int(time.time())
-    token = hanging_jwks.key.sign({"sub": f"u-{uuid.uuid4().hex[:8]}", "iat": now, "exp": now + 3600})
-    headers = {"Authorization": f"Bearer {token}"}
-    assert (await client.get("/api/tasks", headers=headers)).status_code == 200
+    user = f"u-{uuid.uuid4().hex[:8]}"
+
+    def fresh() -> dict[str, str]:
+        # A new token each time (its own jti): a token verified once is remembered
+        # (server.token_cache), and these requests must each be checked against the keys.
+        now = int(time.time())
+        claims = {"sub": user, "iat": now, "exp": now + 3600, "jti": uuid.uuid4().hex}
+        return {"Authorization": f"Bearer {hanging_jwks.key.sign(claims)}"}
+
+    assert (await client.get("/api/tasks", headers=fresh())).status_code == 200
     assert hanging_jwks.answered == 1
 
     async def refresh_under_way() -> bool:
         # Every request here must be answered from the cached keys, including those
         # sent after the cache expired while its refresh hangs at the key server.
-        response = await client.get("/api/tasks", headers=headers)
+        response = await client.get("/api/tasks", headers=fresh())
         assert response.status_code == 200, response.text
         if hanging_jwks.hanging:
             # Answered while the refresh still hangs: it did not wait for the fetch.
@@ -100,6 +106,6 @@ async def test_sign_ins_go_on_while_the_key_server_hangs(
 
     await wait_until(refresh_under_way, message="the expired key set was never refreshed")
     for _ in range(5):
-        assert (await client.get("/api/tasks", headers=headers)).status_code == 200
+        assert (await client.get("/api/tasks", headers=fresh())).status_code == 200
     # One refresh in flight, not one per request, and still hanging.
     assert (hanging_jwks.hanging, hanging_jwks.open_now) == (1, 1)
