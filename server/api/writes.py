@@ -6,14 +6,13 @@ the domain operation and remembers its response, then a response carrying `ETag`
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server import idempotency
+from server import idempotency, wire
 from server.api.deps import idempotency_key, services
 from server.db import Tx
 from server.tasks import Written
@@ -21,13 +20,11 @@ from server.tasks import Written
 Operation = Callable[[Tx], Awaitable[Written]]
 
 
-def dumps(body: Any) -> str:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-
-
 def json_response(body: Any, status_code: int = 200, etag_version: int | None = None) -> Response:
     headers = {"ETag": f'"{etag_version}"'} if etag_version is not None else None
-    return Response(dumps(body), status_code=status_code, media_type="application/json", headers=headers)
+    return Response(
+        wire.dump_bytes(body), status_code=status_code, media_type="application/json", headers=headers
+    )
 
 
 def task_response(task: dict[str, Any], status_code: int = 200) -> Response:
@@ -39,7 +36,7 @@ def written_response(stored: idempotency.StoredResponse) -> Response:
     headers = {"Tasksync-Seq": str(stored.seq)} if stored.seq is not None else {}
     if not stored.body:
         return Response(status_code=stored.status_code, headers=headers)
-    version = json.loads(stored.body).get("version")
+    version = wire.loads(stored.body).get("version")
     if version is not None:
         headers["ETag"] = f'"{version}"'
     return Response(stored.body, stored.status_code, headers=headers, media_type="application/json")
@@ -65,7 +62,7 @@ async def perform(
                 return replay
         written = await operation(tx)
         response = idempotency.StoredResponse(
-            status_code, "" if written.task is None else dumps(written.task), written.seq
+            status_code, "" if written.task is None else wire.dumps(written.task), written.seq
         )
         if key is not None:
             await idempotency.store(tx, user_id, key, response)

@@ -8,7 +8,6 @@ reader never sees seq N+1 before N.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -17,6 +16,7 @@ from typing import Any, Literal, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from server import wire
 from server.connection import Conn
 from server.db import Tx
 from server.models import events, users
@@ -118,11 +118,7 @@ async def record_event(
 ) -> str:
     """Write the event row for `seq` and announce it; returns the event's JSON text."""
     at = now()
-    body = json.dumps(
-        {"seq": seq, "type": type_, "task": task, "origin": origin, "at": utc_iso(at)},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    body = wire.dumps({"seq": seq, "type": type_, "task": task, "origin": origin, "at": utc_iso(at)})
     row = {"user_id": user_id, "seq": seq, "type": type_, "task_id": task["id"], "body": body, "at": at}
     if tx.announcer is None:
         await tx.conn.execute(INSERT_EVENT, row)
