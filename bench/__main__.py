@@ -6,7 +6,8 @@ bench/results/latest.md and latest.json.
 python -m bench                     # everything, at the issue's sizes (a few minutes)
 python -m bench --quick             # everything, shrunk: a smoke run
 python -m bench --only fanout       # one benchmark (repeatable)
-python -m bench --profile           # also py-spy the server while measured (bench/results/profiles)
+python -m bench --profile           # REST: + a py-spy round per side: per-request CPU breakdown
+python -m bench --launcher uvicorn   # servers as `uvicorn server.app:app` + flags, not `serve`
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from bench.fanout import run_fanout
 from bench.generators import ensure_wrk
 from bench.hosts import run_hosts
 from bench.idle import run_idle
+from bench.profile import py_spy
 from bench.report import Figure
 from bench.rest import run_rest
 from bench.worker import raise_nofile
@@ -72,7 +74,14 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where latest.md/.json go")
     parser.add_argument("--connections", type=int, help="REST concurrency (default: 100; 4 with --tiny)")
-    parser.add_argument("--profile", action="store_true", help="py-spy the server while measured")
+    parser.add_argument(
+        "--profile", action="store_true",
+        help="REST: one more round per side under py-spy, split into a per-request CPU breakdown",
+    )  # fmt: skip
+    parser.add_argument(
+        "--launcher", choices=servers.LAUNCHERS, default="serve",
+        help="start Tasksync servers as `python -m server serve` or `uvicorn server.app:app` + flags",
+    )  # fmt: skip
     parser.add_argument(
         "--server-env", action="append", default=[], metavar="NAME=VALUE",
         help="a setting for every server process (e.g. DB_POOL_SIZE=30), to try a change",
@@ -85,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
         if not sep:
             parser.error(f"--server-env wants NAME=VALUE, not {item!r}")
         servers.OVERRIDES[name] = value
+    servers.LAUNCHER = args.launcher
+    if args.profile and py_spy() is None:
+        parser.error("--profile needs py-spy (pip install py-spy; it is in the dev extras)")
     wrk = None if args.loadgen == "python" else ensure_wrk()
     if args.loadgen == "wrk" and wrk is None:
         parser.error("wrk is not installed and could not be installed")
@@ -100,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Context(sizes, args.pg, log_dir, wrk, profile_dir)
     selected = args.only or list(BENCHMARKS)
     meta = report.machine(args.pg, wrk)
+    meta["launcher"] = servers.launcher_text()
     try:
         figures = asyncio.run(run_all(ctx, selected))
     except BaseException:

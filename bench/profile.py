@@ -1,5 +1,10 @@
-"""Optional py-spy profiles (`--profile`): record a server process while it is measured
-and summarise the samples as the share of CPU time spent under each function."""
+"""Optional py-spy profiles (`--profile`): record a server process during a round of its
+own (py-spy takes CPU on this 2-core machine, so the measured rounds run without it) and
+summarise the samples as the share of CPU time per category (bench/breakdown.py), per
+area and under each function.
+
+py-spy samples Python frames only, of threads that are running (no `--idle`): a share of
+samples is a share of the process's CPU time."""
 
 from __future__ import annotations
 
@@ -13,46 +18,40 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from bench import breakdown
 from bench.config import Context
 
 _FRAME = re.compile(r"^(?P<func>.+?) \((?P<file>[^:]+)(?::\d+)?\)$")
 
 
-def _py_spy() -> str | None:
+def py_spy() -> str | None:
     return shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
 
 
 @asynccontextmanager
-async def profiled(ctx: Context, pid: int, name: str) -> AsyncIterator[None]:
-    """py-spy records `pid` for the duration of the block (a no-op without --profile)."""
-    tool = _py_spy()
+async def profiled(ctx: Context, pid: int, name: str) -> AsyncIterator[Path | None]:
+    """py-spy records `pid` for the duration of the block (a no-op without --profile);
+    yields the folded file it writes when the block ends (None if not profiling)."""
+    tool = py_spy()
     if ctx.profile_dir is None or tool is None:
-        yield
+        yield None
         return
     raw = ctx.profile_dir / f"{name}.folded"
-    argv = [
-        tool,
-        "record",
-        "--pid",
-        str(pid),
-        "--rate",
-        "250",
-        "--format",
-        "raw",
-        "-o",
-        str(raw),
-        "--nonblocking",
-    ]
-    proc = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
-    )
+    raw.unlink(missing_ok=True)
+    # Without --idle (CPU samples only) and without --nonblocking: py-spy pauses the
+    # process for each sample, since reading a running process's stacks tears some.
+    argv = [tool, "record", "--pid", str(pid), "--rate", "250", "--format", "raw", "-o", str(raw)]
+    with (ctx.log_dir / f"py-spy-{name}.log").open("ab") as log:
+        proc = await asyncio.create_subprocess_exec(*argv, stdout=log, stderr=log)
     try:
-        yield
+        yield raw
     finally:
         proc.send_signal(signal.SIGINT)
         await proc.wait()
     if raw.exists():
         (ctx.profile_dir / f"{name}.txt").write_text(summarise(raw))
+    else:
+        print(f"bench: py-spy wrote no profile of {name}; see {log.name}", file=sys.stderr)
 
 
 def _short(frame: str) -> str:
@@ -107,7 +106,10 @@ def summarise(folded: Path, top: int = 40) -> str:
         areas[area] += n
     if not total:
         return "no samples\n"
-    lines = [f"{total} samples", "", "self %  area"]
+    categories = breakdown.count(folded)
+    lines = [f"{total} samples", "", "%  category (bench/breakdown.py)"]
+    lines += [f"{100 * categories[c] / total:6.1f}  {c}" for c in breakdown.CATEGORIES]
+    lines += ["", "self %  area"]
     lines += [f"{100 * n / total:6.1f}  {a}" for a, n in areas.most_common(25)]
     lines += ["", "inclusive %  function"]
     lines += [f"{100 * n / total:10.1f}  {f}" for f, n in inclusive.most_common(top)]

@@ -15,6 +15,8 @@ from typing import Any
 
 import asyncpg
 
+from bench import breakdown
+
 
 @dataclass
 class Figure:
@@ -118,7 +120,8 @@ def render(meta: dict[str, Any], figures: list[Figure], size: str) -> str:
         f"Tasksync benchmarks — {meta['date']}, size `{size}`, command `{meta['command']}`\n\n"
         f"Machine: {meta['cpu']}, {meta['cores']} cores, {meta['memory_gib']} GiB, Linux {meta['kernel']}, "
         f"Python {meta['python']}, PostgreSQL {meta['postgres']}; load: {meta['load_generator']}. "
-        "Everything (servers, PostgreSQL, clients, load generator) on this one machine.\n"
+        "Everything (servers, PostgreSQL, clients, load generator) on this one machine. "
+        f"Tasksync servers run as `{meta.get('launcher', 'python -m server serve')}`.\n"
         "Ratio = Tasksync ÷ ceiling (throughput: higher is better; latency and memory: lower is better).\n"
     )
     missed = [f"{f.bench}: {f.name}" for f in figures if f.passed is False]
@@ -128,7 +131,7 @@ def render(meta: dict[str, Any], figures: list[Figure], size: str) -> str:
 
 def write(out_dir: Path, meta: dict[str, Any], figures: list[Figure], raw: dict[str, Any], size: str) -> str:
     out_dir.mkdir(parents=True, exist_ok=True)
-    text = render(meta, figures, size)
+    text = render(meta, figures, size) + breakdown.markdown(raw)
     (out_dir / "latest.md").write_text(text)
     data = {"meta": {**meta, "size": size}, "figures": [f.as_dict() for f in figures], "raw": raw}
     (out_dir / "latest.json").write_text(json.dumps(data, indent=1, default=str))

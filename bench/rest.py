@@ -3,7 +3,10 @@
 One database seeded with N users × 20 tasks (and their event log); one Tasksync server
 and one ceiling process on it. Every user is touched once first (the server creates or
 caches the user row on first sight), each side gets a warm-up, then rounds alternate
-ceiling/server and the best round of each side is reported.
+ceiling/server and the best round of each side is reported. With --profile, one more
+round per side runs under py-spy after the measured ones (py-spy costs CPU on this
+machine, so it never runs during a measured round): its samples split the measured CPU
+per request into categories (bench/breakdown.py).
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from contextlib import AsyncExitStack, nullcontext
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import asyncpg
 
+from bench.breakdown import count, per_request
 from bench.ceiling_app import iso, task_json
 from bench.config import Context, mint
 from bench.generators import LoadResult, run_python, run_wrk
@@ -97,6 +103,7 @@ async def touch_users(port: int, users: list[str], concurrency: int = 10) -> Non
 async def run_rest(ctx: Context, modes: list[str]) -> list[Figure]:
     s = ctx.sizes
     figures: list[Figure] = []
+    breakdowns: dict[str, dict[str, Any]] = {}
     async with AsyncExitStack() as stack:
         db = await stack.enter_async_context(database(ctx.pg, "rest", ctx.log_dir))
         users = [f"rest-{i:05d}" for i in range(s.rest_users)]
@@ -120,16 +127,52 @@ async def run_rest(ctx: Context, modes: list[str]) -> list[Figure]:
                 await load(svc, mode, s.rest_warmup_seconds)
             for r in range(s.rest_rounds):
                 for side in ("ceiling", "server") if r % 2 == 0 else ("server", "ceiling"):
-                    last = r == s.rest_rounds - 1
-                    pid, label = sides[side].pid, f"rest-{mode}" + ("" if side == "server" else "-ceiling")
-                    async with profiled(ctx, pid, label) if last else nullcontext():
-                        cpu = cpu_seconds(pid)
-                        result = await load(sides[side], mode, s.rest_seconds)
-                        cpu = cpu_seconds(pid) - cpu
-                    raw[side].append({**result.as_dict(), "cpu_us": cpu / max(result.requests, 1) * 1e6})
+                    raw[side].append(await _measure(load, sides[side], mode, s.rest_seconds))
             ctx.raw[f"rest-{mode}"] = raw
             figures += _figures(mode, raw, s.rest_connections >= 100)
+            if ctx.profile_dir is not None:
+                profiles = {
+                    side: await _profile_round(ctx, load, sides[side], mode, side, raw[side])
+                    for side in ("ceiling", "server")
+                }
+                if all(profiles.values()):
+                    breakdowns[mode] = profiles
+    if breakdowns:
+        ctx.raw["cpu-breakdown"] = breakdowns
     return figures
+
+
+Load = Callable[[HttpService, str, float], Awaitable[LoadResult]]
+
+
+async def _measure(load: Load, svc: HttpService, mode: str, seconds: float) -> dict[str, float]:
+    """One round of load, with the process's CPU time per request over it."""
+    cpu = cpu_seconds(svc.pid)
+    result = await load(svc, mode, seconds)
+    cpu = cpu_seconds(svc.pid) - cpu
+    return {**result.as_dict(), "cpu_us": cpu / max(result.requests, 1) * 1e6}
+
+
+async def _profile_round(
+    ctx: Context, load: Load, svc: HttpService, mode: str, side: str, measured: list[dict[str, float]]
+) -> dict[str, Any] | None:
+    """A round under py-spy; its samples split the CPU per request the table shows (the
+    best measured round's) into categories. None if py-spy wrote nothing."""
+    label = f"rest-{mode}" + ("" if side == "server" else "-ceiling")
+    async with profiled(ctx, svc.pid, label) as folded:
+        during = await _measure(load, svc, mode, ctx.sizes.rest_seconds)
+    if folded is None or not folded.exists():
+        return None
+    cpu_us = max(measured, key=lambda r: r["rps"])["cpu_us"]
+    samples = count(folded)
+    return {
+        "cpu_us": cpu_us,
+        "cpu_us_profiled": during["cpu_us"],
+        "rps_profiled": during["rps"],
+        "samples": sum(samples.values()),
+        "samples_by_category": dict(samples),
+        "us_per_request": per_request(samples, cpu_us),
+    }
 
 
 def _figures(mode: str, raw: dict[str, list[dict[str, float]]], at_100: bool) -> list[Figure]:

@@ -116,6 +116,40 @@ def server_env(database_url: str, port: int = 0, **extra: str) -> dict[str, str]
     }
 
 
+# `--launcher`: how every Tasksync server process is started. "serve" is the Procfile's
+# `python -m server serve`; "uvicorn" is `uvicorn server.app:app` with the flags a
+# process manager or a platform passes (bench/README.md lists what they cannot say).
+LAUNCHERS = ("serve", "uvicorn")
+LAUNCHER = "serve"
+
+
+def server_argv(env: dict[str, str]) -> list[str]:
+    """The command line of one Tasksync server process under LAUNCHER."""
+    if LAUNCHER == "serve":
+        return [sys.executable, "-m", "server", "serve"]
+    uvicorn = Path(sys.executable).with_name("uvicorn")
+    return [
+        str(uvicorn) if uvicorn.exists() else "uvicorn",
+        "server.app:app",
+        "--host", env["HOST"],
+        "--port", env["PORT"],
+        "--ws", "websockets-sansio",
+        "--ws-per-message-deflate", "false",
+        "--ws-max-size", env.get("WS_MAX_MESSAGE_BYTES", str(64 * 1024)),  # the server's default
+        "--proxy-headers",
+        "--forwarded-allow-ips", env.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"),
+        "--timeout-graceful-shutdown", "5",
+        "--no-access-log",
+        "--log-level", env.get("LOG_LEVEL", "info").lower(),
+    ]  # fmt: skip
+
+
+def launcher_text() -> str:
+    """LAUNCHER's command line as the report shows it."""
+    argv = server_argv({"HOST": "$HOST", "PORT": "$PORT"})
+    return " ".join(["python" if argv[0] == sys.executable else Path(argv[0]).name, *argv[1:]])
+
+
 class Proc:
     """A child process with its output in a log file; `stop()` is idempotent."""
 
@@ -161,7 +195,7 @@ class HttpService(Proc):
     def __init__(self, name: str, module: str, env: dict[str, str], log_dir: Path) -> None:
         self.port = free_port()
         env = {**env, "HOST": "127.0.0.1", "PORT": str(self.port)}
-        argv = [sys.executable, "-m", module] + (["serve"] if module == "server" else [])
+        argv = server_argv(env) if module == "server" else [sys.executable, "-m", module]
         super().__init__(name, argv, env, log_dir)
 
     async def wait_ready(self, path: str, within: float = 60.0) -> None:
@@ -183,7 +217,8 @@ class HttpService(Proc):
 async def start_server(
     stack: AsyncExitStack, name: str, db_url: str, log_dir: Path, **env: str
 ) -> HttpService:
-    """`python -m server serve` (production mode, HS256 secret), stopped when the stack closes."""
+    """A Tasksync server (production mode, HS256 secret) as LAUNCHER starts it, stopped
+    when the stack closes."""
     service = HttpService(name, "server", server_env(db_url, 0, **env), log_dir)
     stack.push_async_callback(service.stop)
     service.start()

@@ -20,8 +20,9 @@ from tests.support import ROOT
 pytestmark = pytest.mark.postgres
 
 
-def _run(pg: str, out: Path, only: list[str]) -> dict[str, Any]:
+def _run(pg: str, out: Path, only: list[str], *extra: str) -> dict[str, Any]:
     argv = [sys.executable, "-m", "bench", "--tiny", "--loadgen", "python", "--pg", pg, "--out", str(out)]
+    argv += extra
     for name in only:
         argv += ["--only", name]
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=110)
@@ -36,15 +37,22 @@ def _run(pg: str, out: Path, only: list[str]) -> dict[str, Any]:
 
 @pytest.mark.timeout(115)
 async def test_rest_benchmarks(pg_admin_url: str, tmp_path: Path) -> None:
-    data = await asyncio.to_thread(_run, pg_admin_url, tmp_path, ["rest-read", "rest-write"])
+    data = await asyncio.to_thread(_run, pg_admin_url, tmp_path, ["rest-read", "rest-write"], "--profile")
     for mode in ("read", "write"):
         raw = data["raw"][f"rest-{mode}"]
         for side in ("server", "ceiling"):
             (result,) = raw[side]
             assert result["requests"] > 0 and result["errors"] == 0, (mode, side, result)
+            # --profile: a py-spy round of its own, split into categories that add up to
+            # the measured round's CPU per request.
+            split = data["raw"]["cpu-breakdown"][mode][side]
+            assert split["samples"] > 0 and split["cpu_us"] == result["cpu_us"], split
+            assert math.isclose(sum(split["us_per_request"].values()), result["cpu_us"]), split
     names = {(f["bench"].split()[1], f["name"]) for f in data["figures"]}
     for mode in ("read", "write"):
         assert {(mode, "requests/s"), (mode, "p50 latency"), (mode, "p99 latency")} <= names
+    assert "| **server CPU per request** |" in (tmp_path / "latest.md").read_text()
+    assert (tmp_path / "profiles" / "rest-write-ceiling.folded").stat().st_size > 0
 
 
 @pytest.mark.timeout(115)
@@ -64,6 +72,15 @@ async def test_idle_benchmark(pg_admin_url: str, tmp_path: Path) -> None:
         idle, burst = data["raw"]["idle"][side]["idle"], data["raw"]["idle"][side]["burst"]
         assert idle["alive"] == 40 and idle["rss_after_kib"] > 0, (side, idle)
         assert burst["sockets"] == 20 and len(burst["to_last_ms"]) == 2, (side, burst)
+
+
+@pytest.mark.timeout(115)
+async def test_servers_started_by_uvicorn(pg_admin_url: str, tmp_path: Path) -> None:
+    """`--launcher uvicorn`: the servers run as `uvicorn server.app:app` with flags."""
+    data = await asyncio.to_thread(_run, pg_admin_url, tmp_path, ["idle"], "--launcher", "uvicorn")
+    assert data["meta"]["launcher"].startswith("uvicorn server.app:app --host ")
+    idle = data["raw"]["idle"]["server"]["idle"]
+    assert idle["alive"] == 40 and idle["rss_after_kib"] > 0, idle
 
 
 @pytest.mark.timeout(115)
