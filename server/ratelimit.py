@@ -1,7 +1,8 @@
 """Per-user request rates: writes, reads and stream opens, each its own budget.
 
-The algorithm and its storage are the `limits` library's (a sliding-window counter, in
-memory or in Redis); this module picks the budget for a request, turns the verdict into
+The algorithm is the `limits` library's sliding-window counter, stored in Redis (its
+RedisStorage) to share budgets across processes, or per process in
+`server.ratelimit_local`; this module picks the budget for a request, turns the verdict into
 the IETF `RateLimit` / `RateLimit-Policy` header fields (draft-ietf-httpapi-ratelimit-
 headers) and `Retry-After`, and keeps a Redis outage from turning into refused requests:
 while the shared store cannot be reached, each process counts on its own (one log line
@@ -20,11 +21,12 @@ from enum import StrEnum
 
 import limits
 import redis.asyncio
-from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.storage import RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 
 from server.metrics import Metrics
+from server.ratelimit_local import LocalWindows
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -82,7 +84,7 @@ class RateLimiter:
             Budget.READS: limits.parse(settings.rate_limit_reads),
             Budget.STREAMS: limits.parse(settings.rate_limit_stream_opens),
         }
-        self._local = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self._local = SlidingWindowCounterRateLimiter(LocalWindows())
         self._shared: SlidingWindowCounterRateLimiter | None = None
         self._pool: redis.asyncio.ConnectionPool | None = None
         url = shared_store_url(settings)
