@@ -8,16 +8,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 
 from server.connection import Conn, Row
+from server.created import create_statement
 from server.db import Tx
 from server.errors import NotFound, PreconditionFailed, QuotaExceeded, ValidationFailed, field_error
 from server.models import TASK_ID_LEN, tasks, users
-from server.realtime.log import next_seq, next_seq_counting, now, record_event, seq_counting_statement
+from server.realtime.channels import channel_for
+from server.realtime.log import event_tail, next_seq, next_seq_counting, now, record_event
 from server.schemas import TaskFields, utc_iso
 
 _DEFAULTS: dict[str, Any] = {"description": "", "completed": False, "due_date": None}
@@ -40,20 +41,6 @@ _COUNT_TASKS = (
     .values(task_count=users.c.task_count + sa.bindparam("delta"))
     .returning(users.c.task_count)
 )
-
-
-@cache
-def _create_counted_statement() -> sa.Executable:
-    """PostgreSQL: `next_seq_counting` and `_INSERT_TASK` as one statement, the task's
-    `created_seq` taken from the upsert, inserted only while the count is within `quota`."""
-    counted = cast(sa.Insert, seq_counting_statement("postgresql")).cte("counted")
-    row = sa.select(
-        *(counted.c.seq if c.name == "created_seq" else sa.bindparam(c.name, type_=c.type) for c in tasks.c)
-    ).where(counted.c.task_count <= sa.bindparam("quota", type_=sa.BigInteger))
-    insert: sa.Executable = (
-        tasks.insert().from_select([c.name for c in tasks.c], row).returning(tasks.c.created_seq)
-    )
-    return insert
 
 
 def _over_quota(quota: int) -> QuotaExceeded:
@@ -164,30 +151,47 @@ async def create_task(
         "version": 1,
     }
     if task_id is None and tx.dialect == "postgresql":
-        # Nothing to check between the seq and the row: one statement takes the seq,
-        # counts the task and inserts it (no row when over the quota; the refusal then
-        # rolls the seq and the count back with the transaction).
-        counted = {**values, "now": stamp, "delta": 1, "quota": quota}
-        rows = await tx.conn.fetch(_create_counted_statement(), counted)
-        if not rows:
-            raise _over_quota(quota)
-        seq = values["created_seq"] = int(rows[0]["created_seq"])
-    else:
-        # The seq and the task count move in one statement; a refusal below (412, 403)
-        # rolls both back with the transaction.
-        seq, count = await next_seq_counting(tx, user_id, 1)
-        if task_id is not None:
-            # Under the user's write lock (taken with the seq), so two creates of one id
-            # cannot both pass this check.
-            existing = await tx.conn.fetchrow(_SELECT_TASK, {"user_id": user_id, "id": task_id})
-            if existing is not None:
-                raise PreconditionFailed("a task with this id exists", current=task_json(existing))
-        if count > quota:
-            raise _over_quota(quota)
-        values["created_seq"] = seq
-        await tx.conn.execute(_INSERT_TASK, values)
+        # Nothing to check between the seq and the row: one statement does it all.
+        return await _create_in_one_statement(tx, values, origin, quota)
+    # The seq and the task count move in one statement; a refusal below (412, 403)
+    # rolls both back with the transaction.
+    seq, count = await next_seq_counting(tx, user_id, 1)
+    if task_id is not None:
+        # Under the user's write lock (taken with the seq), so two creates of one id
+        # cannot both pass this check.
+        existing = await tx.conn.fetchrow(_SELECT_TASK, {"user_id": user_id, "id": task_id})
+        if existing is not None:
+            raise PreconditionFailed("a task with this id exists", current=task_json(existing))
+    if count > quota:
+        raise _over_quota(quota)
+    values["created_seq"] = seq
+    await tx.conn.execute(_INSERT_TASK, values)
     task = task_json(values)
     await record_event(tx, user_id, seq, "task.created", task, origin)
+    return Written(task, seq)
+
+
+async def _create_in_one_statement(tx: Tx, values: dict[str, Any], origin: str | None, quota: int) -> Written:
+    """PostgreSQL: see `server.created`."""
+    task = task_json(values)
+    user_id, at = values["user_id"], values["created_at"]
+    notify = tx.announcer is not None and tx.announcer.notifies_in_statement
+    statement_values = {
+        **values,
+        "now": at,
+        "delta": 1,
+        "quota": quota,
+        "type": "task.created",
+        "body_tail": event_tail("task.created", task, origin, at),
+        "at": at,
+        "channel": channel_for(user_id),
+    }
+    row = await tx.conn.fetchrow(create_statement(notify), statement_values)
+    if row is None:
+        raise _over_quota(quota)
+    seq = int(row["seq"])
+    if tx.announcer is not None:
+        tx.announcer.recorded(tx, user_id, seq)
     return Written(task, seq)
 
 

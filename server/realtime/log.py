@@ -58,7 +58,7 @@ async def ensure_user(conn: Conn, user_id: str, email: str | None, name: str | N
 
 
 @cache
-def _next_seq_statement(dialect: str, counted: bool = False) -> sa.Executable:
+def _next_seq_statement(dialect: str, counted: bool = False, within_quota: bool = False) -> sa.Executable:
     values: dict[str, Any] = {"id": sa.bindparam("user_id"), "seq": 1, "created_at": sa.bindparam("now")}
     changes: dict[str, Any] = {"seq": users.c.seq + 1}
     returned = [users.c.seq]
@@ -67,9 +67,11 @@ def _next_seq_statement(dialect: str, counted: bool = False) -> sa.Executable:
         changes["task_count"] = users.c.task_count + sa.bindparam("delta")
         returned.append(users.c.task_count)
     stmt = _upsert(dialect)(users).values(values)
-    upsert: sa.Executable = stmt.on_conflict_do_update(index_elements=[users.c.id], set_=changes).returning(
-        *returned
-    )
+    # `within_quota`: no row (no seq, no count) once the count would pass `:quota`.
+    guard = (users.c.task_count + sa.bindparam("delta")) <= sa.bindparam("quota", type_=sa.BigInteger)
+    upsert: sa.Executable = stmt.on_conflict_do_update(
+        index_elements=[users.c.id], set_=changes, where=guard if within_quota else None
+    ).returning(*returned)
     return upsert
 
 
@@ -95,9 +97,10 @@ async def next_seq(tx: Tx, user_id: str) -> int:
     return int(await tx.conn.fetchval(stmt, {"user_id": user_id, "now": now()}))
 
 
-def seq_counting_statement(dialect: str) -> sa.Executable:
-    """The statement of `next_seq_counting` (for a create that folds its row in)."""
-    return _next_seq_statement(dialect, counted=True)
+def seq_within_quota_statement(dialect: str) -> sa.Executable:
+    """`next_seq_counting`'s statement, giving no row (changing nothing) when the count
+    would pass `:quota`: for a create that folds its task and event rows in."""
+    return _next_seq_statement(dialect, counted=True, within_quota=True)
 
 
 async def next_seq_counting(tx: Tx, user_id: str, delta: int) -> tuple[int, int]:
@@ -118,13 +121,23 @@ async def record_event(
 ) -> str:
     """Write the event row for `seq` and announce it; returns the event's JSON text."""
     at = now()
-    body = wire.dumps({"seq": seq, "type": type_, "task": task, "origin": origin, "at": utc_iso(at)})
+    body = EVENT_HEAD + str(seq) + event_tail(type_, task, origin, at)
     row = {"user_id": user_id, "seq": seq, "type": type_, "task_id": task["id"], "body": body, "at": at}
     if tx.announcer is None:
         await tx.conn.execute(INSERT_EVENT, row)
     else:
         await tx.announcer.record(tx, row)  # the row, and the notification with it
     return body
+
+
+# An event's JSON text is `EVENT_HEAD`, its seq, and its `event_tail`: a statement that
+# takes the seq in the database can write the text there (see `server.created`).
+EVENT_HEAD = '{"seq":'
+
+
+def event_tail(type_: EventType, task: dict[str, Any], origin: str | None, at: datetime) -> str:
+    rest = wire.dumps({"type": type_, "task": task, "origin": origin, "at": utc_iso(at)})
+    return "," + rest[1:]
 
 
 @dataclass(frozen=True, slots=True)

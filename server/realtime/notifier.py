@@ -35,21 +35,26 @@ class Notifier:
     ) -> None:
         self._broadcast = broadcast
         self._metrics = metrics
-        self._in_transaction = in_transaction
+        self.notifies_in_statement = in_transaction
         self._timeout = timeout
 
     async def record(self, tx: Tx, event: Mapping[str, Any]) -> None:
         """Insert the event row (`server.realtime.log.INSERT_EVENT`'s values) and
         announce it: in the same statement where NOTIFY is transactional, else once the
         transaction has committed."""
-        self._metrics.events_recorded.inc()
-        channel, payload = channel_for(event["user_id"]), str(event["seq"])
-        if self._in_transaction:
-            values = {**event, "channel": channel, "payload": payload}
+        if self.notifies_in_statement:
+            values = {**event, "channel": channel_for(event["user_id"]), "payload": str(event["seq"])}
             await tx.conn.execute(_INSERT_AND_NOTIFY, values)
-            self._metrics.events_notified.inc()
+        else:
+            await tx.conn.execute(INSERT_EVENT, event)
+        self.recorded(tx, event["user_id"], event["seq"])
+
+    def recorded(self, tx: Tx, user_id: str, seq: int) -> None:
+        self._metrics.events_recorded.inc()
+        if self.notifies_in_statement:
+            self._metrics.events_notified.inc()  # delivered by PostgreSQL at commit
             return
-        await tx.conn.execute(INSERT_EVENT, event)
+        channel, payload = channel_for(user_id), str(seq)
 
         async def publish() -> None:
             # Bounded: a silently dead connection must not hang the request. A publish

@@ -1,0 +1,60 @@
+"""A create on PostgreSQL as ONE statement: take the user's next seq and count the task
+(within the quota), insert the task, insert its event row and, where the fan-out rides
+on this database, NOTIFY — the least a create can cost in round trips.
+
+The event's JSON text needs the seq, which only the database knows here: it is written
+as `EVENT_HEAD || seq || tail` (see `server.realtime.log.event_tail`), the same text
+`record_event` writes. Over the quota the upsert gives no row, so nothing at all is
+written (no seq taken, no count moved) and the statement returns nothing.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, cast
+
+import sqlalchemy as sa
+
+from server.models import events, tasks
+from server.realtime.log import EVENT_HEAD, seq_within_quota_statement
+
+
+@cache
+def create_statement(notify: bool) -> sa.Executable:
+    """Values: every `tasks` column but `created_seq`, `now` and `delta` (1) for the
+    user row, `quota`, `type`, `body_tail` and `at` for the event, and `channel` when
+    `notify`. Returns one row (`seq`), or none when over the quota."""
+    counted = cast(sa.Insert, seq_within_quota_statement("postgresql")).cte("counted")
+    task_row = sa.select(
+        *(counted.c.seq if c.name == "created_seq" else sa.bindparam(c.name, type_=c.type) for c in tasks.c)
+    )
+    created = (
+        tasks.insert()
+        .from_select([c.name for c in tasks.c], task_row)
+        .returning(tasks.c.created_seq, tasks.c.id)
+        .cte("created")
+    )
+    body = (
+        sa.literal(EVENT_HEAD, sa.Text)
+        + sa.cast(created.c.created_seq, sa.Text)
+        + sa.bindparam("body_tail", type_=sa.Text)
+    )
+    event_row = sa.select(
+        sa.bindparam("user_id", type_=events.c.user_id.type),
+        created.c.created_seq,
+        sa.bindparam("type", type_=events.c.type.type),
+        created.c.id,
+        body,
+        sa.bindparam("at", type_=events.c.at.type),
+    )
+    recorded = (
+        events.insert()
+        .from_select(["user_id", "seq", "type", "task_id", "body", "at"], event_row)
+        .returning(events.c.seq)
+        .cte("recorded")
+    )
+    columns: list[Any] = [recorded.c.seq]
+    if notify:
+        channel = sa.bindparam("channel", type_=sa.Text)
+        columns.append(sa.func.pg_notify(channel, sa.cast(recorded.c.seq, sa.Text)).label("notified"))
+    return sa.select(*columns)
