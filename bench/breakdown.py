@@ -61,9 +61,8 @@ _BY_PATH: tuple[tuple[str, str], ...] = (
     ("server/token_cache.py", AUTH),
     ("jwt/", AUTH),
     ("cryptography/", AUTH),
-    ("server/ratelimit.py", RATE),
+    ("server/ratelimit", RATE),  # ratelimit.py, ratelimit_local.py
     ("limits/", RATE),
-    ("server/fastsql.py", SQL),
     ("server/db.py", SQL),
     ("server/connection.py", SQL),
     ("server/listing.py", SQL),
