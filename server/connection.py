@@ -60,6 +60,16 @@ class Conn(Protocol):
         ...
 
 
+class TxConn(Conn, Protocol):
+    """The connection of a write transaction (`server.db.Tx.conn`)."""
+
+    async def fetchrow_alone(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Row | None:
+        """`fetchrow` for a statement that is ALL the write does: on PostgreSQL, when no
+        statement ran before it, it runs without BEGIN/COMMIT (a statement on its own is
+        a transaction of its own), and any statement after it is refused."""
+        ...
+
+
 # `$n` placeholders, as asyncpg takes them; compiling through the public `compile()`
 # with this dialect is SQLAlchemy's supported way to get a statement's SQL text.
 _PG = asyncpg_dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
@@ -113,21 +123,64 @@ class PgConn:
     def dialect(self) -> str:
         return "postgresql"
 
+    async def _before_statement(self) -> None:
+        """Called before every statement (see `PgTransaction`)."""
+
     async def fetch(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Sequence[Row]:
         c = compiled(stmt)
+        await self._before_statement()
         return cast(Sequence[Row], await self.raw.fetch(c.sql, *c.args(values)))
 
     async def fetchrow(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Row | None:
         c = compiled(stmt)
+        await self._before_statement()
         return cast(Row | None, await self.raw.fetchrow(c.sql, *c.args(values)))
 
     async def fetchval(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Any:
         c = compiled(stmt)
+        await self._before_statement()
         return await self.raw.fetchval(c.sql, *c.args(values))
 
     async def execute(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> int:
         c = compiled(stmt)
+        await self._before_statement()
         return _rowcount(await self.raw.execute(c.sql, *c.args(values)))
+
+
+class PgTransaction(PgConn):
+    """A write transaction on an asyncpg connection whose BEGIN is sent with its first
+    statement — unless that statement is the write's only one (`fetchrow_alone`): then
+    it runs on its own, which in PostgreSQL is a transaction of its own, and the BEGIN
+    and COMMIT round trips are saved. `server.db.Database.transaction` ends it."""
+
+    __slots__ = ("_alone", "_transaction")
+
+    def __init__(self, raw: asyncpg.Connection) -> None:
+        super().__init__(raw)
+        self._transaction: asyncpg.transaction.Transaction | None = None
+        self._alone = False
+
+    async def _before_statement(self) -> None:
+        if self._alone:
+            raise RuntimeError("a statement after the write's only statement")
+        if self._transaction is None:
+            self._transaction = self.raw.transaction()
+            await self._transaction.start()
+
+    async def fetchrow_alone(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Row | None:
+        if self._transaction is not None:
+            return await self.fetchrow(stmt, values)
+        c = compiled(stmt)
+        self._alone = True
+        return cast(Row | None, await self.raw.fetchrow(c.sql, *c.args(values)))
+
+    async def commit(self) -> None:
+        if self._transaction is not None:
+            await self._transaction.commit()
+
+    async def rollback(self) -> None:
+        if self._transaction is not None and not self.raw.is_closed():
+            await self._transaction.rollback()
 
 
 class SqliteConn:
@@ -154,3 +207,6 @@ class SqliteConn:
     async def execute(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> int:
         result = await self.sa.execute(stmt, dict(values))
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def fetchrow_alone(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Row | None:
+        return await self.fetchrow(stmt, values)

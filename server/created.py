@@ -6,6 +6,10 @@ The event's JSON text needs the seq, which only the database knows here: it is w
 as `EVENT_HEAD || seq || tail` (see `server.realtime.log.event_tail`), the same text
 `record_event` writes. Over the quota the upsert gives no row, so nothing at all is
 written (no seq taken, no count moved) and the statement returns nothing.
+
+Without an `Idempotency-Key` this statement is all the write does, so it runs without
+BEGIN/COMMIT (`TxConn.fetchrow_alone`); with one, inside the transaction that claims
+and stores the key.
 """
 
 from __future__ import annotations

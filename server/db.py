@@ -13,6 +13,7 @@ migrations on both (`create_engine`). Statements are SQLAlchemy Core either way 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -28,7 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from server.connection import Conn, PgConn, SqliteConn
+from server.connection import Conn, PgConn, PgTransaction, SqliteConn, TxConn
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class Announcer(Protocol):
 class Tx:
     """An open write transaction: its connection and what to do once it has committed."""
 
-    conn: Conn
+    conn: TxConn
     announcer: Announcer | None = None
     _after_commit: list[AfterCommit] = field(default_factory=list)
 
@@ -223,9 +224,18 @@ class Database:
                     tx = Tx(SqliteConn(sa_conn), self.announcer)
                     yield tx
         else:
-            async with self._checkout() as raw, raw.transaction():
-                tx = Tx(PgConn(raw), self.announcer)
-                yield tx
+            async with self._checkout() as raw:
+                conn = PgTransaction(raw)
+                tx = Tx(conn, self.announcer)
+                try:
+                    yield tx
+                except BaseException:
+                    # A failed rollback (a broken connection) must not hide the error;
+                    # the pool drops a connection it cannot reset.
+                    with contextlib.suppress(Exception):
+                        await conn.rollback()
+                    raise
+                await conn.commit()
         # Reached only when the commit succeeded.
         for callback in tx._after_commit:
             try:

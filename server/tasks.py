@@ -186,7 +186,7 @@ async def _create_in_one_statement(tx: Tx, values: dict[str, Any], origin: str |
         "at": at,
         "channel": channel_for(user_id),
     }
-    row = await tx.conn.fetchrow(create_statement(notify), statement_values)
+    row = await tx.conn.fetchrow_alone(create_statement(notify), statement_values)
     if row is None:
         raise _over_quota(quota)
     seq = int(row["seq"])
