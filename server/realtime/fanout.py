@@ -1,6 +1,6 @@
-"""Opening the realtime side in the lifespan: broadcaster with the right backend, the
-notifier that write transactions announce through, the hub, and the maintenance loop
-(log retention, idempotency-key expiry, and a periodic catch-up as a safety net).
+"""Opening the realtime side in the lifespan: the broadcast backend and its dispatcher,
+the notifier that write transactions announce through, the hub, and the maintenance
+loop (log retention, idempotency-key expiry, and a periodic catch-up as a safety net).
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-from broadcaster import Broadcast
+from broadcaster import Broadcast, BroadcastBackend
 
 from server import idempotency
 from server.db import Database
 from server.errors import ConfigurationError
 from server.metrics import Metrics
 from server.realtime import log as event_log
+from server.realtime.dispatch import Dispatcher, InProcessBackend
 from server.realtime.hub import Hub
 from server.realtime.notifier import Notifier
 from server.realtime.pg_backend import ResilientPostgresBackend
@@ -35,8 +36,8 @@ log = logging.getLogger(__name__)
 STREAMS_END_AFTER_LISTENER_LOST_SECONDS = 5.0
 
 
-def _broadcast_for(settings: Settings, metrics: Metrics) -> tuple[Broadcast, bool, Callable[[], bool]]:
-    """The Broadcast, whether NOTIFY can ride in the write transaction, and a readiness probe."""
+def _backend_for(settings: Settings, metrics: Metrics) -> tuple[BroadcastBackend, bool, Callable[[], bool]]:
+    """The backend, whether NOTIFY can ride in the write transaction, and a readiness probe."""
     url = settings.broadcast_url or (settings.database_url if settings.is_postgres else "memory://")
     options: dict[str, Any] = {
         "health_interval": settings.listener_health_seconds,
@@ -47,15 +48,15 @@ def _broadcast_for(settings: Settings, metrics: Metrics) -> tuple[Broadcast, boo
         dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
         pg = ResilientPostgresBackend(dsn, **options)
         same_database = settings.is_postgres and dsn == settings.asyncpg_dsn
-        return Broadcast(backend=pg), same_database, lambda: pg.connected
+        return pg, same_database, lambda: pg.connected
     if url.startswith(("redis://", "rediss://")):
         redis = ResilientRedisBackend(url, **options)
-        return Broadcast(backend=redis), False, lambda: redis.connected
+        return redis, False, lambda: redis.connected
     if url.startswith("memory://"):
         if settings.is_postgres:
             # Other processes would never hear of this process's writes.
             log.warning("BROADCAST_URL=memory:// with PostgreSQL: fan-out stays inside this process")
-        return Broadcast(url), False, lambda: True
+        return InProcessBackend(), False, lambda: True
     raise ConfigurationError(f"unsupported BROADCAST_URL scheme: {url.split(':', 1)[0]}")
 
 
@@ -99,19 +100,25 @@ async def _end_streams_while_unready(hub: Hub, ready: Callable[[], bool]) -> Non
 
 @asynccontextmanager
 async def open_realtime(settings: Settings, db: Database, metrics: Metrics) -> AsyncIterator[Hub]:
-    broadcast, in_transaction, ready = _broadcast_for(settings, metrics)
-    await broadcast.connect()
+    backend, in_transaction, ready = _backend_for(settings, metrics)
+    dispatcher = Dispatcher(backend)
+    await dispatcher.connect()
     hub = Hub(
         db,
-        broadcast,
+        dispatcher,
         settings.stream_queue_size,
         ready=ready,
         metrics=metrics,
         lag_seconds=settings.stream_lag_seconds,
         stream_max_bytes=settings.stream_buffer_bytes,
     )
+    # The notifier only publishes: `Broadcast.publish` hands the message to the backend,
+    # which the dispatcher has connected (this Broadcast's own listener is never started).
     db.announcer = Notifier(
-        broadcast, metrics, in_transaction=in_transaction, timeout=settings.listener_timeout_seconds
+        Broadcast(backend=backend),
+        metrics,
+        in_transaction=in_transaction,
+        timeout=settings.listener_timeout_seconds,
     )
     maintenance = asyncio.create_task(_maintain(settings, db, hub), name="maintenance")
     watchdog = asyncio.create_task(_end_streams_while_unready(hub, ready), name="listener-watchdog")
@@ -124,4 +131,4 @@ async def open_realtime(settings: Settings, db: Database, metrics: Metrics) -> A
                 await task
         db.announcer = None
         await hub.close()
-        await broadcast.disconnect()
+        await dispatcher.disconnect()

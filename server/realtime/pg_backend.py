@@ -25,8 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
-from broadcaster import Event
-from broadcaster._backends.base import BroadcastBackend
+from broadcaster import BroadcastBackend, Event
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from broadcaster import Event
-from broadcaster._backends.base import BroadcastBackend
+from broadcaster import BroadcastBackend, Event
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
