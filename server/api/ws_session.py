@@ -1,0 +1,191 @@
+"""One authenticated `GET /api/ws` socket, from its hello to its close.
+
+A process holds tens of thousands of idle sockets, so an idle session is one coroutine
+(the connection's own, waiting to receive) and a timer (token expiry), nothing else:
+what the stream has for the client (the replay, then live events) is sent by a task
+that exists only while there is something to send, started by the stream's `on_ready`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from server.api.deps import Services, signed_in
+from server.auth import Principal
+from server.errors import CloseCode, TasksyncError
+from server.metrics import Metrics
+from server.realtime.hub import Resync, Stream, StreamLost, StreamOverflow
+
+_TOO_SLOW = "too slow; reconnect with since"
+_LOST = "this server lost its database; reconnect with since"
+
+
+class Closed(Exception):
+    """End the socket with this close code."""
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+async def receive_text(ws: WebSocket, max_bytes: int) -> str:
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    if message.get("bytes") is not None:
+        raise Closed(CloseCode.UNSUPPORTED_DATA, "binary frames are not accepted")
+    text: str = message.get("text") or ""
+    if len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise Closed(CloseCode.MESSAGE_TOO_BIG, "message too big")
+    return text
+
+
+async def verify(svc: Services, token: Any) -> Principal:
+    """The caller a token names, or `Closed` with 4401."""
+    if not isinstance(token, str) or not token:
+        raise Closed(CloseCode.NOT_AUTHENTICATED, "token missing")
+    try:
+        return await signed_in(await svc.verifier.verify(token), svc)
+    except TasksyncError as exc:
+        raise Closed(CloseCode.NOT_AUTHENTICATED, exc.detail[:120]) from None
+
+
+class Session:
+    """The connection's own coroutine receives (ping, auth refresh, errors) in `run`; a
+    short-lived task sends; the expiry timer and the stream's overflow callback end the
+    session with their close code by cancelling the receive (`_end`)."""
+
+    __slots__ = (
+        "_ending", "_receiver", "_sender", "_timer", "delivered", "expires_at", "principal", "resyncs",
+        "stream", "svc", "ws",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        ws: WebSocket,
+        svc: Services,
+        principal: Principal,
+        stream: Stream,
+        metrics: Metrics,
+    ) -> None:
+        self.ws = ws
+        self.delivered = metrics.events_delivered.labels("ws")
+        self.resyncs = metrics.resyncs_sent.labels("ws")
+        self.svc = svc
+        self.principal = principal
+        self.stream = stream
+        self.expires_at = principal.expires_at
+        self._ending: BaseException | None = None
+        self._receiver: asyncio.Task[Any] | None = None
+        self._sender: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def _end(self, reason: BaseException) -> None:
+        """Stop the session from a callback: the receive is cancelled and `run` raises `reason`."""
+        if self._ending is None and self._receiver is not None:
+            self._ending = reason
+            self._receiver.cancel()
+
+    def _check_expiry(self) -> None:
+        # Verification accepted the token up to `leeway` past `exp`; the socket too. A
+        # refresh moves `expires_at` on: the timer then simply re-arms itself.
+        remaining = self.expires_at + self.svc.settings.jwt_leeway_seconds - time.time()
+        if remaining <= 0:
+            self._end(Closed(CloseCode.NOT_AUTHENTICATED, "token expired"))
+        else:
+            self._timer = asyncio.get_running_loop().call_later(remaining, self._check_expiry)
+
+    def _too_slow(self) -> None:
+        # A client that stopped reading leaves the sender stuck in a write; this is not.
+        self._end(Closed(CloseCode.TOO_SLOW, _TOO_SLOW))
+
+    def _ready(self) -> None:
+        if self._sender is None and self._ending is None:
+            self._sender = asyncio.get_running_loop().create_task(self._send(), name="ws-send")
+            self._sender.add_done_callback(self._sender_done)
+
+    def _sender_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            self._end(error)
+
+    async def run(self) -> None:
+        self._receiver = asyncio.current_task()
+        self.stream.on_overflow = self._too_slow
+        self._check_expiry()
+        hello = {"type": "hello", "seq": self.stream.hello_seq, "user_id": self.principal.user_id}
+        try:
+            # Always the first frame: only now may the sender start (what was offered
+            # meanwhile waits in the stream).
+            await self.ws.send_text(json.dumps(hello))
+            self.stream.on_ready = self._ready
+            self._ready()  # the replay, if any
+            await self._receive()
+        except asyncio.CancelledError:
+            if self._ending is None or self._receiver is None:
+                raise  # cancelled from outside (shutdown): let it through
+            self._receiver.uncancel()
+            raise self._ending from None
+        finally:
+            self.stream.on_ready = None
+            if self._timer is not None:
+                self._timer.cancel()
+            sender = self._sender
+            if sender is not None:
+                sender.remove_done_callback(self._sender_done)
+                sender.cancel()
+                await asyncio.gather(sender, return_exceptions=True)
+
+    async def _send(self) -> None:
+        """Send what the stream has, then end: the next `on_ready` starts another."""
+        try:
+            while (item := await self.stream.take()) is not None:
+                if isinstance(item, Resync):
+                    self.resyncs.inc()
+                    await self.ws.send_text(json.dumps({"type": "resync", "seq": item.seq}))
+                else:
+                    await self.ws.send_text(item[1])
+                    self.delivered.inc()
+        except StreamOverflow:
+            raise Closed(CloseCode.TOO_SLOW, _TOO_SLOW) from None
+        except StreamLost:
+            raise Closed(CloseCode.SERVICE_RESTART, _LOST) from None
+        finally:
+            # No suspension between `take()` finding nothing and this: an offer after it
+            # sees no sender and starts one.
+            self._sender = None
+
+    async def _receive(self) -> None:
+        limit = self.svc.settings.ws_max_message_bytes
+        while True:
+            text = await receive_text(self.ws, limit)
+            try:
+                message = json.loads(text)
+            except (ValueError, RecursionError):
+                await self._error("invalid_json", "the message is not valid JSON")
+                continue
+            kind = message.get("type") if isinstance(message, dict) else None
+            if kind == "ping":
+                await self.ws.send_text('{"type":"pong"}')
+            elif kind == "auth":
+                await self._refresh(message.get("token"))
+            else:
+                await self._error("unknown_type", "expected a message of type ping or auth")
+
+    async def _refresh(self, token: Any) -> None:
+        try:
+            fresh = await verify(self.svc, token)
+        except Closed:
+            await self._error("auth_failed", "the token was not accepted; the old one still holds")
+            return
+        if fresh.user_id != self.principal.user_id:
+            raise Closed(CloseCode.NOT_AUTHENTICATED, "a refreshed token must have the same sub")
+        self.expires_at = fresh.expires_at
+
+    async def _error(self, code: str, detail: str) -> None:
+        await self.ws.send_text(json.dumps({"type": "error", "code": code, "detail": detail}))
