@@ -36,6 +36,9 @@ class Sizes:
     probe_rate: float = 50.0
     # Idle sockets on one process (users × 2), and one user's event to many sockets.
     idle_sockets: int = 2_000
+    # ... and the "20,000 idle sockets on one process hold and answer pings"
+    # (0: not run; it takes about a minute and 1 GB).
+    many_idle_sockets: int = 20_000
     burst_sockets: int = 10_000
     burst_events: int = 5
     socket_workers: int = 4
@@ -60,6 +63,7 @@ QUICK = Sizes(
     fanout_rate=100.0,
     fanout_seconds=5.0,
     idle_sockets=1000,
+    many_idle_sockets=0,
     burst_sockets=1000,
     burst_events=3,
     socket_workers=2,
@@ -81,6 +85,7 @@ TINY = Sizes(
     fanout_seconds=1.0,
     probe_rate=20.0,
     idle_sockets=40,
+    many_idle_sockets=0,
     burst_sockets=20,
     burst_events=2,
     socket_workers=2,

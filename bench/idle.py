@@ -5,6 +5,12 @@ VmRSS, open N authenticated sockets (N/2 users × 2, spread over several client
 processes), wait, read VmRSS again, then ping every socket to prove it is still open.
 Memory per socket = (after − before) / sockets alive.
 
+Many idle (full size only): the same with 20,000 sockets (10,000 users × 2) on a fresh
+server process and a fresh ceiling (so no memory freed by the phases before is reused):
+every one must answer its ping. A socket is a file: where the open-file hard limit
+cannot be raised (a container's 20,000, say) the phase opens as many as one process
+can hold besides its own files, and the table names the limit.
+
 Burst: N sockets of ONE user (the per-user cap lifted for this run), then K single
 writes, one at a time; for each, the time from the event's `at` (stamped in the write
 transaction; for the ceiling, when `/fire` is handled) to its arrival on the LAST
@@ -18,6 +24,7 @@ pre-encoded frame to every socket.
 from __future__ import annotations
 
 import asyncio
+import resource
 import statistics
 from contextlib import AsyncExitStack, nullcontext
 from typing import Any
@@ -29,14 +36,19 @@ from bench.loadgen import task_body
 from bench.profile import profiled
 from bench.report import Figure
 from bench.servers import HttpService, database, rss_kib, start_ceiling, start_server
-from bench.worker import Worker, start_workers
+from bench.worker import Worker, raise_nofile, start_workers
+
+# Files a server process holds besides its sockets: pool and listener connections, logs,
+# the event loop's own (about 40 in all when idle), with room to spare.
+FD_RESERVE = 100
 
 
 def _spread(targets: list[list[Any]], workers: list[Worker]) -> list[list[list[Any]]]:
     return [targets[k :: len(workers)] for k in range(len(workers))]
 
 
-async def _open(workers: list[Worker], port: int, path: str, users: list[str]) -> int:
+async def _open(workers: list[Worker], port: int, path: str, users: list[str]) -> tuple[int, int]:
+    """Sockets opened, and how many of them took more than one attempt."""
     parts = _spread([[port, u] for u in users], workers)
     replies = await asyncio.gather(
         *(w.call("open", host="127.0.0.1", path=path, targets=p) for w, p in zip(workers, parts, strict=True))
@@ -45,27 +57,34 @@ async def _open(workers: list[Worker], port: int, path: str, users: list[str]) -
     if opened != len(users):
         errors = [r["errors"] for r in replies]
         raise RuntimeError(f"opened {opened} of {len(users)} sockets on port {port}: {errors}")
-    return opened
+    return opened, sum(sum(r.get("retried", {}).values()) for r in replies)
 
 
 async def _close(workers: list[Worker]) -> None:
     await asyncio.gather(*(w.call("close") for w in workers))
 
 
-async def idle_phase(ctx: Context, svc: HttpService, path: str, workers: list[Worker]) -> dict[str, Any]:
-    n = ctx.sizes.idle_sockets
+async def idle_phase(
+    ctx: Context, svc: HttpService, path: str, workers: list[Worker], n: int
+) -> dict[str, Any]:
     await _open(workers, svc.port, path, [f"warm-{i % 50}" for i in range(min(n, 100))])
     await _close(workers)
     await asyncio.sleep(ctx.sizes.settle_seconds)
     before = rss_kib(svc.pid)
-    await _open(workers, svc.port, path, [f"idle-{i // 2:05d}" for i in range(n)])
+    _, retried = await _open(workers, svc.port, path, [f"idle-{i // 2:05d}" for i in range(n)])
     await asyncio.sleep(ctx.sizes.settle_seconds)
     after = rss_kib(svc.pid)
     pings = await asyncio.gather(*(w.call("ping") for w in workers))
     alive = sum(p["alive"] for p in pings)
     await _close(workers)
     per_socket_kb = (after - before) * 1024 / 1000 / max(alive, 1)
-    return {"rss_before_kib": before, "rss_after_kib": after, "alive": alive, "per_socket_kb": per_socket_kb}
+    return {
+        "rss_before_kib": before,
+        "rss_after_kib": after,
+        "alive": alive,
+        "per_socket_kb": per_socket_kb,
+        "open_retried": retried,
+    }
 
 
 async def _fire(svc: HttpService, server: bool) -> None:
@@ -86,7 +105,7 @@ async def burst_phase(
     ctx: Context, svc: HttpService, path: str, workers: list[Worker], server: bool
 ) -> dict[str, Any]:
     s = ctx.sizes
-    n = await _open(workers, svc.port, path, ["burst-user"] * s.burst_sockets)
+    n, _ = await _open(workers, svc.port, path, ["burst-user"] * s.burst_sockets)
     shares = [len(p) for p in _spread([[0]] * n, workers)]
     times: list[float] = []
     async with profiled(ctx, svc.pid, "burst") if server else nullcontext():
@@ -118,16 +137,42 @@ async def run_idle(ctx: Context) -> list[Figure]:
     raw: dict[str, Any] = {}
     async with AsyncExitStack() as stack:
         db = await stack.enter_async_context(database(ctx.pg, "idle", ctx.log_dir))
-        cap = str(max(s.burst_sockets, s.idle_sockets) + 10)
-        server = await start_server(stack, "server-idle", db, ctx.log_dir, WS_MAX_SOCKETS_PER_USER=cap)
-        ceiling = await start_ceiling(stack, db, ctx.log_dir, pool=False)
         workers = await start_workers(stack, "bench.sockets", s.socket_workers, ctx.log_dir)
-        for side, svc, path in (("ceiling", ceiling, "/ws"), ("server", server, "/api/ws")):
-            idle = await idle_phase(ctx, svc, path, workers)
-            burst = await burst_phase(ctx, svc, path, workers, side == "server")
-            raw[side] = {"idle": idle, "burst": burst}
+        async with AsyncExitStack() as procs:
+            server, ceiling = await _start_pair(ctx, procs, db, "idle")
+            for side, svc, path in (("ceiling", ceiling, "/ws"), ("server", server, "/api/ws")):
+                idle = await idle_phase(ctx, svc, path, workers, s.idle_sockets)
+                burst = await burst_phase(ctx, svc, path, workers, side == "server")
+                raw[side] = {"idle": idle, "burst": burst}
+        if s.many_idle_sockets:
+            n, limit = _many_sockets(s.many_idle_sockets)
+            raw["fd_limit"] = limit
+            async with AsyncExitStack() as procs:
+                server, ceiling = await _start_pair(ctx, procs, db, "many")
+                for side, svc, path in (("ceiling", ceiling, "/ws"), ("server", server, "/api/ws")):
+                    raw[side]["many"] = {**await idle_phase(ctx, svc, path, workers, n), "sockets": n}
     ctx.raw["idle"] = raw
     return _figures(raw, s)
+
+
+def _many_sockets(wanted: int) -> tuple[int, int | None]:
+    """How many sockets the many-idle phase opens, and the open-file hard limit that
+    bounds it (None: no limit), as the server processes get it (bench/worker.py)."""
+    raise_nofile()
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        return wanted, None
+    return min(wanted, hard - FD_RESERVE), hard
+
+
+async def _start_pair(
+    ctx: Context, stack: AsyncExitStack, db: str, label: str
+) -> tuple[HttpService, HttpService]:
+    s = ctx.sizes
+    cap = str(max(s.burst_sockets, s.idle_sockets) + 10)
+    server = await start_server(stack, f"server-{label}", db, ctx.log_dir, WS_MAX_SOCKETS_PER_USER=cap)
+    ceiling = await start_ceiling(stack, db, ctx.log_dir, pool=False, name=f"ceiling-{label}")
+    return server, ceiling
 
 
 def _figures(raw: dict[str, Any], s: Sizes) -> list[Figure]:
@@ -158,4 +203,17 @@ def _figures(raw: dict[str, Any], s: Sizes) -> list[Figure]:
             "≥ 0.8× ceiling",
             rate >= 0.8 * bare_rate,
         ),
+        *(_many_figures(raw, s) if s.many_idle_sockets else []),
+    ]
+
+
+def _many_figures(raw: dict[str, Any], s: Sizes) -> list[Figure]:
+    ours, top, limit = raw["server"]["many"], raw["ceiling"]["many"], raw["fd_limit"]
+    n = ours["sockets"]
+    bound = f"; open-file limit {limit:,}" if n < s.many_idle_sockets else ""
+    many = f"Idle sockets ({n:,} on one process{bound})"
+    held = ours["alive"]
+    return [
+        Figure(many, "memory per idle socket", ours["per_socket_kb"], top["per_socket_kb"], "KB"),
+        Figure(many, "sockets held and answering", held, top["alive"], "", "all", held == n),
     ]
