@@ -182,6 +182,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             OSError: _unexpected_error,
             asyncpg.PostgresError: _unexpected_error,
             asyncpg.InterfaceError: _unexpected_error,
+            asyncpg.InternalClientError: _unexpected_error,  # a connection the server dropped
             Exception: _unexpected_error,
         },
         lifespan=lifespan,

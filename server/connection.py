@@ -2,7 +2,7 @@
 take a SQLAlchemy Core statement (written once, with named `bindparam`s) and a dict of
 values, and give rows as mappings.
 
-* PostgreSQL (`PgConn`): the statement is compiled once to `$n` SQL and run on an
+* PostgreSQL (`PgSession`): the statement is compiled once to `$n` SQL and run on an
   asyncpg connection from the pool the app owns (`server.db.Database`), which asyncpg
   prepares and caches. No SQLAlchemy at run time: its per-statement cost (cache lookup,
   parameter and result processing) was most of a request's CPU, and driving asyncpg
@@ -19,9 +19,10 @@ be compiled per call (and `_compiled` would grow; it warns when it does).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, cast
+from typing import Any, Literal, Protocol, cast
 
 import asyncpg
 import sqlalchemy as sa
@@ -111,76 +112,121 @@ def _rowcount(status: str) -> int:
     return int(last) if last.isdigit() else 0
 
 
-class PgConn:
-    """An asyncpg connection (checked out of `Database`'s pool) behind `Conn`."""
+# The connection is unusable (dropped by the server, or left mid-error by it), as
+# opposed to a statement that failed on a working connection.
+CONNECTION_LOST: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, crash shutdown
+)
+# Raised before anything was sent: asyncpg found the connection still busy (with the
+# error a server's shutdown left on an idle connection, before it saw the socket close).
+_NOTHING_SENT = (asyncpg.InternalClientError,)
 
-    __slots__ = ("raw",)
+Mode = Literal["autocommit", "snapshot", "write"]
 
-    def __init__(self, raw: asyncpg.Connection) -> None:
-        self.raw = raw
+
+class PgSession:
+    """Statements of one `Database` helper block on PostgreSQL (`Conn`, and `TxConn` in
+    "write" mode), on a pool connection checked out at the first statement.
+
+    * "autocommit": each statement on its own. "snapshot": one read-only repeatable-read
+      transaction. "write": a transaction whose BEGIN goes with its first statement —
+      unless that statement is the write's only one (`fetchrow_alone`), which then runs
+      on its own (a transaction of its own in PostgreSQL) without BEGIN/COMMIT.
+    * A connection that turns out to be dead at the first statement is dropped and the
+      statement retried once on a fresh one, where that cannot apply anything twice:
+      before the first statement nothing has happened, so a read, a BEGIN and anything
+      inside a not yet committed transaction are safe to redo; a statement running alone
+      only when it was never sent. After a server restart every idle pooled connection
+      is dead, and the first requests would otherwise each fail on one.
+    * `close()` (called by the helper) ends the transaction and returns the connection;
+      one that lost its server is closed instead of pooled.
+    """
+
+    __slots__ = ("_acquire_timeout", "_alone", "_mode", "_pool", "_raw", "_transaction")
+
+    def __init__(self, pool: asyncpg.Pool, mode: Mode, acquire_timeout: float) -> None:
+        self._pool = pool
+        self._mode = mode
+        self._raw: asyncpg.Connection | None = None
+        self._transaction: asyncpg.transaction.Transaction | None = None
+        self._alone = False
+        self._acquire_timeout = acquire_timeout
 
     @property
     def dialect(self) -> str:
         return "postgresql"
 
-    async def _before_statement(self) -> None:
-        """Called before every statement (see `PgTransaction`)."""
-
-    async def fetch(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Sequence[Row]:
+    async def _run(self, method: str, stmt: sa.Executable, values: Values, alone: bool = False) -> Any:
         c = compiled(stmt)
-        await self._before_statement()
-        return cast(Sequence[Row], await self.raw.fetch(c.sql, *c.args(values)))
-
-    async def fetchrow(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Row | None:
-        c = compiled(stmt)
-        await self._before_statement()
-        return cast(Row | None, await self.raw.fetchrow(c.sql, *c.args(values)))
-
-    async def fetchval(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Any:
-        c = compiled(stmt)
-        await self._before_statement()
-        return await self.raw.fetchval(c.sql, *c.args(values))
-
-    async def execute(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> int:
-        c = compiled(stmt)
-        await self._before_statement()
-        return _rowcount(await self.raw.execute(c.sql, *c.args(values)))
-
-
-class PgTransaction(PgConn):
-    """A write transaction on an asyncpg connection whose BEGIN is sent with its first
-    statement — unless that statement is the write's only one (`fetchrow_alone`): then
-    it runs on its own, which in PostgreSQL is a transaction of its own, and the BEGIN
-    and COMMIT round trips are saved. `server.db.Database.transaction` ends it."""
-
-    __slots__ = ("_alone", "_transaction")
-
-    def __init__(self, raw: asyncpg.Connection) -> None:
-        super().__init__(raw)
-        self._transaction: asyncpg.transaction.Transaction | None = None
-        self._alone = False
-
-    async def _before_statement(self) -> None:
+        args = c.args(values)
         if self._alone:
             raise RuntimeError("a statement after the write's only statement")
-        if self._transaction is None:
-            self._transaction = self.raw.transaction()
-            await self._transaction.start()
+        if self._raw is not None:
+            return await getattr(self._raw, method)(c.sql, *args)
+        for last_try in (False, True):
+            raw = self._raw = await self._pool.acquire(timeout=self._acquire_timeout)
+            try:
+                if self._mode != "autocommit" and not alone:
+                    snapshot = self._mode == "snapshot"
+                    self._transaction = raw.transaction(
+                        isolation="repeatable_read" if snapshot else None, readonly=snapshot
+                    )
+                    await self._transaction.start()
+                self._alone = alone
+                return await getattr(raw, method)(c.sql, *args)
+            except CONNECTION_LOST as error:
+                if last_try or (alone and not isinstance(error, _NOTHING_SENT)):
+                    raise
+                await self._drop()
+        raise AssertionError("unreachable")
+
+    async def _drop(self) -> None:
+        assert self._raw is not None
+        self._raw.terminate()
+        await self._pool.release(self._raw)
+        self._raw = self._transaction = None
+        self._alone = False
+
+    async def close(self, error: BaseException | None) -> None:
+        """Commit (no `error`) or roll back, and give the connection back."""
+        if self._raw is None:
+            return
+        try:
+            if self._transaction is not None and error is None:
+                await self._transaction.commit()
+            elif self._transaction is not None and not self._raw.is_closed():
+                with contextlib.suppress(Exception):  # the first error is the one to report
+                    await self._transaction.rollback()
+        except CONNECTION_LOST:
+            self._raw.terminate()
+            raise
+        finally:
+            if isinstance(error, CONNECTION_LOST):
+                self._raw.terminate()
+            await self._pool.release(self._raw)
+            self._raw = self._transaction = None
+
+    async def fetch(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Sequence[Row]:
+        return cast(Sequence[Row], await self._run("fetch", stmt, values))
+
+    async def fetchrow(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Row | None:
+        return cast(Row | None, await self._run("fetchrow", stmt, values))
+
+    async def fetchval(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Any:
+        return await self._run("fetchval", stmt, values)
+
+    async def execute(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> int:
+        return _rowcount(await self._run("execute", stmt, values))
 
     async def fetchrow_alone(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Row | None:
-        if self._transaction is not None:
-            return await self.fetchrow(stmt, values)
-        c = compiled(stmt)
-        self._alone = True
-        return cast(Row | None, await self.raw.fetchrow(c.sql, *c.args(values)))
-
-    async def commit(self) -> None:
-        if self._transaction is not None:
-            await self._transaction.commit()
-
-    async def rollback(self) -> None:
-        if self._transaction is not None and not self.raw.is_closed():
-            await self._transaction.rollback()
+        if self._mode != "write":
+            raise RuntimeError("fetchrow_alone is for write transactions")
+        alone = self._raw is None  # else a transaction is open: the statement joins it
+        return cast(Row | None, await self._run("fetchrow", stmt, values, alone=alone))
 
 
 class SqliteConn:

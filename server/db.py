@@ -13,7 +13,6 @@ migrations on both (`create_engine`). Statements are SQLAlchemy Core either way 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -29,21 +28,20 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from server.connection import Conn, PgConn, PgTransaction, SqliteConn, TxConn
+from server.connection import CONNECTION_LOST, Conn, Mode, PgSession, SqliteConn, TxConn
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
 
 # The database cannot be reached (refused, reset, restarting, shutting down), as
-# opposed to a statement that failed on a working connection.
+# opposed to a statement that failed on a working connection. OSError includes
+# TimeoutError: no pool connection came free in time, or no connect.
 _UNREACHABLE = (
-    OSError,  # TimeoutError too: no pool connection came free in time, or no connect
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
+    *CONNECTION_LOST,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.TooManyConnectionsError,  # no connection to be had now, retry later
-    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, crash shutdown
 )
+_PING = sa.select(sa.literal(1))
 # One log line per outage: failures closer together than this are the same outage.
 _OUTAGE_GAP_SECONDS = 30.0
 
@@ -165,7 +163,9 @@ async def _no_reset(_raw: asyncpg.Connection) -> None:
     no SET, no LISTEN (the fan-out listens on connections of its own), no session
     advisory locks, and every transaction is ended by its block. asyncpg still rolls
     back a transaction left open, and drops listeners, before calling this: it is the
-    `reset` hook of `asyncpg.create_pool`, its public extension point for this."""
+    `reset` hook of `asyncpg.create_pool`, its public extension point for this. The
+    reset query also found connections a server restart had left dead; those are
+    closed rather than pooled by `server.connection.PgSession` instead."""
 
 
 async def _open_pool(settings: Settings) -> asyncpg.Pool:
@@ -186,8 +186,9 @@ async def _open_pool(settings: Settings) -> asyncpg.Pool:
 class Database:
     """The database and its transaction helpers; opened and closed by the app lifespan.
 
-    Every helper hands out a `Conn` checked out of the pool for its block alone and
-    driven by one coroutine, so a driver connection never has two operations at once.
+    Every helper hands out a `Conn` whose pool connection belongs to its block alone
+    and is driven by one coroutine, so a driver connection never has two operations
+    at once (see `server.connection.PgSession`).
     """
 
     def __init__(self, *, pool: asyncpg.Pool | None = None, engine: AsyncEngine | None = None) -> None:
@@ -209,10 +210,15 @@ class Database:
         return "sqlite" if self._pool is None else "postgresql"
 
     @asynccontextmanager
-    async def _checkout(self) -> AsyncIterator[asyncpg.Connection]:
+    async def _session(self, mode: Mode) -> AsyncIterator[PgSession]:
         assert self._pool is not None
-        async with self._pool.acquire(timeout=_ACQUIRE_TIMEOUT_SECONDS) as raw:
-            yield raw
+        session = PgSession(self._pool, mode, _ACQUIRE_TIMEOUT_SECONDS)
+        try:
+            yield session
+        except BaseException as error:
+            await session.close(error)
+            raise
+        await session.close(None)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
@@ -224,18 +230,9 @@ class Database:
                     tx = Tx(SqliteConn(sa_conn), self.announcer)
                     yield tx
         else:
-            async with self._checkout() as raw:
-                conn = PgTransaction(raw)
-                tx = Tx(conn, self.announcer)
-                try:
-                    yield tx
-                except BaseException:
-                    # A failed rollback (a broken connection) must not hide the error;
-                    # the pool drops a connection it cannot reset.
-                    with contextlib.suppress(Exception):
-                        await conn.rollback()
-                    raise
-                await conn.commit()
+            async with self._session("write") as session:
+                tx = Tx(session, self.announcer)
+                yield tx
         # Reached only when the commit succeeded.
         for callback in tx._after_commit:
             try:
@@ -251,8 +248,8 @@ class Database:
             async with self._engine.connect() as sa_conn, sa_conn.begin():
                 yield SqliteConn(sa_conn)
             return
-        async with self._checkout() as raw, raw.transaction(isolation="repeatable_read", readonly=True):
-            yield PgConn(raw)
+        async with self._session("snapshot") as session:
+            yield session
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Conn]:
@@ -265,16 +262,16 @@ class Database:
             async with self.snapshot() as conn:
                 yield conn
             return
-        async with self._checkout() as raw:
-            yield PgConn(raw)
+        async with self._session("autocommit") as session:
+            yield session
 
     async def ping(self) -> None:
         if self._engine is not None:
             async with self._engine.connect() as sa_conn:
                 await sa_conn.execute(sa.text("SELECT 1"))
             return
-        async with self._checkout() as raw:
-            await raw.fetchval("SELECT 1")
+        async with self._session("autocommit") as session:
+            await session.fetchval(_PING)
 
     async def dispose(self) -> None:
         if self._engine is not None:

@@ -9,8 +9,16 @@ seconds and started. Every answer must be a 2xx or a `503` problem with `Retry-A
 (never a `500`, never a dropped connection); a `503`'d write retried after recovery
 with its key applies exactly once; every write is in the database once; each user's log, as the changes feed
 and the sockets deliver it, is 1..N without gaps or duplicates; the server logs show no
-driver connection used by two code paths at once (asyncpg's `InternalClientError:
-cannot switch to state …; another operation is in progress`) and no traceback.
+driver error as an unhandled one and no traceback.
+
+asyncpg raises `InternalClientError: cannot switch to state …; another operation is in
+progress` both for a connection driven by two code paths at once (issue #9's finding
+under SQLAlchemy) and for one whose server ended it while it was idle, before asyncpg
+saw the socket close (MagicStack/asyncpg#1069). The server never shares a connection;
+a connection found dead at a block's first statement is replaced and the statement
+retried; one lost mid-request is the outage itself: a 503, logged once per outage in
+the "database unreachable" line, which may name that error. Anywhere else it fails the
+test.
 """
 
 from __future__ import annotations
@@ -57,7 +65,9 @@ DOWN_SECONDS = 2.0
 RECOVERY_TIMEOUT = 30.0
 # Close codes of the contract that say "reconnect with since"; any other ends the test.
 RESUMABLE_CLOSES = {1012, 4408}
-LOG_FORBIDDEN = ("InternalClientError", "another operation", "Traceback")
+LOG_FORBIDDEN = ("InternalClientError", "another operation", "Traceback", "unhandled error")
+# The one line per outage (server/db.py OutageLog), naming what the outage looked like.
+OUTAGE_LINE = "database unreachable, answering 503"
 
 
 @dataclass
@@ -393,6 +403,8 @@ def _check_log(text: str, name: str) -> None:
     # The driver's error first: it says why a request failed, the access log only that it did.
     for forbidden in LOG_FORBIDDEN:
         for entry in entries:
+            if entry["message"].startswith(OUTAGE_LINE) and "exception" not in entry:
+                continue
             if forbidden in entry["message"] or forbidden in str(entry.get("exception", "")):
                 cause = str(entry.get("exception", ""))[-2500:]
                 raise AssertionError(f"server {name} logged {forbidden!r}: {entry['message']}\n{cause}")
