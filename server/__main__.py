@@ -25,7 +25,7 @@ def _serve(settings: Settings) -> None:
 
     from server.observability import configure_logging
 
-    level = os.environ.get("LOG_LEVEL", "info")
+    level = settings.log_level
     configure_logging(json_lines=not settings.dev_mode, level=level)
 
     from server.lifecycle import drain

@@ -39,7 +39,7 @@ from server.errors import (
 from server.lifecycle import on_drain
 from server.metrics import Metrics
 from server.migrate import migrate
-from server.observability import ObservabilityMiddleware
+from server.observability import ObservabilityMiddleware, ensure_logging
 from server.ratelimit import RateLimiter
 from server.realtime.fanout import open_realtime
 from server.settings import Settings
@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        ensure_logging(json_lines=not settings.dev_mode, level=settings.log_level)
         settings.check_startable()
         if settings.jwks_url and not (settings.jwt_issuer and settings.jwt_audience):
             log.warning(

@@ -105,6 +105,14 @@ class JsonFormatter(logging.Formatter):
             return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+def ensure_logging(json_lines: bool, level: str) -> None:
+    """`configure_logging`, unless logging is set up already (by `python -m server serve`,
+    a `--log-config`, or a test runner): under `uvicorn server.app:app` the app's
+    request log lines would otherwise go nowhere."""
+    if not logging.getLogger().handlers:
+        configure_logging(json_lines, level)
+
+
 def configure_logging(json_lines: bool, level: str) -> None:
     """JSON lines in production, plain text in development; uvicorn's own loggers included."""
     handler = logging.StreamHandler(sys.stderr)

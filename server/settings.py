@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     tasksync_env: Literal["development", "production"] = "development"
 
     database_url: str = DEFAULT_DATABASE_URL
+    # The app's log level; logging is set up by `python -m server serve`, or by the
+    # lifespan when nothing else did (`uvicorn server.app:app`).
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
     # Empty means: the database itself (LISTEN/NOTIFY) on PostgreSQL, in-process on SQLite.
     broadcast_url: str = ""
     # A fixed pool: overflow connections are closed on return and reopened under load
@@ -117,6 +120,11 @@ class Settings(BaseSettings):
     retention_events: int = Field(default=1000, ge=1000)
     retention_days: float = Field(default=7.0, ge=7.0)
     retention_interval_seconds: float = Field(default=600.0, gt=0)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("jwt_algorithms", "cors_origins", mode="before")
     @classmethod
