@@ -108,11 +108,6 @@ class Session:
     def _ready(self) -> None:
         if self._sender is None and self._ending is None:
             self._sender = asyncio.get_running_loop().create_task(self._send(), name="ws-send")
-            self._sender.add_done_callback(self._sender_done)
-
-    def _sender_done(self, task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and (error := task.exception()) is not None:
-            self._end(error)
 
     async def run(self) -> None:
         self._receiver = asyncio.current_task()
@@ -137,12 +132,13 @@ class Session:
                 self._timer.cancel()
             sender = self._sender
             if sender is not None:
-                sender.remove_done_callback(self._sender_done)
                 sender.cancel()
                 await asyncio.gather(sender, return_exceptions=True)
 
     async def _send(self) -> None:
-        """Send what the stream has, then end: the next `on_ready` starts another."""
+        """Send what the stream has, then end: the next `on_ready` starts another. What
+        stops it ends the session (no done callback: one task per burst of events is
+        created for every socket of the user, and that is the fan-out's hot path)."""
         try:
             while (item := await self.stream.take()) is not None:
                 if isinstance(item, Resync):
@@ -152,9 +148,11 @@ class Session:
                     await self.ws.send_text(item[1])
                     self.delivered.inc()
         except StreamOverflow:
-            raise Closed(CloseCode.TOO_SLOW, _TOO_SLOW) from None
+            self._end(Closed(CloseCode.TOO_SLOW, _TOO_SLOW))
         except StreamLost:
-            raise Closed(CloseCode.SERVICE_RESTART, _LOST) from None
+            self._end(Closed(CloseCode.SERVICE_RESTART, _LOST))
+        except Exception as exc:  # the client is gone, say: `run` raises it
+            self._end(exc)
         finally:
             # No suspension between `take()` finding nothing and this: an offer after it
             # sees no sender and starts one.
