@@ -18,10 +18,10 @@ from sqlalchemy import exc as sa_exc
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from server.api.cors import VARY_ORIGIN, CorsForOrigins
 from server.api.deps import RATE_LIMIT_STATE, SeenUsers, Services
 from server.api.header_bounds import HeaderBounds
 from server.api.headers import HARDENING, ResponseHeaders
@@ -162,9 +162,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             Middleware(HeaderBounds),
             Middleware(ObservabilityMiddleware, metrics=metrics),
-            Middleware(ResponseHeaders, fixed=HARDENING, state_key=RATE_LIMIT_STATE),
+            Middleware(ResponseHeaders, fixed={**HARDENING, **VARY_ORIGIN}, state_key=RATE_LIMIT_STATE),
             Middleware(
-                CORSMiddleware,
+                CorsForOrigins,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
                 allow_headers=ALLOWED_HEADERS,

@@ -146,15 +146,14 @@ class PgSession:
       one that lost its server is closed instead of pooled.
     """
 
-    __slots__ = ("_acquire_timeout", "_alone", "_mode", "_pool", "_raw", "_transaction")
+    __slots__ = ("_alone", "_mode", "_pool", "_raw", "_transaction")
 
-    def __init__(self, pool: asyncpg.Pool, mode: Mode, acquire_timeout: float) -> None:
+    def __init__(self, pool: asyncpg.Pool, mode: Mode) -> None:
         self._pool = pool
         self._mode = mode
         self._raw: asyncpg.Connection | None = None
         self._transaction: asyncpg.transaction.Transaction | None = None
         self._alone = False
-        self._acquire_timeout = acquire_timeout
 
     @property
     def dialect(self) -> str:
@@ -168,7 +167,10 @@ class PgSession:
         if self._raw is not None:
             return await getattr(self._raw, method)(c.sql, *args)
         for last_try in (False, True):
-            raw = self._raw = await self._pool.acquire(timeout=self._acquire_timeout)
+            # No acquire timeout: asyncpg runs a timed acquire as a task of its own (a
+            # tenth of a list request's database time). The wait is bounded anyway: a
+            # pooled connection is held for one request, whose statements time out.
+            raw = self._raw = await self._pool.acquire()
             try:
                 if self._mode != "autocommit" and not alone:
                     snapshot = self._mode == "snapshot"

@@ -152,8 +152,6 @@ def create_engine(settings: Settings) -> AsyncEngine:
 # Room for every statement shape the code has (list pages alone are 81): each pooled
 # connection prepares each shape once.
 _STATEMENT_CACHE = 256
-# Waiting longer than this for a pool connection is an outage (a 503), not a queue.
-_ACQUIRE_TIMEOUT_SECONDS = 30.0
 _CLOSE_TIMEOUT_SECONDS = 10.0
 
 
@@ -212,7 +210,7 @@ class Database:
     @asynccontextmanager
     async def _session(self, mode: Mode) -> AsyncIterator[PgSession]:
         assert self._pool is not None
-        session = PgSession(self._pool, mode, _ACQUIRE_TIMEOUT_SECONDS)
+        session = PgSession(self._pool, mode)
         try:
             yield session
         except BaseException as error:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -31,7 +31,7 @@ def request_id_of(scope: Scope) -> str:
             candidate: str = value.decode("latin-1")
             if _REQUEST_ID.match(candidate):
                 return candidate
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as random as uuid4().hex, without building a UUID
 
 
 class ObservabilityMiddleware:

@@ -50,3 +50,16 @@ async def test_an_odd_host_gets_no_socket_source(client: httpx.AsyncClient) -> N
     response = await client.get("/", headers={"Host": "evil.example; script-src *"})
     policy = response.headers["content-security-policy"]
     assert "connect-src 'self';" in policy and "evil" not in policy
+
+
+@pytest.mark.parametrize("origin", [None, "https://app.example", "https://elsewhere.example"])
+async def test_every_response_varies_on_origin_once(app_factory: AppFactory, origin: str | None) -> None:
+    # Requests without an Origin skip the CORS middleware (server.api.cors); a cache
+    # must still learn that the answer depends on it, and never see it twice.
+    client = await app_factory(cors_origins=["https://app.example"])
+    headers = User().headers | ({"Origin": origin} if origin else {})
+    response = await client.get("/api/tasks", headers=headers)
+    assert response.status_code == 200
+    assert response.headers.get_list("vary") == ["Origin"]
+    allowed = response.headers.get("access-control-allow-origin")
+    assert allowed == ("https://app.example" if origin == "https://app.example" else None)
