@@ -26,6 +26,7 @@ from server.api.deps import RATE_LIMIT_STATE, SeenUsers, Services
 from server.api.header_bounds import HeaderBounds
 from server.api.headers import HARDENING, ResponseHeaders
 from server.api.routes import routes
+from server.api.socket_path import SocketShortcut
 from server.auth import TokenVerifier
 from server.db import Database, OutageLog, unreachable
 from server.errors import (
@@ -161,6 +162,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes(),
         middleware=[
             Middleware(HeaderBounds),
+            # Sockets go straight to the router from here (see server.api.socket_path).
+            Middleware(SocketShortcut),
             Middleware(ObservabilityMiddleware, metrics=metrics),
             Middleware(ResponseHeaders, fixed={**HARDENING, **VARY_ORIGIN}, state_key=RATE_LIMIT_STATE),
             Middleware(
