@@ -15,6 +15,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import httpx
 import jwt
 import pydantic
 import pytest
@@ -265,3 +266,19 @@ async def test_platform_sslmode_urls_connect(pg_admin_url: str) -> None:
     raw = await asyncpg.connect(settings.asyncpg_dsn)
     assert await raw.fetchval("SELECT 1") == 1
     await raw.close()
+
+
+async def test_a_pooler_url_without_prepared_statements_serves(pg_url: str) -> None:
+    # The README's advice for PgBouncer in transaction mode: the URL option is the
+    # pool's statement cache size, not a server setting PostgreSQL would refuse.
+    from server.app import create_app
+    from tests.conftest import make_settings
+    from tests.support import User, sqlalchemy_url
+
+    url = sqlalchemy_url(pg_url) + "?prepared_statement_cache_size=0"
+    app = create_app(make_settings(url))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=User().headers) as c:
+            assert (await c.post("/api/tasks", json={"title": "pooled"})).status_code == 201
+            assert [t["title"] for t in (await c.get("/api/tasks")).json()["items"]] == ["pooled"]
