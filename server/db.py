@@ -167,19 +167,16 @@ async def _no_reset(_raw: asyncpg.Connection) -> None:
 
 
 async def _open_pool(settings: Settings) -> asyncpg.Pool:
-    url = make_url(settings.database_url).set(drivername="postgresql")
-    # `?prepared_statement_cache_size=0` (SQLAlchemy's asyncpg option, for a pooler in
-    # transaction mode) is honoured here too; asyncpg would send it to the server.
-    asked = url.query.get("prepared_statement_cache_size")
-    cache_size = _STATEMENT_CACHE if not isinstance(asked, str) else int(asked)
-    url = url.difference_update_query(["prepared_statement_cache_size"])
+    # `?prepared_statement_cache_size=0` (behind a pooler in transaction mode) is
+    # honoured; `asyncpg_dsn` leaves it out, with the other SQLAlchemy-only spellings.
+    cache_size = settings.statement_cache_size
     pool: asyncpg.Pool = await asyncpg.create_pool(
-        url.render_as_string(hide_password=False),
+        settings.asyncpg_dsn,
         # Connections open as they are needed: several processes share one
         # PostgreSQL's connection limit, and a server starts while it is down.
         min_size=0,
         max_size=settings.db_pool_size + settings.db_max_overflow,
-        statement_cache_size=cache_size,
+        statement_cache_size=_STATEMENT_CACHE if cache_size is None else cache_size,
         reset=_no_reset,
         **_PG_SESSION,
     )

@@ -30,6 +30,20 @@ def _rename_query_key(url: str, old: str, new: str) -> str:
     return f"{base}?{urlencode(pairs)}"
 
 
+# SQLAlchemy's asyncpg option in a database URL; asyncpg would send it to PostgreSQL.
+STATEMENT_CACHE_KEY = "prepared_statement_cache_size"
+
+
+def _query_value(url: str, key: str) -> str | None:
+    return dict(parse_qsl(url.partition("?")[2], keep_blank_values=True)).get(key)
+
+
+def _drop_query_key(url: str, key: str) -> str:
+    base, sep, query = url.partition("?")
+    pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != key]
+    return f"{base}?{urlencode(pairs)}" if pairs else base
+
+
 def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -194,7 +208,14 @@ class Settings(BaseSettings):
     def asyncpg_dsn(self) -> str:
         """The database URL in the form asyncpg itself accepts (no SQLAlchemy driver tag)."""
         dsn = self.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-        return _rename_query_key(dsn, "ssl", "sslmode")
+        return _drop_query_key(_rename_query_key(dsn, "ssl", "sslmode"), STATEMENT_CACHE_KEY)
+
+    @property
+    def statement_cache_size(self) -> int | None:
+        """`?prepared_statement_cache_size=` of the database URL (0 behind a pooler in
+        transaction mode), or None."""
+        value = _query_value(self.database_url, STATEMENT_CACHE_KEY)
+        return int(value) if value is not None and value.isdigit() else None
 
     def check_startable(self) -> None:
         """Fail fast, with an operator-readable message, on a configuration that cannot run."""

@@ -38,7 +38,7 @@ STREAMS_END_AFTER_LISTENER_LOST_SECONDS = 5.0
 
 def _backend_for(settings: Settings, metrics: Metrics) -> tuple[BroadcastBackend, bool, Callable[[], bool]]:
     """The backend, whether NOTIFY can ride in the write transaction, and a readiness probe."""
-    url = settings.broadcast_url or (settings.database_url if settings.is_postgres else "memory://")
+    url = settings.broadcast_url or (settings.asyncpg_dsn if settings.is_postgres else "memory://")
     options: dict[str, Any] = {
         "health_interval": settings.listener_health_seconds,
         "op_timeout": settings.listener_timeout_seconds,
