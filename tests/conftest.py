@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from tests.support import (
     User,
     create_database,
     drop_database,
+    import_pgserver,
     kill_leftover_servers,
     postgres_reachable,
     skip_or_fail,
@@ -65,13 +65,7 @@ async def pg_admin_url() -> AsyncIterator[str]:
     if await postgres_reachable(url):
         yield url
         return
-    try:
-        with warnings.catch_warnings():
-            # platformdirs warns at import when XDG_RUNTIME_DIR is unset (CI, root shells).
-            warnings.simplefilter("ignore")
-            import pgserver
-    except ImportError:
-        pgserver = None
+    pgserver = import_pgserver()
     if pgserver is not None:
         data_dir = Path(tempfile.mkdtemp(prefix="tasksync-pg-"))
         server = pgserver.get_server(data_dir, cleanup_mode="stop")

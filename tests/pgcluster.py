@@ -24,12 +24,11 @@ import re
 import shutil
 import subprocess
 import tempfile
-import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from tests.support import free_port, skip_or_fail
+from tests.support import free_port, import_pgserver, skip_or_fail
 
 # initdb, start and stop each take a second or two; a loaded machine may take longer.
 _COMMAND_TIMEOUT = 60.0
@@ -48,12 +47,8 @@ def find_bin_dir() -> Path | None:
     on_path = shutil.which("initdb")
     if on_path:
         return Path(on_path).parent
-    try:
-        with warnings.catch_warnings():
-            # platformdirs warns at import when XDG_RUNTIME_DIR is unset (CI, root shells).
-            warnings.simplefilter("ignore")
-            import pgserver
-    except ImportError:
+    pgserver = import_pgserver()
+    if pgserver is None:
         return None
     bundled = Path(pgserver.__file__).parent / "pginstall" / "bin"
     return bundled if (bundled / "initdb").exists() else None

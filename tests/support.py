@@ -15,10 +15,12 @@ import subprocess
 import sys
 import time
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, NoReturn, TypeVar, cast
 
 import asyncpg
@@ -40,6 +42,18 @@ UNLIMITED_ENV = {
 # are generous enough for a loaded machine.
 WAIT_TIMEOUT = 10.0
 SERVER_START_TIMEOUT = 30.0
+
+
+def import_pgserver() -> ModuleType | None:
+    """`pgserver` (the fallback where no PostgreSQL is installed), or None without it."""
+    try:
+        with warnings.catch_warnings():
+            # platformdirs warns at import when XDG_RUNTIME_DIR is unset (CI, root shells).
+            warnings.simplefilter("ignore")
+            import pgserver
+    except ImportError:
+        return None
+    return pgserver
 
 
 def free_port() -> int:
