@@ -27,7 +27,14 @@ from typing import Any
 import asyncpg
 from broadcaster import BroadcastBackend, Event
 
+from server.connection import CONNECTION_LOST
+
 log = logging.getLogger(__name__)
+
+# What an operation on the listener connection can fail with when the connection or the
+# server is gone, asyncpg's InternalClientError included: the "another operation is in
+# progress" of a connection the server ended while idle (MagicStack/asyncpg#1069).
+_FAILED = (*CONNECTION_LOST, asyncpg.PostgresError, TimeoutError)
 
 # The message of the synthetic event sent after a reconnect: "re-read the log".
 CATCH_UP = ""
@@ -76,7 +83,7 @@ class ResilientPostgresBackend(BroadcastBackend):
         if self._conn is not None:
             try:
                 await asyncio.wait_for(self._conn.close(), self._op_timeout)
-            except (OSError, asyncpg.PostgresError, TimeoutError):
+            except _FAILED:
                 self._conn.terminate()
             self._conn = None
 
@@ -115,7 +122,7 @@ class ResilientPostgresBackend(BroadcastBackend):
         assert self._conn is not None
         try:
             await asyncio.wait_for(operation(self._conn), self._op_timeout)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+        except _FAILED as exc:
             log.warning("listener connection failed: %r", exc)
             self._lost.set()
 
@@ -138,14 +145,27 @@ class ResilientPostgresBackend(BroadcastBackend):
     async def _supervise(self) -> None:
         while True:
             try:
+                await self._watch()
+                await self._reconnect()
+            except Exception:
+                # A failure no one foresaw must not end the supervisor: without it this
+                # process would never hear of a change again (and never be ready).
+                log.exception("listener supervisor failed; reconnecting")
+                self._lost.set()
+                await asyncio.sleep(self._max_backoff)
+
+    async def _watch(self) -> None:
+        """Return once the connection is lost (its end reported, or a health check failed)."""
+        while True:
+            try:
                 await asyncio.wait_for(self._lost.wait(), self._health_interval)
+                return
             except TimeoutError:
                 async with self._lock:
                     if self.connected:
                         await self._guarded(lambda conn: conn.fetchval("SELECT 1"))
-                if not self._lost.is_set():
-                    continue
-            await self._reconnect()
+                if self._lost.is_set():
+                    return
 
     async def _reconnect(self) -> None:
         log.warning("listener connection lost; reconnecting")
@@ -159,12 +179,7 @@ class ResilientPostgresBackend(BroadcastBackend):
                     self._conn = None
                 try:
                     await self._open()
-                except (
-                    OSError,
-                    asyncpg.PostgresError,
-                    asyncpg.InterfaceError,
-                    TimeoutError,
-                ) as exc:
+                except _FAILED as exc:
                     log.warning("listener reconnect failed (%r); retrying in %.2fs", exc, delay)
                 else:
                     self.reconnects += 1
