@@ -11,6 +11,8 @@ BETTER_AUTH := tests/interop/betterauth
 ECOSYSTEM := tests/ecosystem
 TS_CONSUMER := tests/browser/ts-consumer
 USER_ID ?= alice
+# pytest-xdist workers for `make test` (tests/conftest.py keeps each file on one worker).
+TEST_WORKERS ?= 2
 
 .PHONY: setup lock run token test lint pytest migrate bench clean chromium haproxy js-types
 
@@ -99,7 +101,7 @@ haproxy:
 
 pytest: setup chromium haproxy $(BETTER_AUTH)/node_modules/.package-lock.json \
 	$(ECOSYSTEM)/node_modules/.package-lock.json $(TS_CONSUMER)/node_modules/.package-lock.json
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test: lint pytest
 

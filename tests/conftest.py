@@ -51,6 +51,18 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         session.config.get_terminal_writer().line(f"killed leftover servers: {', '.join(leftovers)}")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # `make test` runs the suite on two pytest-xdist workers (`--dist loadgroup`): a
+    # file's tests stay on one worker, so its module fixtures (databases, servers,
+    # browsers) are made once, and the multi-host tests all share one worker, since a
+    # machine holds one topology of fixed namespace names at a time (tests/hosts).
+    root = config.rootpath / "tests"
+    for item in items:
+        path = item.path.relative_to(root)
+        group = "hosts" if path.parts[0] == "hosts" else path.as_posix()
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     path = Path(os.environ.get("TASKSYNC_TEST_ARTIFACTS", tempfile.mkdtemp(prefix="tasksync-test-")))
