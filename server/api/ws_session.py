@@ -1,9 +1,12 @@
 """One authenticated `GET /api/ws` socket, from its hello to its close.
 
 A process holds tens of thousands of idle sockets, so an idle session is one coroutine
-(the connection's own, waiting to receive) and a timer (token expiry), nothing else:
-what the stream has for the client (the replay, then live events) is sent by a task
-that exists only while there is something to send, started by the stream's `on_ready`.
+(the connection's own, waiting to receive) and a timer (token expiry), nothing else.
+What the stream has for the client (the replay, then live events) is sent from the
+stream's `on_ready`, in the task that offered it (for a live event, the user's feed
+delivery task): a send that completes at once needs no task of its own, and only one
+that waits (a paused transport: a slow client) or a read of the log gets one, which
+ends once the stream is drained (server/eager.py).
 """
 
 from __future__ import annotations
@@ -11,18 +14,22 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any
+from typing import Any, Final
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.api.deps import Services, signed_in
 from server.auth import Principal
+from server.eager import start_eagerly
 from server.errors import CloseCode, TasksyncError
 from server.metrics import Metrics
 from server.realtime.hub import Resync, Stream, StreamLost, StreamOverflow
+from server.realtime.stream import NeedsRead
 
 _TOO_SLOW = "too slow; reconnect with since"
 _LOST = "this server lost its database; reconnect with since"
+# Looked up once: an enum member read through its class costs a tenth of a socket's send.
+_READ_LOG: Final = NeedsRead.LOG
 
 
 class Closed(Exception):
@@ -57,9 +64,10 @@ async def verify(svc: Services, token: Any) -> Principal:
 
 
 class Session:
-    """The connection's own coroutine receives (ping, auth refresh, errors) in `run`; a
-    short-lived task sends; the expiry timer and the stream's overflow callback end the
-    session with their close code by cancelling the receive (`_end`)."""
+    """The connection's own coroutine receives (ping, auth refresh, errors) in `run`;
+    `_send` sends, started eagerly by the stream's `on_ready`; the expiry timer and the
+    stream's overflow callback end the session with their close code by cancelling the
+    receive (`_end`)."""
 
     __slots__ = (
         "_ending", "_receiver", "_sender", "_timer", "delivered", "expires_at", "principal", "resyncs",
@@ -107,7 +115,10 @@ class Session:
 
     def _ready(self) -> None:
         if self._sender is None and self._ending is None:
-            self._sender = asyncio.get_running_loop().create_task(self._send(), name="ws-send")
+            # Nothing `_send` does before its first suspension calls back into `_ready`
+            # (a send only writes to the transport), so `_sender` being None meanwhile
+            # starts no second sender.
+            self._sender = start_eagerly(self._send(), name="ws-send")
 
     async def run(self) -> None:
         self._receiver = asyncio.current_task()
@@ -137,15 +148,26 @@ class Session:
 
     async def _send(self) -> None:
         """Send what the stream has, then end: the next `on_ready` starts another. What
-        stops it ends the session (no done callback: one task per burst of events is
-        created for every socket of the user, and that is the fan-out's hot path)."""
+        stops it ends the session. It runs eagerly, in the task that offered the event,
+        up to its first suspension (see `start_eagerly`): one event for a user is this
+        for every socket of the user, the fan-out's hot path."""
         try:
-            while (item := await self.stream.take()) is not None:
+            while True:
+                item = self.stream.take_nowait()
+                if item is _READ_LOG:
+                    # The log read (the database driver) must run in this sender's own
+                    # task, not in the feed's delivery task this may have started in:
+                    # suspending here hands the rest to the task.
+                    await asyncio.sleep(0)
+                    item = await self.stream.take()
+                if item is None:
+                    break
                 if isinstance(item, Resync):
                     self.resyncs.inc()
                     await self.ws.send_text(json.dumps({"type": "resync", "seq": item.seq}))
                 else:
-                    await self.ws.send_text(item[1])
+                    # `send` rather than `send_text`: one coroutine less per frame.
+                    await self.ws.send({"type": "websocket.send", "text": item[1]})
                     self.delivered.inc()
         except StreamOverflow:
             self._end(Closed(CloseCode.TOO_SLOW, _TOO_SLOW))

@@ -7,6 +7,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 
 from server.db import Database
 from server.realtime.log import events_since
@@ -20,6 +21,12 @@ class Resync:
     """The stream cannot continue gap-free from where the client is: it must refetch."""
 
     seq: int
+
+
+class NeedsRead(Enum):
+    """What `Stream.take_nowait` gives when the next item must be read from the log."""
+
+    LOG = "log"
 
 
 class StreamOverflow(Exception):
@@ -37,7 +44,8 @@ class Stream:
     `await stream.next()` gives `(seq, event_json)` pairs in order, with no gaps or
     duplicates, and `Resync` when continuity cannot be given. It is safe to cancel
     (e.g. by a timeout): nothing is lost, the next call carries on. A reader with no
-    task of its own (a socket) sets `on_ready` instead and drains `take()`.
+    task of its own (a socket) sets `on_ready` instead and drains `take_nowait()`, then
+    `take()` when the log must be read.
 
     An idle stream holds no buffers (a process keeps tens of thousands of them open):
     the live buffer exists only while events wait in it, and one future wakes a reader
@@ -151,14 +159,21 @@ class Stream:
         """The next item if there is one without waiting for an offer (it may read the
         log), else `None`; from `None` to the `await` returning there is no suspension,
         so a reader that stops on `None` misses no `on_ready`."""
+        while (item := self.take_nowait()) is NeedsRead.LOG:
+            await self._fill()
+        return item
+
+    def take_nowait(self) -> tuple[int, str] | Resync | None | NeedsRead:
+        """`take()` without its log read, for a reader that sends from the offer's own
+        task (a socket, server/api/ws_session.py): the next item, `None`, or
+        `NeedsRead.LOG` when the next item must come from the log (`await take()`)."""
         while True:
             if self.lost:
                 raise StreamLost()
             if self._ready:
                 return self._ready.pop(0)
             if self._cursor < self._target:
-                await self._fill()
-                continue
+                return NeedsRead.LOG
             if self._lag_timer is not None:
                 # Caught up from the log with everything offered meanwhile: live again.
                 self._lag_timer.cancel()
