@@ -8,7 +8,8 @@
  * @module tasksync/connection
  */
 
-import { AuthError, retryDelay } from "./rest.js";
+import { AuthError } from "./errors.js";
+import { retryDelay } from "./retry.js";
 import { SocketSession } from "./socket.js";
 
 /** @typedef {import("./rest.js").TaskEvent} TaskEvent */

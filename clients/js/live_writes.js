@@ -4,8 +4,9 @@
  * Python client): each write is a `QueuedWrite` added to the outbox (outbox.js), shown
  * at once on top of the server's state, with `If-Match` set to the version the store
  * shows; `settle` applies the server's answer to the mirror and reports a conflict
- * (`onConflict`) or a dropped write (`onDropped`). `LiveStore` (live.js) provides the
- * state they work on: the mirror, the outbox, the tasks as shown, the tab channel.
+ * (`onConflict`) or a dropped write (`onDropped`). `LiveStore` (live.js) and `LiveSync`
+ * (live_sync.js), its subclasses, provide the state they work on: the mirror, the
+ * outbox, the tasks as shown, the tab channel.
  * @module tasksync/live_writes
  */
 

@@ -7,7 +7,8 @@
  * @module tasksync/mirror
  */
 
-import { AuthError, TasksyncError, retryDelay } from "./rest.js";
+import { AuthError, TasksyncError } from "./errors.js";
+import { retryDelay } from "./retry.js";
 
 /** @typedef {import("./rest.js").Task} Task */
 /** @typedef {import("./rest.js").TaskEvent} TaskEvent */

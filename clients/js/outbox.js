@@ -9,7 +9,9 @@
  * @module tasksync/outbox
  */
 
-import { AuthError, ConflictError, TasksyncError, newId, retryDelay, taskPath } from "./rest.js";
+import { AuthError, ConflictError, TasksyncError } from "./errors.js";
+import { newId, taskPath } from "./rest.js";
+import { retryDelay } from "./retry.js";
 
 /** @typedef {import("./rest.js").Task} Task */
 /** @typedef {import("./rest.js").TaskFields} TaskFields */

@@ -1,9 +1,16 @@
 // @ts-check
 /**
- * The REST half of the Tasksync browser client: `TasksyncClient`, its errors, and the
- * token source behind it. Import from `tasksync.js`.
+ * The REST half of the Tasksync browser client: `TasksyncClient`, the wire types, and
+ * `newId`. Its errors are in errors.js, the token source behind it in tokens.js, the
+ * retry delays in retry.js. Import from `tasksync.js`.
  * @module tasksync/rest
  */
+
+import { AuthError, TasksyncError, errorFrom } from "./errors.js";
+import { retryDelay, sleep } from "./retry.js";
+import { TokenSource, tokenClaims } from "./tokens.js";
+
+/** @typedef {import("./tokens.js").TokenProvider} TokenProvider */
 
 /**
  * @typedef {object} Task
@@ -31,26 +38,11 @@
  * @property {string} at
  */
 
-/**
- * A token, or a function returning one (or a promise of one). It is called again when
- * the token it gave is about to expire and after a `401`; returning nothing means
- * "signed out".
- * @typedef {string | (() => string | null | undefined | Promise<string | null | undefined>)} TokenProvider
- */
-
 const SOCKET_PATH = "api/ws";
 const PAGE_LIMIT = 500; // the contract's largest list page
 // A queued write whose answer has not come by then is given up on and sent again with
 // the same key: a dead link (or a proxy that swallows traffic) never answers at all.
 const SEND_TIMEOUT_MS = 15_000;
-const RETRY_BASE_MS = 500;
-const RETRY_MAX_MS = 15_000;
-// Ask for a new token this long before `exp` (a quarter of the lifetime of a short one).
-const REFRESH_MARGIN_MS = 60_000;
-// A token that looks due for refresh the moment it arrives (this clock is ahead of the
-// issuer's, or the provider hands out a cached token) is kept this long anyway, so the
-// provider is not called on every request.
-const MIN_TOKEN_REFRESH_MS = 5_000;
 
 /** A random id (UUID v4); `crypto.randomUUID` exists only in secure contexts. */
 export function newId() {
@@ -61,182 +53,6 @@ export function newId() {
   b[8] = (b[8] & 0x3f) | 0x80;
   const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-/**
- * The claims of a JWT, read without verifying it: the server verifies; the client only
- * needs `sub` (whose tabs share a socket) and `exp` (when to refresh).
- * @param {string} token
- * @returns {Record<string, any> | null}
- */
-export function tokenClaims(token) {
-  try {
-    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    const bytes = Uint8Array.from(atob(part.padEnd(Math.ceil(part.length / 4) * 4, "=")), (ch) =>
-      ch.charCodeAt(0),
-    );
-    const claims = JSON.parse(new TextDecoder().decode(bytes));
-    return claims && typeof claims === "object" ? claims : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Exponential backoff with jitter: a random delay in the upper half of the step. */
-export function backoff(/** @type {number} */ attempt) {
-  const step = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** attempt);
-  return step / 2 + Math.random() * (step / 2);
-}
-
-/**
- * How long to wait before trying again after `attempt` failures: the backoff (at most
- * `maxMs`), or, when the server named a wait (a `429`'s or `503`'s `Retry-After`, in
- * seconds), that wait plus the backoff as jitter: never sooner than the server said,
- * and a fleet of clients refused at once does not come back at once.
- * @param {number} attempt @param {number | null | undefined} serverWait  seconds
- * @param {number} [maxMs]
- */
-export function retryDelay(attempt, serverWait, maxMs = RETRY_MAX_MS) {
-  const jittered = Math.min(maxMs, backoff(attempt));
-  return serverWait == null ? jittered : serverWait * 1000 + jittered;
-}
-
-export const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** An error the API (or the network) answered with; `problem` is the RFC 9457 body. */
-export class TasksyncError extends Error {
-  /**
-   * @param {string} message
-   * @param {{status?: number, problem?: Record<string, any> | null, cause?: unknown, retryAfter?: number | null}} [details]
-   */
-  constructor(message, { status = 0, problem = null, cause, retryAfter = null } = {}) {
-    super(message, { cause });
-    this.name = "TasksyncError";
-    /** `0` when the server could not be reached. */
-    this.status = status;
-    this.problem = problem;
-    /**
-     * The seconds the server asked to wait before trying again (`Retry-After` of a
-     * `429` over a rate limit, or a `503` while its database is away), if it said.
-     * @type {number | null}
-     */
-    this.retryAfter = retryAfter;
-  }
-
-  /** Whether trying again later may succeed (network errors, 408, 429, 5xx). */
-  get retryable() {
-    return this.status === 0 || this.status === 408 || this.status === 429 || this.status >= 500;
-  }
-}
-
-/** `401`, or a token provider that returned nothing: the user must sign in again. */
-export class AuthError extends TasksyncError {
-  /** @param {string} message @param {{status?: number, problem?: Record<string, any> | null}} [details] */
-  constructor(message, details = {}) {
-    super(message, { status: 401, ...details });
-    this.name = "AuthError";
-  }
-}
-
-/** `412`: the task changed since the version the write named; `current` is how it is now. */
-export class ConflictError extends TasksyncError {
-  /** @param {string} message @param {Record<string, any>} problem */
-  constructor(message, problem) {
-    super(message, { status: 412, problem });
-    this.name = "ConflictError";
-    /** @type {Task} */
-    this.current = problem.current;
-  }
-}
-
-/**
- * `403` with a problem whose `type` ends in `quota-exceeded`: the user holds as many
- * tasks as allowed (`limit`); a create succeeds again once one is deleted.
- */
-export class QuotaExceededError extends TasksyncError {
-  /** @param {string} message @param {Record<string, any>} problem */
-  constructor(message, problem) {
-    super(message, { status: 403, problem });
-    this.name = "QuotaExceededError";
-    /** The most tasks the user may hold. @type {number | null} */
-    this.limit = typeof problem.limit === "number" ? problem.limit : null;
-  }
-}
-
-/** `Retry-After` in seconds (its delta-seconds form; an HTTP date is ignored). @param {Headers} headers */
-function retryAfterOf(headers) {
-  const raw = headers.get("Retry-After")?.trim() ?? "";
-  return /^\d{1,6}$/.test(raw) ? Number(raw) : null;
-}
-
-/** @param {Response} response @param {string} what */
-async function errorFrom(response, what) {
-  /** @type {Record<string, any> | null} */
-  let problem = null;
-  try {
-    problem = await response.json();
-  } catch {
-    // not JSON (a proxy's error page): the status says enough
-  }
-  const detail = problem?.detail ?? response.statusText;
-  const message = `${what}: ${response.status} ${detail}`;
-  const retryAfter = response.status === 429 || response.status === 503 ? retryAfterOf(response.headers) : null;
-  return answerError(response.status, message, problem, retryAfter);
-}
-
-/**
- * The error for an answer of the API (also rebuilt from one relayed by another tab).
- * @param {number} status @param {string} message @param {Record<string, any> | null} problem
- * @param {number | null} [retryAfter]
- * @returns {TasksyncError}
- */
-export function answerError(status, message, problem, retryAfter = null) {
-  if (status === 412 && problem?.current) return new ConflictError(message, problem);
-  if (status === 401) return new AuthError(message, { problem });
-  if (status === 403 && problem && String(problem.type ?? "").endsWith("quota-exceeded"))
-    return new QuotaExceededError(message, problem);
-  return new TasksyncError(message, { status, problem, retryAfter });
-}
-
-/** Caches the provider's token and asks again shortly before it expires. */
-export class TokenSource {
-  /** @param {TokenProvider} provider */
-  constructor(provider) {
-    this.provider = provider;
-    /** @type {string | null} */
-    this.token = null;
-    this.refreshAt = 0;
-    /** @type {Promise<string> | null} */
-    this.pending = null;
-  }
-
-  /** @param {boolean} [force] ask the provider even if the cached token still looks fresh (after a 401) */
-  get(force = false) {
-    if (this.token && Date.now() < this.refreshAt && !force) return Promise.resolve(this.token);
-    this.pending ??= this.fetch().finally(() => {
-      this.pending = null;
-    });
-    return this.pending;
-  }
-
-  async fetch() {
-    const token = typeof this.provider === "function" ? await this.provider() : this.provider;
-    if (!token) throw new AuthError("signed out: the token provider returned no token");
-    const now = Date.now();
-    this.token = token;
-    const due = TokenSource.refreshTime(token, now);
-    this.refreshAt = due > now ? due : now + MIN_TOKEN_REFRESH_MS;
-    return token;
-  }
-
-  /** When to ask for a new token: a margin before `exp`; never, for an opaque token. */
-  static refreshTime(/** @type {string} */ token, /** @type {number} */ now) {
-    const claims = tokenClaims(token);
-    if (typeof claims?.exp !== "number") return Infinity;
-    const exp = claims.exp * 1000;
-    const lifetime = exp - (typeof claims.iat === "number" ? claims.iat * 1000 : now);
-    return exp - Math.min(REFRESH_MARGIN_MS, Math.max(lifetime, 0) / 4);
-  }
 }
 
 /**

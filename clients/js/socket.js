@@ -8,7 +8,7 @@
  */
 
 /** @typedef {import("./rest.js").TaskEvent} TaskEvent */
-/** @typedef {import("./rest.js").TokenSource} TokenSource */
+/** @typedef {import("./tokens.js").TokenSource} TokenSource */
 
 /**
  * @typedef {object} SessionHandlers

@@ -7,7 +7,7 @@
  * @module tasksync/tabs
  */
 
-import { ConflictError, answerError } from "./rest.js";
+import { ConflictError, answerError } from "./errors.js";
 
 /** @typedef {import("./rest.js").Task} Task */
 /** @typedef {import("./rest.js").TaskEvent} TaskEvent */

@@ -8,7 +8,8 @@
  * `TasksyncClient` (rest.js) does the REST calls: `If-Match` from a version,
  * `Idempotency-Key` generated for every create, `X-Client-Id` on every write, problem
  * details raised as `TasksyncError` / `ConflictError` / `QuotaExceededError` / `AuthError`
- * (with the server's `Retry-After` as `retryAfter`).
+ * (errors.js; with the server's `Retry-After` as `retryAfter`), the token asked for again
+ * before it expires (tokens.js).
  *
  * `LiveStore` (live.js) mirrors the user's tasks and works offline. Writes show at once
  * and wait in a durable outbox (outbox.js) until the server has answered them: sent in
@@ -41,7 +42,7 @@
 /** @typedef {import("./rest.js").Task} Task */
 /** @typedef {import("./rest.js").TaskFields} TaskFields */
 /** @typedef {import("./rest.js").TaskEvent} TaskEvent */
-/** @typedef {import("./rest.js").TokenProvider} TokenProvider */
+/** @typedef {import("./tokens.js").TokenProvider} TokenProvider */
 /** @typedef {import("./mirror.js").Change} Change */
 /** @typedef {import("./mirror.js").TaskQuery} TaskQuery */
 /** @typedef {import("./live.js").LiveStoreOptions} LiveStoreOptions */
@@ -53,4 +54,6 @@
 
 export { LiveStore } from "./live.js";
 export { sortTasks } from "./mirror.js";
-export { AuthError, ConflictError, QuotaExceededError, TasksyncClient, TasksyncError, newId, tokenClaims } from "./rest.js";
+export { AuthError, ConflictError, QuotaExceededError, TasksyncError } from "./errors.js";
+export { TasksyncClient, newId } from "./rest.js";
+export { tokenClaims } from "./tokens.js";

@@ -1,3 +1,38 @@
+/** @typedef {import("./rest.js").Task} Task */
+/** @typedef {import("./rest.js").TaskFields} TaskFields */
+/** @typedef {import("./rest.js").TaskEvent} TaskEvent */
+/** @typedef {import("./rest.js").TasksyncClient} TasksyncClient */
+/** @typedef {import("./mirror.js").Change} Change */
+/** @typedef {import("./outbox.js").QueuedWrite} QueuedWrite */
+/** @typedef {import("./errors.js").ConflictError} ConflictError */
+/** @typedef {import("./errors.js").TasksyncError} TasksyncError */
+/** @typedef {"connecting" | "live" | "offline" | "resyncing" | "closed"} ConnectionState */
+/**
+ * Which part this tab plays: it holds the shared socket, it is fed by the tab that
+ * does, or it has its own socket (the browser lacks Web Locks or BroadcastChannel).
+ * @typedef {"leader" | "follower" | "solo"} Role
+ */
+/**
+ * @typedef {object} ConflictInfo
+ * @property {import("./outbox.js").Operation} operation
+ * @property {string} id
+ * @property {TaskFields | null} attempted  the fields that were not written
+ * @property {ConflictError} error
+ * @property {QueuedWrite} write  the queued write the server refused
+ */
+/**
+ * @typedef {object} LiveStoreOptions
+ * @property {(change: Change) => void} [onChange]
+ * @property {(state: ConnectionState, detail: {role: Role | null, code?: number}) => void} [onState]  `code`: how the last socket closed, until live again (1012: the server is restarting)
+ * @property {(current: Task, info: ConflictInfo) => void} [onConflict]  a `412`: the write was refused; `current` is the task now (and shown)
+ * @property {(write: QueuedWrite, error: TasksyncError) => void} [onDropped]  a queued write the server refused for good: `404` (the task is gone) or another `4xx`
+ * @property {(writes: QueuedWrite[]) => void} [onPending]  the queue changed (writes not yet answered, oldest first)
+ * @property {(info: {durable: boolean, reason: string}) => void} [onStorage]  storage fell back to memory: nothing survives a reload
+ * @property {() => void} [onSignedOut]  another tab signed this user out (the store is closed)
+ * @property {(info: {reason: string, seq: number, count: number}) => void} [onResync]
+ * @property {(error: Error) => void} [onError]
+ * @property {boolean} [shareTabs]  share one socket between the tabs of this browser (default: where supported)
+ */
 /**
  * The user's tasks, live. `start()` shows the stored list (or loads the snapshot) and
  * keeps it current. Writes through the store show at once, are queued durably and sent
@@ -14,39 +49,9 @@
  * await store.start();
  * await store.update(id, { title: "Buy oat milk" });
  */
-export class LiveStore extends LiveWrites {
+export class LiveStore extends LiveSync {
     /** @param {TasksyncClient} client @param {LiveStoreOptions} [options] */
     constructor(client: TasksyncClient, options?: LiveStoreOptions);
-    /** @type {Connection} */
-    connection: Connection;
-    link: ConnectionState;
-    closeCode: number | undefined;
-    relayed: number;
-    /** @type {ConnectionState} */
-    state: ConnectionState;
-    /** @type {Role | null} */
-    role: Role | null;
-    closed: boolean;
-    stop: AbortController;
-    /** @type {TabChannel | null} */
-    channel: TabChannel | null;
-    /** @type {ReturnType<typeof setInterval> | undefined} */
-    heartbeat: ReturnType<typeof setInterval> | undefined;
-    onOnline: () => void;
-    /** @type {TaskStorage | null} */
-    storage: TaskStorage | null;
-    /** @type {MirrorKeeper | null} */
-    keeper: MirrorKeeper | null;
-    /** The tasks with the queued writes applied (computed when asked). @type {Map<string, Task> | null} */
-    view: Map<string, Task> | null;
-    /** @type {(() => void)[]} */
-    waiting: (() => void)[];
-    /** Events relayed while the stored list or the snapshot is loading, applied after it. @type {TaskEvent[] | null} */
-    early: TaskEvent[] | null;
-    /** @type {Set<() => void>} */
-    listeners: Set<() => void>;
-    /** How many changes `subscribe`'s listeners were told of. */
-    revision: number;
     /**
      * The tasks by id, as they will be once the queued writes are applied.
      * @example
@@ -87,7 +92,6 @@ export class LiveStore extends LiveWrites {
      * @param {() => void} listener @returns {() => void}
      */
     subscribe(listener: () => void): () => void;
-    notify(): void;
     /**
      * Show the stored list (or, the first time, load the snapshot), then go live in the
      * background. Resolves once the tasks are there; rejects on a fatal error (no token,
@@ -97,8 +101,6 @@ export class LiveStore extends LiveWrites {
      * render(store.list());
      */
     start(): Promise<void>;
-    /** Stop; if this tab held the socket, the next tab takes it over. */
-    close(): void;
     /**
      * Sign out: stop, and delete everything stored for this user in this browser (the
      * mirror and any write still queued). The other tabs of the user close too
@@ -107,17 +109,6 @@ export class LiveStore extends LiveWrites {
      * if (store.pending.length === 0 || confirm("Discard changes not yet sent?")) await store.signOut();
      */
     signOut(): Promise<void>;
-    /** The mirror or the queue changed. @param {Change} change */
-    changed(change: Change): void;
-    /** Runs with the Web Lock held (or at once without sharing), until the store closes. */
-    lead(): Promise<void>;
-    announce(): void;
-    /** @param {Relay} message */
-    onRelay(message: Relay): void;
-    /** Tell `onState` (and, from the leader, the other tabs) of a change. @param {boolean} [roleChanged] */
-    refreshState(roleChanged?: boolean): void;
-    /** A fatal error: offline until the store is closed and started again. @param {Error} error */
-    fail(error: Error): void;
 }
 export type Task = import("./rest.js").Task;
 export type TaskFields = import("./rest.js").TaskFields;
@@ -125,11 +116,8 @@ export type TaskEvent = import("./rest.js").TaskEvent;
 export type TasksyncClient = import("./rest.js").TasksyncClient;
 export type Change = import("./mirror.js").Change;
 export type QueuedWrite = import("./outbox.js").QueuedWrite;
-export type Outcome = import("./outbox.js").Outcome;
-export type ConflictError = import("./rest.js").ConflictError;
-export type TasksyncError = import("./rest.js").TasksyncError;
-export type TaskStorage = import("./storage.js").TaskStorage;
-export type Relay = import("./tabs.js").Relay;
+export type ConflictError = import("./errors.js").ConflictError;
+export type TasksyncError = import("./errors.js").TasksyncError;
 export type ConnectionState = "connecting" | "live" | "offline" | "resyncing" | "closed";
 /**
  * Which part this tab plays: it holds the shared socket, it is fed by the tab that
@@ -192,7 +180,4 @@ export type LiveStoreOptions = {
      */
     shareTabs?: boolean | undefined;
 };
-import { LiveWrites } from "./live_writes.js";
-import { Connection } from "./connection.js";
-import { TabChannel } from "./tabs.js";
-import { MirrorKeeper } from "./storage.js";
+import { LiveSync } from "./live_sync.js";

@@ -124,5 +124,5 @@ export type OutboxHooks = {
     onChange: () => void;
     onError: (error: Error) => void;
 };
-import { ConflictError } from "./rest.js";
-import { TasksyncError } from "./rest.js";
+import { ConflictError } from "./errors.js";
+import { TasksyncError } from "./errors.js";

@@ -1,97 +1,6 @@
 /** A random id (UUID v4); `crypto.randomUUID` exists only in secure contexts. */
 export function newId(): string;
 /**
- * The claims of a JWT, read without verifying it: the server verifies; the client only
- * needs `sub` (whose tabs share a socket) and `exp` (when to refresh).
- * @param {string} token
- * @returns {Record<string, any> | null}
- */
-export function tokenClaims(token: string): Record<string, any> | null;
-/** Exponential backoff with jitter: a random delay in the upper half of the step. */
-export function backoff(attempt: number): number;
-/**
- * How long to wait before trying again after `attempt` failures: the backoff (at most
- * `maxMs`), or, when the server named a wait (a `429`'s or `503`'s `Retry-After`, in
- * seconds), that wait plus the backoff as jitter: never sooner than the server said,
- * and a fleet of clients refused at once does not come back at once.
- * @param {number} attempt @param {number | null | undefined} serverWait  seconds
- * @param {number} [maxMs]
- */
-export function retryDelay(attempt: number, serverWait: number | null | undefined, maxMs?: number): number;
-/**
- * The error for an answer of the API (also rebuilt from one relayed by another tab).
- * @param {number} status @param {string} message @param {Record<string, any> | null} problem
- * @param {number | null} [retryAfter]
- * @returns {TasksyncError}
- */
-export function answerError(status: number, message: string, problem: Record<string, any> | null, retryAfter?: number | null): TasksyncError;
-export function sleep(ms: number): Promise<any>;
-/** An error the API (or the network) answered with; `problem` is the RFC 9457 body. */
-export class TasksyncError extends Error {
-    /**
-     * @param {string} message
-     * @param {{status?: number, problem?: Record<string, any> | null, cause?: unknown, retryAfter?: number | null}} [details]
-     */
-    constructor(message: string, { status, problem, cause, retryAfter }?: {
-        status?: number;
-        problem?: Record<string, any> | null;
-        cause?: unknown;
-        retryAfter?: number | null;
-    });
-    /** `0` when the server could not be reached. */
-    status: number;
-    problem: Record<string, any> | null;
-    /**
-     * The seconds the server asked to wait before trying again (`Retry-After` of a
-     * `429` over a rate limit, or a `503` while its database is away), if it said.
-     * @type {number | null}
-     */
-    retryAfter: number | null;
-    /** Whether trying again later may succeed (network errors, 408, 429, 5xx). */
-    get retryable(): boolean;
-}
-/** `401`, or a token provider that returned nothing: the user must sign in again. */
-export class AuthError extends TasksyncError {
-    /** @param {string} message @param {{status?: number, problem?: Record<string, any> | null}} [details] */
-    constructor(message: string, details?: {
-        status?: number;
-        problem?: Record<string, any> | null;
-    });
-}
-/** `412`: the task changed since the version the write named; `current` is how it is now. */
-export class ConflictError extends TasksyncError {
-    /** @param {string} message @param {Record<string, any>} problem */
-    constructor(message: string, problem: Record<string, any>);
-    /** @type {Task} */
-    current: Task;
-}
-/**
- * `403` with a problem whose `type` ends in `quota-exceeded`: the user holds as many
- * tasks as allowed (`limit`); a create succeeds again once one is deleted.
- */
-export class QuotaExceededError extends TasksyncError {
-    /** @param {string} message @param {Record<string, any>} problem */
-    constructor(message: string, problem: Record<string, any>);
-    /** The most tasks the user may hold. @type {number | null} */
-    limit: number | null;
-}
-/** Caches the provider's token and asks again shortly before it expires. */
-export class TokenSource {
-    /** When to ask for a new token: a margin before `exp`; never, for an opaque token. */
-    static refreshTime(token: string, now: number): number;
-    /** @param {TokenProvider} provider */
-    constructor(provider: TokenProvider);
-    provider: TokenProvider;
-    /** @type {string | null} */
-    token: string | null;
-    refreshAt: number;
-    /** @type {Promise<string> | null} */
-    pending: Promise<string> | null;
-    /** @param {boolean} [force] ask the provider even if the cached token still looks fresh (after a 401) */
-    get(force?: boolean): Promise<string>;
-    fetch(): Promise<string>;
-}
-/**
  * REST access to the Task API for one signed-in user. Every write carries
  * `X-Client-Id` (so its event's `origin` tells this client its own echo), creates carry
  * a fresh `Idempotency-Key` (so their automatic retries never duplicate), and edits
@@ -233,6 +142,7 @@ export class TasksyncClient {
     }>;
 }
 export function taskPath(id: string): string;
+export type TokenProvider = import("./tokens.js").TokenProvider;
 export type Task = {
     id: string;
     title: string;
@@ -265,9 +175,4 @@ export type TaskEvent = {
     origin: string | null;
     at: string;
 };
-/**
- * A token, or a function returning one (or a promise of one). It is called again when
- * the token it gave is about to expire and after a `401`; returning nothing means
- * "signed out".
- */
-export type TokenProvider = string | (() => string | null | undefined | Promise<string | null | undefined>);
+import { TokenSource } from "./tokens.js";

@@ -6,7 +6,7 @@ export class SocketSession {
      * @param {SessionHandlers} handlers
      */
     constructor(url: string, tokens: TokenSource, token: string, handlers: SessionHandlers);
-    tokens: import("./rest.js").TokenSource;
+    tokens: import("./tokens.js").TokenSource;
     handlers: SessionHandlers;
     sent: string;
     hello: boolean;
@@ -29,7 +29,7 @@ export class SocketSession {
     refresh(): Promise<void>;
 }
 export type TaskEvent = import("./rest.js").TaskEvent;
-export type TokenSource = import("./rest.js").TokenSource;
+export type TokenSource = import("./tokens.js").TokenSource;
 export type SessionHandlers = {
     /**
      * authenticated; replayed events follow

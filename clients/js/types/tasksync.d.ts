@@ -1,9 +1,10 @@
 export { LiveStore } from "./live.js";
 export { sortTasks } from "./mirror.js";
+export { tokenClaims } from "./tokens.js";
 export type Task = import("./rest.js").Task;
 export type TaskFields = import("./rest.js").TaskFields;
 export type TaskEvent = import("./rest.js").TaskEvent;
-export type TokenProvider = import("./rest.js").TokenProvider;
+export type TokenProvider = import("./tokens.js").TokenProvider;
 export type Change = import("./mirror.js").Change;
 export type TaskQuery = import("./mirror.js").TaskQuery;
 export type LiveStoreOptions = import("./live.js").LiveStoreOptions;
@@ -12,4 +13,5 @@ export type ConnectionState = import("./live.js").ConnectionState;
 export type Role = import("./live.js").Role;
 export type QueuedWrite = import("./outbox.js").QueuedWrite;
 export type Outcome = import("./outbox.js").Outcome;
-export { AuthError, ConflictError, QuotaExceededError, TasksyncClient, TasksyncError, newId, tokenClaims } from "./rest.js";
+export { AuthError, ConflictError, QuotaExceededError, TasksyncError } from "./errors.js";
+export { TasksyncClient, newId } from "./rest.js";

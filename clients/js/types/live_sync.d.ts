@@ -1,0 +1,60 @@
+/** The socket, the tab relays and the connection state of a `LiveStore` (use that). */
+export class LiveSync extends LiveWrites {
+    /** @type {Connection} */
+    connection: Connection;
+    link: import("./live.js").ConnectionState;
+    closeCode: number | undefined;
+    relayed: number;
+    /** @type {ConnectionState} */
+    state: ConnectionState;
+    /** @type {Role | null} */
+    role: Role | null;
+    closed: boolean;
+    stop: AbortController;
+    /** @type {TabChannel | null} */
+    channel: TabChannel | null;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    heartbeat: ReturnType<typeof setInterval> | undefined;
+    onOnline: () => void;
+    /** @type {TaskStorage | null} */
+    storage: TaskStorage | null;
+    /** @type {MirrorKeeper | null} */
+    keeper: MirrorKeeper | null;
+    /** The tasks with the queued writes applied (computed when asked). @type {Map<string, Task> | null} */
+    view: Map<string, Task> | null;
+    /** @type {(() => void)[]} */
+    waiting: (() => void)[];
+    /** Events relayed while the stored list or the snapshot is loading, applied after it. @type {TaskEvent[] | null} */
+    early: TaskEvent[] | null;
+    /** @type {Set<() => void>} */
+    listeners: Set<() => void>;
+    /** How many changes `subscribe`'s listeners were told of. */
+    revision: number;
+    /** @param {Change} _change */
+    changed(_change: Change): void;
+    /** Stop; if this tab held the socket, the next tab takes it over. */
+    close(): void;
+    notify(): void;
+    /** Runs with the Web Lock held (or at once without sharing), until the store closes. */
+    lead(): Promise<void>;
+    announce(): void;
+    /** @param {Relay} message */
+    onRelay(message: Relay): void;
+    /** Tell `onState` (and, from the leader, the other tabs) of a change. @param {boolean} [roleChanged] */
+    refreshState(roleChanged?: boolean): void;
+    /** A fatal error: offline until the store is closed and started again. @param {Error} error */
+    fail(error: Error): void;
+}
+export type Task = import("./rest.js").Task;
+export type TaskEvent = import("./rest.js").TaskEvent;
+export type TasksyncClient = import("./rest.js").TasksyncClient;
+export type Change = import("./mirror.js").Change;
+export type MirrorKeeper = import("./storage.js").MirrorKeeper;
+export type TaskStorage = import("./storage.js").TaskStorage;
+export type Relay = import("./tabs.js").Relay;
+export type TabChannel = import("./tabs.js").TabChannel;
+export type ConnectionState = import("./live.js").ConnectionState;
+export type LiveStoreOptions = import("./live.js").LiveStoreOptions;
+export type Role = import("./live.js").Role;
+import { LiveWrites } from "./live_writes.js";
+import { Connection } from "./connection.js";
