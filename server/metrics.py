@@ -3,6 +3,7 @@ series operators watch, and the `/metrics` endpoint."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 
 from prometheus_client import (
@@ -20,6 +21,27 @@ from server.errors import Unauthorized
 
 # Sub-millisecond to seconds: fan-out latency lives at the low end, slow requests at the top.
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Tally:
+    """A counter for a hot path: `add()` is an integer increment, and the sum goes to the
+    Prometheus counter once per event-loop pass. Its `inc` takes a lock, about 1 µs: a
+    tenth of a socket's send when one event goes out to 10,000 sockets in one pass."""
+
+    __slots__ = ("_counter", "_pending")
+
+    def __init__(self, counter: Counter) -> None:
+        self._counter = counter
+        self._pending = 0
+
+    def add(self) -> None:
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._pending += 1
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, 0
+        self._counter.inc(pending)
 
 
 class Metrics:
@@ -49,6 +71,8 @@ class Metrics:
             ["transport"],
             registry=r,
         )
+        # Socket frames, counted by the fan-out for every socket of a user (see `Tally`).
+        self.ws_delivered = Tally(self.events_delivered.labels("ws"))
         self.delivery_latency = Histogram(
             "tasksync_commit_to_delivery_seconds",
             "From the event's commit timestamp to this process reading it for its streams",

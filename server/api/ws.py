@@ -129,7 +129,7 @@ class SocketEndpoint:
                 principal = from_header
             user_id = principal.user_id
             _log_open(ws, user_id, since)
-            await _serve(ws, svc, principal, since)
+            await _serve(ws, send, svc, principal, since)
         except Closed as closed:
             code = closed.code
             if code == CloseCode.TOO_SLOW:
@@ -168,7 +168,7 @@ async def _close(ws: WebSocket, code: int, reason: str = "") -> None:
             pass  # the client is already gone
 
 
-async def _serve(ws: WebSocket, svc: Services, principal: Principal, since: int | None) -> None:
+async def _serve(ws: WebSocket, send: Send, svc: Services, principal: Principal, since: int | None) -> None:
     counts = svc.streams
     if not counts.try_add(principal.user_id, svc.settings.ws_max_sockets_per_user):
         raise Closed(CloseCode.TOO_MANY_SOCKETS, "too many open streams for this user")
@@ -177,7 +177,7 @@ async def _serve(ws: WebSocket, svc: Services, principal: Principal, since: int 
     try:
         assert svc.hub is not None
         async with svc.hub.open_stream(principal.user_id, since, "ws") as stream:
-            await Session(ws, svc, principal, stream, metrics).run()
+            await Session(ws, send, svc, principal, stream, metrics).run()
     finally:
         metrics.open_sockets.dec()
         counts.remove(principal.user_id)

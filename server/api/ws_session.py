@@ -16,6 +16,7 @@ import json
 import time
 from typing import Any, Final
 
+from starlette.types import Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.api.deps import Services, signed_in
@@ -70,20 +71,23 @@ class Session:
     receive (`_end`)."""
 
     __slots__ = (
-        "_ending", "_receiver", "_sender", "_timer", "delivered", "expires_at", "principal", "resyncs",
-        "stream", "svc", "ws",
+        "_asgi_send", "_ending", "_receiver", "_sender", "_timer", "delivered", "expires_at", "principal",
+        "resyncs", "stream", "svc", "ws",
     )  # fmt: skip
 
     def __init__(
         self,
         ws: WebSocket,
+        asgi_send: Send,
         svc: Services,
         principal: Principal,
         stream: Stream,
         metrics: Metrics,
     ) -> None:
         self.ws = ws
-        self.delivered = metrics.events_delivered.labels("ws")
+        # The connection's ASGI `send`, for event frames (see `_send`).
+        self._asgi_send = asgi_send
+        self.delivered = metrics.ws_delivered
         self.resyncs = metrics.resyncs_sent.labels("ws")
         self.svc = svc
         self.principal = principal
@@ -166,13 +170,19 @@ class Session:
                     self.resyncs.inc()
                     await self.ws.send_text(json.dumps({"type": "resync", "seq": item.seq}))
                 else:
-                    # `send` rather than `send_text`: one coroutine less per frame.
-                    await self.ws.send({"type": "websocket.send", "text": item[1]})
-                    self.delivered.inc()
+                    # The ASGI send itself: Starlette's `WebSocket.send` adds a coroutine
+                    # and checks a state that data frames do not change (its close is
+                    # sent only after this sender has ended: `run`).
+                    await self._asgi_send({"type": "websocket.send", "text": item[1]})
+                    self.delivered.add()
         except StreamOverflow:
             self._end(Closed(CloseCode.TOO_SLOW, _TOO_SLOW))
         except StreamLost:
             self._end(Closed(CloseCode.SERVICE_RESTART, _LOST))
+        except OSError:
+            # The client is gone (the server's `ClientDisconnected`): what Starlette's
+            # `WebSocket.send` makes of it.
+            self._end(WebSocketDisconnect(1006))
         except Exception as exc:  # the client is gone, say: `run` raises it
             self._end(exc)
         finally:
