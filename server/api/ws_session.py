@@ -186,8 +186,8 @@ class Session:
         except Exception as exc:  # the client is gone, say: `run` raises it
             self._end(exc)
         finally:
-            # No suspension between `take()` finding nothing and this: an offer after it
-            # sees no sender and starts one.
+            # No suspension between `take_nowait()` finding nothing and this: an offer
+            # after it sees no sender and starts one.
             self._sender = None
 
     async def _receive(self) -> None:
