@@ -27,7 +27,6 @@ import asyncpg
 
 from bench.config import Context, Sizes
 from bench.generators import percentile
-from bench.profile import profiled
 from bench.report import Figure
 from bench.servers import cpu_seconds, database, start_ceiling, start_server
 from bench.worker import Worker, start_workers
@@ -117,11 +116,10 @@ async def run_fanout(ctx: Context) -> list[Figure]:
         stop = asyncio.Event()
         probe = asyncio.create_task(notify_probe(db, s.probe_rate, stop))
         try:
+            # Not under `--profile`: py-spy pauses the process for every sample, which
+            # would land in the server's latency tail and not in the ceiling's.
             cpu = [cpu_seconds(srv.pid) for srv in servers]
-            async with profiled(ctx, servers[0].pid, "fanout"):
-                written["server"], _ = await _phase(
-                    writer, [srv.port for srv in servers], sides["server"][2], s
-                )
+            written["server"], _ = await _phase(writer, [srv.port for srv in servers], sides["server"][2], s)
             cpu = [cpu_seconds(srv.pid) - c for srv, c in zip(servers, cpu, strict=True)]
         finally:
             stop.set()
