@@ -44,6 +44,14 @@ def _drop_query_key(url: str, key: str) -> str:
     return f"{base}?{urlencode(pairs)}" if pairs else base
 
 
+def asyncpg_dsn_of(url: str) -> str:
+    """A PostgreSQL URL in the form asyncpg itself accepts: no SQLAlchemy driver tag,
+    `sslmode` for SQLAlchemy's `ssl`, and no `prepared_statement_cache_size` (read into
+    the pool's statement cache size instead, `Settings.statement_cache_size`)."""
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    return _drop_query_key(_rename_query_key(dsn, "ssl", "sslmode"), STATEMENT_CACHE_KEY)
+
+
 def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -206,9 +214,8 @@ class Settings(BaseSettings):
 
     @property
     def asyncpg_dsn(self) -> str:
-        """The database URL in the form asyncpg itself accepts (no SQLAlchemy driver tag)."""
-        dsn = self.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-        return _drop_query_key(_rename_query_key(dsn, "ssl", "sslmode"), STATEMENT_CACHE_KEY)
+        """The database URL in the form asyncpg itself accepts (see `asyncpg_dsn_of`)."""
+        return asyncpg_dsn_of(self.database_url)
 
     @property
     def statement_cache_size(self) -> int | None:

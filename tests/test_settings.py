@@ -21,7 +21,7 @@ import pydantic
 import pytest
 
 from server.errors import ConfigurationError
-from server.settings import Settings
+from server.settings import Settings, asyncpg_dsn_of
 from tests.conftest import AppFactory
 from tests.support import ROOT, TEST_SECRET
 
@@ -247,6 +247,19 @@ def test_database_urls_get_the_async_driver(
 def test_asyncpg_dsn_drops_the_driver_tag() -> None:
     settings = Settings(_env_file=None, database_url="postgres://u:p@h:5432/app")
     assert settings.asyncpg_dsn == "postgresql://u:p@h:5432/app"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        # BROADCAST_URL as SQLAlchemy spells it: the listener connects with asyncpg's form.
+        ("postgresql+asyncpg://u@h/app?ssl=require", "postgresql://u@h/app?sslmode=require"),
+        ("postgresql://u@h/app?sslmode=require", "postgresql://u@h/app?sslmode=require"),
+        ("postgresql+asyncpg://u@h/app?prepared_statement_cache_size=0", "postgresql://u@h/app"),
+    ],
+)
+def test_a_url_is_put_in_asyncpg_s_own_form(url: str, expected: str) -> None:
+    assert asyncpg_dsn_of(url) == expected
 
 
 async def test_platform_sslmode_urls_connect(pg_admin_url: str) -> None:

@@ -23,7 +23,7 @@ from server.realtime.hub import Hub
 from server.realtime.notifier import Notifier
 from server.realtime.pg_backend import ResilientPostgresBackend
 from server.realtime.redis_backend import ResilientRedisBackend
-from server.settings import Settings
+from server.settings import Settings, asyncpg_dsn_of
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def _backend_for(settings: Settings, metrics: Metrics) -> tuple[BroadcastBackend
         "on_reconnect": metrics.listener_reconnects.inc,
     }
     if url.startswith(("postgres://", "postgresql://", "postgresql+asyncpg://")):
-        dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        dsn = asyncpg_dsn_of(url)
         pg = ResilientPostgresBackend(dsn, **options)
         same_database = settings.is_postgres and dsn == settings.asyncpg_dsn
         return pg, same_database, lambda: pg.connected
