@@ -17,8 +17,8 @@ under SQLAlchemy) and for one whose server ended it while it was idle, before as
 saw the socket close (MagicStack/asyncpg#1069). The server never shares a connection;
 a connection found dead at a block's first statement is replaced and the statement
 retried; one lost mid-request is the outage itself: a 503, logged once per outage in
-the "database unreachable" line, which may name that error. Anywhere else it fails the
-test.
+the "database unreachable" line, which may name that error, as may the listener's line
+when its health check meets it and reconnects. Anywhere else it fails the test.
 """
 
 from __future__ import annotations
@@ -66,8 +66,11 @@ RECOVERY_TIMEOUT = 30.0
 # Close codes of the contract that say "reconnect with since"; any other ends the test.
 RESUMABLE_CLOSES = {1012, 4408}
 LOG_FORBIDDEN = ("InternalClientError", "another operation", "Traceback", "unhandled error")
-# The one line per outage (server/db.py OutageLog), naming what the outage looked like.
-OUTAGE_LINE = "database unreachable, answering 503"
+# The lines that report an outage and may name the driver's error: the one line per
+# outage (server/db.py OutageLog), and the listener's, when its health check finds its
+# connection dead and reconnects (server/realtime/pg_backend.py). A listener that died
+# of it instead logs a traceback ("listener supervisor failed"), which fails the test.
+OUTAGE_LINES = ("database unreachable, answering 503", "listener connection failed: ")
 
 
 @dataclass
@@ -403,7 +406,7 @@ def _check_log(text: str, name: str) -> None:
     # The driver's error first: it says why a request failed, the access log only that it did.
     for forbidden in LOG_FORBIDDEN:
         for entry in entries:
-            if entry["message"].startswith(OUTAGE_LINE) and "exception" not in entry:
+            if entry["message"].startswith(OUTAGE_LINES) and "exception" not in entry:
                 continue
             if forbidden in entry["message"] or forbidden in str(entry.get("exception", "")):
                 cause = str(entry.get("exception", ""))[-2500:]
