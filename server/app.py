@@ -21,12 +21,10 @@ from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from server.api.cors import VARY_ORIGIN, CorsForOrigins
-from server.api.deps import RATE_LIMIT_STATE, SeenUsers, Services
-from server.api.header_bounds import HeaderBounds
-from server.api.headers import HARDENING, ResponseHeaders
+from server.api.deps import SeenUsers, Services
+from server.api.edge import Edge
+from server.api.headers import HARDENING, VARY_ORIGIN
 from server.api.routes import routes
-from server.api.socket_path import SocketShortcut
 from server.auth import TokenVerifier
 from server.db import Database, OutageLog, unreachable
 from server.errors import (
@@ -40,7 +38,7 @@ from server.errors import (
 from server.lifecycle import on_drain
 from server.metrics import Metrics
 from server.migrate import migrate
-from server.observability import ObservabilityMiddleware, ensure_logging
+from server.observability import ensure_logging
 from server.ratelimit import RateLimiter
 from server.realtime.fanout import open_realtime
 from server.settings import Settings
@@ -160,19 +158,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=routes(),
+        # One layer for every connection: header bounds, request ids, CORS, response
+        # fields, the access log and metric (see server.api.edge).
         middleware=[
-            Middleware(HeaderBounds),
-            # Sockets go straight to the router from here (see server.api.socket_path).
-            Middleware(SocketShortcut),
-            Middleware(ObservabilityMiddleware, metrics=metrics),
-            Middleware(ResponseHeaders, fixed={**HARDENING, **VARY_ORIGIN}, state_key=RATE_LIMIT_STATE),
             Middleware(
-                CorsForOrigins,
-                allow_origins=settings.cors_origins,
-                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-                allow_headers=ALLOWED_HEADERS,
-                expose_headers=EXPOSED_HEADERS,
-                max_age=600,
+                Edge,
+                metrics=metrics,
+                fixed={**HARDENING, **VARY_ORIGIN},
+                cors={
+                    "allow_origins": settings.cors_origins,
+                    "allow_methods": ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                    "allow_headers": ALLOWED_HEADERS,
+                    "expose_headers": EXPOSED_HEADERS,
+                    "max_age": 600,
+                },
             ),
         ],
         exception_handlers={

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import HTTPConnection, Request
 
+from server.api.edge import RATE_LIMIT_STATE
 from server.auth import Principal, TokenVerifier, bearer_token
 from server.db import Database
 from server.errors import (
@@ -156,11 +157,6 @@ def too_many_streams() -> TooManyRequests:
         "too many open streams for this user (sockets, SSE and long-polls together)",
         headers={"Retry-After": str(STREAM_CAP_RETRY_SECONDS)},
     )
-
-
-# Where `spend` leaves the response's rate-limit header fields (scope state), for
-# `server.api.headers.ResponseHeaders` to add them to whatever response the handler built.
-RATE_LIMIT_STATE = "rate_limit_headers"
 
 
 async def read_json_object(request: Request, accepted: frozenset[str]) -> dict[str, Any]:

@@ -5,14 +5,15 @@ uvicorn's httptools parser has no such bound of its own (h11's only applies to h
 cost in speed), so a front proxy should refuse oversized headers on the wire before they
 are read into memory (HAProxy: `tune.bufsize`, 16 KB by default; nginx:
 `large_client_header_buffers`); this check keeps the app itself from processing them
-either way, whatever sits in front.
+either way, whatever sits in front. `server.api.edge` applies it to every connection.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Send
 
 from server.errors import PROBLEM_CONTENT_TYPE
 
@@ -22,8 +23,8 @@ MAX_HEADER_BYTES = 32 * 1024
 MAX_HEADERS = 100
 
 
-def _oversized(scope: Scope) -> str | None:
-    headers = scope.get("headers", [])
+def oversized(headers: Sequence[tuple[bytes, bytes]]) -> str | None:
+    """What is wrong with a request's headers, or None when they are within bounds."""
     if len(headers) > MAX_HEADERS:
         return f"more than {MAX_HEADERS} request headers"
     if sum(len(name) + len(value) for name, value in headers) > MAX_HEADER_BYTES:
@@ -31,38 +32,28 @@ def _oversized(scope: Scope) -> str | None:
     return None
 
 
-class HeaderBounds:
-    """ASGI middleware: refuses requests (and socket handshakes) whose headers are too
-    many or too big, before anything else looks at them."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        problem = _oversized(scope) if scope["type"] in ("http", "websocket") else None
-        if problem is None:
-            await self.app(scope, receive, send)
-            return
-        if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008})  # refused at the handshake: 403
-            return
-        body = json.dumps(
-            {
-                "type": "urn:tasksync:problem:headers-too-large",
-                "title": "Request header fields too large",
-                "status": 431,
-                "detail": problem,
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 431,
-                "headers": [
-                    (b"content-type", PROBLEM_CONTENT_TYPE.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+async def refuse(kind: str, send: Send, problem: str) -> None:
+    """Answer a request ("http") with `431` and close, or refuse a socket handshake."""
+    if kind == "websocket":
+        await send({"type": "websocket.close", "code": 1008})  # refused at the handshake: 403
+        return
+    body = json.dumps(
+        {
+            "type": "urn:tasksync:problem:headers-too-large",
+            "title": "Request header fields too large",
+            "status": 431,
+            "detail": problem,
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 431,
+            "headers": [
+                (b"content-type", PROBLEM_CONTENT_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -25,7 +25,7 @@ REQUEST = [
     *LOOP,
     "RequestResponseCycle.run_asgi (uvicorn/protocols/http/httptools_impl.py:416)",
     "Starlette.__call__ (starlette/applications.py:112)",
-    "ObservabilityMiddleware.__call__ (server/observability.py:60)",
+    "Edge.__call__ (server/api/edge.py:60)",
     "Router.__call__ (starlette/routing.py:714)",
     "list_endpoint (server/api/tasks.py:64)",
 ]

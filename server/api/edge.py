@@ -1,0 +1,108 @@
+"""The app's one ASGI middleware layer, between Starlette's error middleware and its
+router: what every connection gets on the way in and every response on the way out.
+
+In order, for each connection:
+
+1. `server.api.header_bounds`: too many or too big request headers → `431` (or the
+   handshake refused), before anything else looks at them.
+2. A request id (`server.observability.request_id_of`) in the scope's state, for the
+   log lines.
+3. Websockets then go straight to the router: every layer a connection passes through is
+   a coroutine that stays suspended as long as it is open — nothing for a request, but
+   memory per socket for an idle socket held for hours (the issue-9 idle-socket
+   target). Nothing below acts on a websocket: CORS, the response fields and
+   Starlette's `ExceptionMiddleware` only touch HTTP responses, and `GET /api/ws`
+   catches its own errors.
+4. HTTP: requests with an `Origin` (a browser's cross-origin requests and preflights)
+   pass through Starlette's `CORSMiddleware`; the rest — REST clients, same-origin
+   reads — go straight on, sparing each a layer that would only add `Vary: Origin`,
+   which comes with the fixed fields instead.
+5. On the way out, one wrapper of `send` adds `X-Request-Id`, the fixed fields
+   (browser hardening, `Vary: Origin`) and the rate-limit fields a handler left in the
+   scope's state (`RATE_LIMIT_STATE`), whatever kind of response it built (JSON, 204,
+   a stream), leaving alone any field the response has already.
+6. When the response is done: the request's log line and latency metric
+   (`server.observability.log_request`).
+
+One layer, not five: each layer is a coroutine call per request and each `send`
+wrapper a closure and a call per message, and together they were a sixth of a list
+request's CPU (issue 9's profile).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.api.header_bounds import oversized, refuse
+from server.metrics import Metrics
+from server.observability import log_request, request_id_of
+
+# Where handlers leave the rate-limit header fields of the budgets they spent (scope
+# state: name → value), for the response, whatever it is.
+RATE_LIMIT_STATE = "rate_limit_headers"
+
+
+class Edge:
+    """ASGI middleware (see the module docstring). `fixed` are header fields for every
+    HTTP response; `cors` are `CORSMiddleware`'s options."""
+
+    def __init__(
+        self, app: ASGIApp, *, metrics: Metrics, fixed: Mapping[str, str], cors: Mapping[str, Any]
+    ) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(app, **cors)
+        self.metrics = metrics
+        self.fixed = [(name.lower().encode(), value.encode()) for name, value in fixed.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":  # the lifespan
+            await self.app(scope, receive, send)
+            return
+        headers: Sequence[tuple[bytes, bytes]] = scope["headers"]
+        problem = oversized(headers)
+        if problem is not None:
+            await refuse(kind, send, problem)
+            return
+        request_id = request_id_of(headers)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        if kind == "websocket":
+            # `scope["app"]` is set by `Starlette.__call__`; `router` is its public router.
+            app: Starlette = scope["app"]
+            await app.router(scope, receive, send)
+            return
+        inner = self.cors if any(name == b"origin" for name, _ in headers) else self.app
+        started = time.perf_counter()
+        status = 500  # what the client gets if no response start is ever sent
+        fixed = self.fixed
+        stamp = (b"x-request-id", request_id.encode())
+
+        async def send_with_fields(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                out = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in out}
+                out.extend(field for field in fixed if field[0] not in present)
+                limits: Mapping[str, str] | None = state.get(RATE_LIMIT_STATE)
+                if limits:
+                    out.extend(
+                        (lowered, value.encode())
+                        for name, value in limits.items()
+                        if (lowered := name.lower().encode()) not in present
+                    )
+                out.append(stamp)
+                message["headers"] = out
+            await send(message)
+
+        try:
+            await inner(scope, receive, send_with_fields)
+        finally:
+            log_request(self.metrics, scope, status, time.perf_counter() - started)
