@@ -5,34 +5,28 @@ resync, pong and error, and *receives* auth and ping, on the WebSocket channel
 (`/api/ws`) and, for hello, events and resync, on the SSE channel (`/api/events`),
 where a message's `headers` are the SSE fields (`event:`, `id:`). The close codes are
 `x-close-codes` of the WebSocket channel. `servers` names the host the document was
-fetched from.
+fetched from. This module lays out the channels and operations; the messages and their
+schemas, one per frame model, are built in `server.api.asyncapi_messages`.
 """
 
 from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Any, get_args
+from typing import Any
 
-from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.errors import CloseCode
-from server.realtime.messages import (
-    EVENTS,
-    Auth,
-    Error,
-    Hello,
-    Ping,
-    Pong,
-    Resync,
-    TaskCreated,
-    TaskDeleted,
-    TaskUpdated,
+from server.api.asyncapi_messages import (
+    EVENT_KEYS,
+    MESSAGES,
+    SSE_KEYS,
+    component_messages,
+    component_schemas,
 )
+from server.errors import CloseCode
 
-_REF = "#/components/schemas/{model}"
 # `since` is read as at most 18 digits (server.api.deps.parse_since), as /openapi.json says.
 _SINCE = {
     "type": "integer",
@@ -53,62 +47,6 @@ _CLOSE_CODES = {
     CloseCode.TOO_SLOW: "Too slow to keep up: reconnect with `since`",
     CloseCode.TOO_MANY_SOCKETS: "Too many sockets for this user, or too many stream opens: retry later",
 }
-# key in components.messages: (model, summary)
-_MESSAGES: dict[str, tuple[type[BaseModel], str]] = {
-    "hello": (Hello, "The first frame: the user and the head of their sequence"),
-    "taskCreated": (TaskCreated, "A task was created"),
-    "taskUpdated": (TaskUpdated, "A task was changed"),
-    "taskDeleted": (TaskDeleted, "A task was deleted"),
-    "resync": (Resync, "The history asked for is not kept: refetch"),
-    "ping": (Ping, "Is the socket alive?"),
-    "pong": (Pong, "The answer to ping"),
-    "auth": (Auth, "Authenticate (browsers) or extend the session with a fresh token"),
-    "error": (Error, "A message the socket could not take; it stays open"),
-}
-_EVENT_KEYS = ["taskCreated", "taskUpdated", "taskDeleted"]
-_SSE_KEYS = ["hello", *_EVENT_KEYS, "resync"]
-
-
-def _schemas() -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for model, _summary in _MESSAGES.values():
-        schema = model.model_json_schema(ref_template=_REF, mode="serialization")
-        out.update(schema.pop("$defs", {}))
-        out[schema["title"]] = schema
-    return out
-
-
-def _wire_type(model: type[BaseModel]) -> str:
-    """The frame's `type`: its model's `Literal`."""
-    (literal,) = get_args(model.model_fields["type"].annotation)
-    return str(literal)
-
-
-def _message(key: str) -> dict[str, Any]:
-    model, summary = _MESSAGES[key]
-    return {
-        "name": _wire_type(model),
-        "title": model.__name__,
-        "summary": summary,
-        "description": (model.__doc__ or summary).strip(),
-        "contentType": "application/json",
-        "payload": {"$ref": _REF.format(model=model.__name__)},
-    }
-
-
-def _sse_message(key: str) -> dict[str, Any]:
-    model, _summary = _MESSAGES[key]
-    fields: dict[str, Any] = {"event": {"const": _wire_type(model), "description": "The SSE `event:` field"}}
-    if model in EVENTS:
-        fields["id"] = {
-            "type": "string",
-            "pattern": "^[0-9]+$",
-            "description": "The SSE `id:` field: the seq",
-        }
-    return {
-        **_message(key),
-        "headers": {"type": "object", "properties": fields, "required": list(fields)},
-    }
 
 
 def _refs(channel: str, keys: list[str]) -> list[dict[str, str]]:
@@ -136,7 +74,7 @@ def _channels() -> dict[str, Any]:
                 "cannot take is answered with `error`; the close codes are in `x-close-codes`."
             ),
             "servers": [{"$ref": "#/servers/websocket"}],
-            "messages": {key: {"$ref": f"#/components/messages/{key}"} for key in _MESSAGES},
+            "messages": {key: {"$ref": f"#/components/messages/{key}"} for key in MESSAGES},
             "bindings": {
                 "ws": {
                     "method": "GET",
@@ -165,7 +103,7 @@ def _channels() -> dict[str, Any]:
                 "comment comes when nothing else does."
             ),
             "servers": [{"$ref": "#/servers/http"}],
-            "messages": {key: {"$ref": f"#/components/messages/sse.{key}"} for key in _SSE_KEYS},
+            "messages": {key: {"$ref": f"#/components/messages/sse.{key}"} for key in SSE_KEYS},
         },
     }
 
@@ -180,9 +118,7 @@ def _operations() -> dict[str, Any]:
     }
     return {
         "sendHello": _operation("send", "socket", ["hello"], "Greet an authenticated socket"),
-        "sendEvent": _operation(
-            "send", "socket", _EVENT_KEYS, "Each event, replayed then live, in seq order"
-        ),
+        "sendEvent": _operation("send", "socket", EVENT_KEYS, "Each event, replayed then live, in seq order"),
         "sendResync": _operation("send", "socket", ["resync"], "Tell the client to refetch"),
         "sendError": _operation("send", "socket", ["error"], "Refuse a text message"),
         "receiveAuth": _operation("receive", "socket", ["auth"], "Authenticate, or refresh the token"),
@@ -195,7 +131,7 @@ def _operations() -> dict[str, Any]:
         ),
         "streamHello": _operation("send", "events", ["hello"], "Open the stream", bindings=sse_binding),
         "streamEvent": _operation(
-            "send", "events", _EVENT_KEYS, "Each event, in seq order", bindings=sse_binding
+            "send", "events", EVENT_KEYS, "Each event, in seq order", bindings=sse_binding
         ),
         "streamResync": _operation(
             "send", "events", ["resync"], "Tell the client to refetch", bindings=sse_binding
@@ -216,11 +152,8 @@ def _document_without_servers() -> dict[str, Any]:
         "channels": _channels(),
         "operations": _operations(),
         "components": {
-            "schemas": _schemas(),
-            "messages": {
-                **{key: _message(key) for key in _MESSAGES},
-                **{f"sse.{key}": _sse_message(key) for key in _SSE_KEYS},
-            },
+            "schemas": component_schemas(),
+            "messages": component_messages(),
             "securitySchemes": {
                 "bearer": {
                     "type": "http",

@@ -1,6 +1,6 @@
 """The frames of the live protocol (`GET /api/ws`, `GET /api/events`) as pydantic models.
 
-They generate the message schemas of the AsyncAPI document (`server.api.asyncapi`);
+They generate the message schemas of the AsyncAPI document (`server.api.asyncapi_messages`);
 an event frame carries the same `Task` as every REST response. The socket and the
 stream write these frames as plain JSON text on their hot paths, and the test suite
 checks frames captured from a real server against the schemas generated here.
