@@ -23,9 +23,9 @@ import { fromWire } from "./tabs.js";
 /** @typedef {import("./storage.js").TaskStorage} TaskStorage */
 /** @typedef {import("./tabs.js").Relay} Relay */
 /** @typedef {import("./tabs.js").TabChannel} TabChannel */
-/** @typedef {import("./live.js").ConnectionState} ConnectionState */
-/** @typedef {import("./live.js").LiveStoreOptions} LiveStoreOptions */
-/** @typedef {import("./live.js").Role} Role */
+/** @typedef {import("./live_options.js").ConnectionState} ConnectionState */
+/** @typedef {import("./live_options.js").LiveStoreOptions} LiveStoreOptions */
+/** @typedef {import("./live_options.js").Role} Role */
 
 // The leader announces itself this often, so a follower notices a relay it never got.
 const HEARTBEAT_MS = 15_000;

@@ -20,7 +20,7 @@ import { queuedWrite } from "./outbox.js";
 /** @typedef {import("./outbox.js").QueuedWrite} QueuedWrite */
 /** @typedef {import("./outbox.js").Outcome} Outcome */
 /** @typedef {import("./tabs.js").Relay} Relay */
-/** @typedef {import("./live.js").LiveStoreOptions} LiveStoreOptions */
+/** @typedef {import("./live_options.js").LiveStoreOptions} LiveStoreOptions */
 
 export class LiveWrites {
   /** @param {TasksyncClient} client @param {LiveStoreOptions} options */

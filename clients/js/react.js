@@ -21,8 +21,8 @@ import { useCallback, useRef, useSyncExternalStore } from "react";
 
 /** @typedef {import("./rest.js").Task} Task */
 /** @typedef {import("./mirror.js").TaskQuery} TaskQuery */
-/** @typedef {import("./live.js").ConnectionState} ConnectionState */
-/** @typedef {import("./live.js").Role} Role */
+/** @typedef {import("./live_options.js").ConnectionState} ConnectionState */
+/** @typedef {import("./live_options.js").Role} Role */
 /** @typedef {import("./live.js").LiveStore} LiveStore */
 
 /**

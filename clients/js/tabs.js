@@ -13,7 +13,7 @@ import { ConflictError, answerError } from "./errors.js";
 /** @typedef {import("./rest.js").TaskEvent} TaskEvent */
 /** @typedef {import("./outbox.js").QueuedWrite} QueuedWrite */
 /** @typedef {import("./outbox.js").Outcome} Outcome */
-/** @typedef {import("./live.js").ConnectionState} ConnectionState */
+/** @typedef {import("./live_options.js").ConnectionState} ConnectionState */
 
 /**
  * An outcome as it crosses to another tab (errors lose their class on the way).

@@ -45,10 +45,10 @@
 /** @typedef {import("./tokens.js").TokenProvider} TokenProvider */
 /** @typedef {import("./mirror.js").Change} Change */
 /** @typedef {import("./mirror.js").TaskQuery} TaskQuery */
-/** @typedef {import("./live.js").LiveStoreOptions} LiveStoreOptions */
-/** @typedef {import("./live.js").ConflictInfo} ConflictInfo */
-/** @typedef {import("./live.js").ConnectionState} ConnectionState */
-/** @typedef {import("./live.js").Role} Role */
+/** @typedef {import("./live_options.js").LiveStoreOptions} LiveStoreOptions */
+/** @typedef {import("./live_options.js").ConflictInfo} ConflictInfo */
+/** @typedef {import("./live_options.js").ConnectionState} ConnectionState */
+/** @typedef {import("./live_options.js").Role} Role */
 /** @typedef {import("./outbox.js").QueuedWrite} QueuedWrite */
 /** @typedef {import("./outbox.js").Outcome} Outcome */
 

@@ -17,6 +17,7 @@ const SHELL = [
   "client/connection.js",
   "client/errors.js",
   "client/live.js",
+  "client/live_options.js",
   "client/live_sync.js",
   "client/live_writes.js",
   "client/mirror.js",

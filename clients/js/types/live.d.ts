@@ -1,38 +1,7 @@
-/** @typedef {import("./rest.js").Task} Task */
-/** @typedef {import("./rest.js").TaskFields} TaskFields */
 /** @typedef {import("./rest.js").TaskEvent} TaskEvent */
 /** @typedef {import("./rest.js").TasksyncClient} TasksyncClient */
 /** @typedef {import("./mirror.js").Change} Change */
-/** @typedef {import("./outbox.js").QueuedWrite} QueuedWrite */
-/** @typedef {import("./errors.js").ConflictError} ConflictError */
-/** @typedef {import("./errors.js").TasksyncError} TasksyncError */
-/** @typedef {"connecting" | "live" | "offline" | "resyncing" | "closed"} ConnectionState */
-/**
- * Which part this tab plays: it holds the shared socket, it is fed by the tab that
- * does, or it has its own socket (the browser lacks Web Locks or BroadcastChannel).
- * @typedef {"leader" | "follower" | "solo"} Role
- */
-/**
- * @typedef {object} ConflictInfo
- * @property {import("./outbox.js").Operation} operation
- * @property {string} id
- * @property {TaskFields | null} attempted  the fields that were not written
- * @property {ConflictError} error
- * @property {QueuedWrite} write  the queued write the server refused
- */
-/**
- * @typedef {object} LiveStoreOptions
- * @property {(change: Change) => void} [onChange]
- * @property {(state: ConnectionState, detail: {role: Role | null, code?: number}) => void} [onState]  `code`: how the last socket closed, until live again (1012: the server is restarting)
- * @property {(current: Task, info: ConflictInfo) => void} [onConflict]  a `412`: the write was refused; `current` is the task now (and shown)
- * @property {(write: QueuedWrite, error: TasksyncError) => void} [onDropped]  a queued write the server refused for good: `404` (the task is gone) or another `4xx`
- * @property {(writes: QueuedWrite[]) => void} [onPending]  the queue changed (writes not yet answered, oldest first)
- * @property {(info: {durable: boolean, reason: string}) => void} [onStorage]  storage fell back to memory: nothing survives a reload
- * @property {() => void} [onSignedOut]  another tab signed this user out (the store is closed)
- * @property {(info: {reason: string, seq: number, count: number}) => void} [onResync]
- * @property {(error: Error) => void} [onError]
- * @property {boolean} [shareTabs]  share one socket between the tabs of this browser (default: where supported)
- */
+/** @typedef {import("./live_options.js").LiveStoreOptions} LiveStoreOptions */
 /**
  * The user's tasks, live. `start()` shows the stored list (or loads the snapshot) and
  * keeps it current. Writes through the store show at once, are queued durably and sent
@@ -110,74 +79,8 @@ export class LiveStore extends LiveSync {
      */
     signOut(): Promise<void>;
 }
-export type Task = import("./rest.js").Task;
-export type TaskFields = import("./rest.js").TaskFields;
 export type TaskEvent = import("./rest.js").TaskEvent;
 export type TasksyncClient = import("./rest.js").TasksyncClient;
 export type Change = import("./mirror.js").Change;
-export type QueuedWrite = import("./outbox.js").QueuedWrite;
-export type ConflictError = import("./errors.js").ConflictError;
-export type TasksyncError = import("./errors.js").TasksyncError;
-export type ConnectionState = "connecting" | "live" | "offline" | "resyncing" | "closed";
-/**
- * Which part this tab plays: it holds the shared socket, it is fed by the tab that
- * does, or it has its own socket (the browser lacks Web Locks or BroadcastChannel).
- */
-export type Role = "leader" | "follower" | "solo";
-export type ConflictInfo = {
-    operation: import("./outbox.js").Operation;
-    id: string;
-    /**
-     * the fields that were not written
-     */
-    attempted: TaskFields | null;
-    error: ConflictError;
-    /**
-     * the queued write the server refused
-     */
-    write: QueuedWrite;
-};
-export type LiveStoreOptions = {
-    onChange?: ((change: Change) => void) | undefined;
-    /**
-     * `code`: how the last socket closed, until live again (1012: the server is restarting)
-     */
-    onState?: ((state: ConnectionState, detail: {
-        role: Role | null;
-        code?: number;
-    }) => void) | undefined;
-    /**
-     * a `412`: the write was refused; `current` is the task now (and shown)
-     */
-    onConflict?: ((current: Task, info: ConflictInfo) => void) | undefined;
-    /**
-     * a queued write the server refused for good: `404` (the task is gone) or another `4xx`
-     */
-    onDropped?: ((write: QueuedWrite, error: TasksyncError) => void) | undefined;
-    /**
-     * the queue changed (writes not yet answered, oldest first)
-     */
-    onPending?: ((writes: QueuedWrite[]) => void) | undefined;
-    /**
-     * storage fell back to memory: nothing survives a reload
-     */
-    onStorage?: ((info: {
-        durable: boolean;
-        reason: string;
-    }) => void) | undefined;
-    /**
-     * another tab signed this user out (the store is closed)
-     */
-    onSignedOut?: (() => void) | undefined;
-    onResync?: ((info: {
-        reason: string;
-        seq: number;
-        count: number;
-    }) => void) | undefined;
-    onError?: ((error: Error) => void) | undefined;
-    /**
-     * share one socket between the tabs of this browser (default: where supported)
-     */
-    shareTabs?: boolean | undefined;
-};
+export type LiveStoreOptions = import("./live_options.js").LiveStoreOptions;
 import { LiveSync } from "./live_sync.js";

@@ -2,7 +2,7 @@
 export class LiveSync extends LiveWrites {
     /** @type {Connection} */
     connection: Connection;
-    link: import("./live.js").ConnectionState;
+    link: import("./live_options.js").ConnectionState;
     closeCode: number | undefined;
     relayed: number;
     /** @type {ConnectionState} */
@@ -53,8 +53,8 @@ export type MirrorKeeper = import("./storage.js").MirrorKeeper;
 export type TaskStorage = import("./storage.js").TaskStorage;
 export type Relay = import("./tabs.js").Relay;
 export type TabChannel = import("./tabs.js").TabChannel;
-export type ConnectionState = import("./live.js").ConnectionState;
-export type LiveStoreOptions = import("./live.js").LiveStoreOptions;
-export type Role = import("./live.js").Role;
+export type ConnectionState = import("./live_options.js").ConnectionState;
+export type LiveStoreOptions = import("./live_options.js").LiveStoreOptions;
+export type Role = import("./live_options.js").Role;
 import { LiveWrites } from "./live_writes.js";
 import { Connection } from "./connection.js";

@@ -6,12 +6,12 @@
 /** @typedef {import("./outbox.js").QueuedWrite} QueuedWrite */
 /** @typedef {import("./outbox.js").Outcome} Outcome */
 /** @typedef {import("./tabs.js").Relay} Relay */
-/** @typedef {import("./live.js").LiveStoreOptions} LiveStoreOptions */
+/** @typedef {import("./live_options.js").LiveStoreOptions} LiveStoreOptions */
 export class LiveWrites {
     /** @param {TasksyncClient} client @param {LiveStoreOptions} options */
     constructor(client: TasksyncClient, options: LiveStoreOptions);
     client: import("./rest.js").TasksyncClient;
-    options: import("./live.js").LiveStoreOptions;
+    options: import("./live_options.js").LiveStoreOptions;
     /** Set by `start()`. @type {Outbox | null} */
     outbox: Outbox | null;
     /** The highest `Tasksync-Seq` of a settled write: the mirror has seen it once `seq` reaches it. */
@@ -92,4 +92,4 @@ export type Outbox = import("./outbox.js").Outbox;
 export type QueuedWrite = import("./outbox.js").QueuedWrite;
 export type Outcome = import("./outbox.js").Outcome;
 export type Relay = import("./tabs.js").Relay;
-export type LiveStoreOptions = import("./live.js").LiveStoreOptions;
+export type LiveStoreOptions = import("./live_options.js").LiveStoreOptions;

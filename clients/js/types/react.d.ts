@@ -1,7 +1,7 @@
 /** @typedef {import("./rest.js").Task} Task */
 /** @typedef {import("./mirror.js").TaskQuery} TaskQuery */
-/** @typedef {import("./live.js").ConnectionState} ConnectionState */
-/** @typedef {import("./live.js").Role} Role */
+/** @typedef {import("./live_options.js").ConnectionState} ConnectionState */
+/** @typedef {import("./live_options.js").Role} Role */
 /** @typedef {import("./live.js").LiveStore} LiveStore */
 /**
  * What `useLiveTasks` returns; a new object only when something in it may have changed.
@@ -22,8 +22,8 @@
 export function useLiveTasks(store: LiveStore, query?: TaskQuery): LiveTasks;
 export type Task = import("./rest.js").Task;
 export type TaskQuery = import("./mirror.js").TaskQuery;
-export type ConnectionState = import("./live.js").ConnectionState;
-export type Role = import("./live.js").Role;
+export type ConnectionState = import("./live_options.js").ConnectionState;
+export type Role = import("./live_options.js").Role;
 export type LiveStore = import("./live.js").LiveStore;
 /**
  * What `useLiveTasks` returns; a new object only when something in it may have changed.

@@ -6,7 +6,7 @@ export function fromWire(wire: WireOutcome): Outcome;
 /** @typedef {import("./rest.js").TaskEvent} TaskEvent */
 /** @typedef {import("./outbox.js").QueuedWrite} QueuedWrite */
 /** @typedef {import("./outbox.js").Outcome} Outcome */
-/** @typedef {import("./live.js").ConnectionState} ConnectionState */
+/** @typedef {import("./live_options.js").ConnectionState} ConnectionState */
 /**
  * An outcome as it crosses to another tab (errors lose their class on the way).
  * @typedef {{kind: Outcome["kind"], task?: Task | null, seq?: number | null, status?: number, message?: string, problem?: Record<string, any> | null}} WireOutcome
@@ -44,7 +44,7 @@ export type Task = import("./rest.js").Task;
 export type TaskEvent = import("./rest.js").TaskEvent;
 export type QueuedWrite = import("./outbox.js").QueuedWrite;
 export type Outcome = import("./outbox.js").Outcome;
-export type ConnectionState = import("./live.js").ConnectionState;
+export type ConnectionState = import("./live_options.js").ConnectionState;
 /**
  * An outcome as it crosses to another tab (errors lose their class on the way).
  */
