@@ -125,6 +125,9 @@ def _keyset(sort: Sort, order: Order, cursor: CursorKind) -> tuple[list[Any], sa
     )
 
 
+_WIRE_COLUMNS = ("id", "title", "description", "completed", "due_date", "created_at", "updated_at", "version")
+
+
 @cache
 def _page_statement(status: Status, sort: Sort, order: Order, cursor: CursorKind) -> sa.Select[Any]:
     """The user row joined to one page of its tasks; built once per query shape.
@@ -139,8 +142,13 @@ def _page_statement(status: Status, sort: Sort, order: Order, cursor: CursorKind
         matching.append(tasks.c.completed == (status == "completed"))
     if after is not None:
         matching.append(after)
+    # The wire fields and the cursor's keys only (21 rows of a default page are decoded
+    # per request): not `user_id`, and `title_key` only where it is the sort key.
+    columns = [*(tasks.c[name] for name in _WIRE_COLUMNS), tasks.c.created_seq]
+    if sort == "title":
+        columns.append(tasks.c.title_key)
     return (
-        sa.select(users.c.seq.label("head"), *tasks.c)
+        sa.select(users.c.seq.label("head"), *columns)
         .select_from(users.outerjoin(tasks, sa.and_(*matching)))
         .where(users.c.id == sa.bindparam("user_id"))
         .order_by(*by)
