@@ -6,7 +6,8 @@ values, and give rows as mappings.
   asyncpg connection from the pool the app owns (`server.db.Database`), which asyncpg
   prepares and caches. No SQLAlchemy at run time: its per-statement cost (cache lookup,
   parameter and result processing) was most of a request's CPU, and driving asyncpg
-  underneath it let two code paths use one driver connection at once.
+  underneath it let two code paths use one driver connection at once. Connections
+  are handed out first come, first served (`server.fair_pool`).
 * SQLite (`SqliteConn`): the statement runs through SQLAlchemy, as usual.
 
 On PostgreSQL values skip SQLAlchemy's type processing, so they must already be what
@@ -29,6 +30,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import SQLCompiler
+
+from server.fair_pool import FairPool
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +151,7 @@ class PgSession:
 
     __slots__ = ("_alone", "_mode", "_pool", "_raw", "_transaction")
 
-    def __init__(self, pool: asyncpg.Pool, mode: Mode) -> None:
+    def __init__(self, pool: FairPool, mode: Mode) -> None:
         self._pool = pool
         self._mode = mode
         self._raw: asyncpg.Connection | None = None

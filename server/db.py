@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from server.connection import CONNECTION_LOST, Conn, Mode, PgSession, SqliteConn, TxConn
+from server.fair_pool import FairPool
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -195,6 +196,7 @@ class Database:
         if (pool is None) == (engine is None):
             raise ValueError("a Database has a pool (PostgreSQL) or an engine (SQLite)")
         self._pool = pool
+        self._fair = FairPool(pool) if pool is not None else None
         self._engine = engine
         # Set once the fan-out is up; every write transaction announces through it.
         self.announcer: Announcer | None = None
@@ -211,8 +213,8 @@ class Database:
 
     @asynccontextmanager
     async def _session(self, mode: Mode) -> AsyncIterator[PgSession]:
-        assert self._pool is not None
-        session = PgSession(self._pool, mode)
+        assert self._fair is not None
+        session = PgSession(self._fair, mode)
         try:
             yield session
         except BaseException as error:
