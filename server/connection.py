@@ -145,8 +145,9 @@ class PgSession:
       inside a not yet committed transaction are safe to redo; a statement running alone
       only when it was never sent. After a server restart every idle pooled connection
       is dead, and the first requests would otherwise each fail on one.
-    * `close()` (called by the helper) ends the transaction and returns the connection;
-      one that lost its server is closed instead of pooled.
+    * `close()` (called on leaving its `async with` block, with the block's error if
+      any) ends the transaction and returns the connection; one that lost its server is
+      closed instead of pooled.
     """
 
     __slots__ = ("_alone", "_mode", "_pool", "_raw", "_transaction")
@@ -195,6 +196,12 @@ class PgSession:
         await self._pool.release(self._raw)
         self._raw = self._transaction = None
         self._alone = False
+
+    async def __aenter__(self) -> PgSession:
+        return self
+
+    async def __aexit__(self, _type: object, error: BaseException | None, _tb: object) -> None:
+        await self.close(error)
 
     async def close(self, error: BaseException | None) -> None:
         """Commit (no `error`) or roll back, and give the connection back."""

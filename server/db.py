@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -211,16 +211,11 @@ class Database:
     def dialect(self) -> str:
         return "sqlite" if self._pool is None else "postgresql"
 
-    @asynccontextmanager
-    async def _session(self, mode: Mode) -> AsyncIterator[PgSession]:
+    def _session(self, mode: Mode) -> PgSession:
+        # A PgSession is its own `async with` block: it commits (or rolls back) and
+        # gives its connection back on the way out.
         assert self._fair is not None
-        session = PgSession(self._fair, mode)
-        try:
-            yield session
-        except BaseException as error:
-            await session.close(error)
-            raise
-        await session.close(None)
+        return PgSession(self._fair, mode)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
@@ -253,19 +248,17 @@ class Database:
         async with self._session("snapshot") as session:
             yield session
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[Conn]:
+    def read(self) -> AbstractAsyncContextManager[Conn]:
         """A connection for reads that are each one statement (one snapshot apiece).
 
         On PostgreSQL it runs in autocommit: no BEGIN/COMMIT round trips around a
-        single SELECT. SQLite reads are local and keep their deferred transaction.
+        single SELECT, and no generator-based context manager around the session (the
+        read path of every list and get). SQLite reads are local and keep their
+        deferred transaction.
         """
         if self._engine is not None:
-            async with self.snapshot() as conn:
-                yield conn
-            return
-        async with self._session("autocommit") as session:
-            yield session
+            return self.snapshot()
+        return self._session("autocommit")
 
     async def ping(self) -> None:
         if self._engine is not None:
