@@ -95,6 +95,14 @@ class PayloadTooLarge(TasksyncError):
     title = "Payload too large"
 
 
+class RequestTimeout(TasksyncError):
+    """The body did not arrive in time; the connection is closed after this answer."""
+
+    status = 408
+    slug = "request-timeout"
+    title = "Request timeout"
+
+
 class UnsupportedMediaType(TasksyncError):
     status = 415
     slug = "unsupported-media-type"

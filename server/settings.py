@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1,::1"
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # From the request's headers to the end of its body. uvicorn bounds the wait for a
+    # request's headers (`timeout_keep_alive` between requests) but not for its body: a
+    # client that promises a length and stops sending would hold its request for ever.
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
 
     # Per-user budgets, in the `limits` library's notation ("100/10 seconds"). Writes:
     # 10 a second sustained, with room for an offline client's burst of queued writes.

@@ -19,6 +19,7 @@ from server.db import Database
 from server.errors import (
     BadRequest,
     PayloadTooLarge,
+    RequestTimeout,
     TooManyRequests,
     UnsupportedMediaType,
     ValidationFailed,
@@ -164,17 +165,26 @@ async def read_json_object(request: Request, accepted: frozenset[str]) -> dict[s
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in accepted:
         raise UnsupportedMediaType(f"send the body as one of: {', '.join(sorted(accepted))}")
-    limit = services(request).settings.max_body_bytes
+    settings = services(request).settings
+    limit = settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the body is over the {limit}-byte limit")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body is over the {limit}-byte limit")
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(settings.body_timeout_seconds):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"the body is over the {limit}-byte limit")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise RequestTimeout(
+            f"the body did not arrive within {settings.body_timeout_seconds:g} s",
+            # The rest of the body may still come: this connection cannot carry another request.
+            headers={"Connection": "close"},
+        ) from None
     try:
         body = json.loads(b"".join(chunks), parse_constant=_reject_constant)
     except RecursionError:

@@ -24,6 +24,7 @@ _STATUS_TEXT = {
     401: "Missing or invalid bearer token",
     404: "No such task for this user (another user's task is as absent as a missing one)",
     412: "A stale `If-Match`, or (`If-None-Match: *`) the id is taken; `current` is the task now",
+    408: "The body did not arrive within BODY_TIMEOUT_SECONDS; the connection is closed",
     413: "Body over the size limit",
     415: "Body is not JSON by its Content-Type",
     422: "Invalid fields, query parameters or header values; `errors` names each",
@@ -144,7 +145,7 @@ def _json_body(name: str, media_types: tuple[str, ...] = ("application/json",)) 
 
 
 def build_document() -> dict[str, Any]:
-    write_errors = _problems(400, 401, 404, 412, 413, 415, 422)
+    write_errors = _problems(400, 401, 404, 408, 412, 413, 415, 422)
     task_path = {
         "parameters": [_TASK_ID],
         "get": {
@@ -252,7 +253,7 @@ def build_document() -> dict[str, Any]:
                 "requestBody": _json_body("TaskInput"),
                 "responses": {
                     **_task_response("201", "Created (or the replayed first response)"),
-                    **_problems(400, 401, 413, 415, 422),
+                    **_problems(400, 401, 408, 413, 415, 422),
                 },
             },
         },

@@ -91,6 +91,25 @@ async def test_a_content_length_longer_than_the_body_then_a_hang_up_is_no_server
     assert '"level": "error"' not in server.log()
 
 
+async def test_a_body_that_stops_arriving_is_a_408_and_the_connection_is_closed(
+    server: ServerProcess, user: User, api: httpx.AsyncClient
+) -> None:
+    async with Wire(server.port) as wire:
+        await wire.send(
+            request(
+                "POST", "/api/tasks", user=user, headers=[JSON], body=b'{"title": "x"}', content_length=500
+            )
+        )
+        # The client keeps the connection open and sends nothing more: after the
+        # module's BODY_TIMEOUT_SECONDS (1 s) the server answers instead of waiting for ever.
+        refused = await wire.response()
+        assert refused.status == 408
+        assert refused.is_problem and refused.json()["type"] == "urn:tasksync:problem:request-timeout"
+        assert refused.header("connection") == "close"
+        assert await wire.closed()
+    assert await titles(api) == []
+
+
 _CREATE_500 = {"route": "/api/tasks", "method": "POST", "status": "500"}
 _CREATE_499 = {**_CREATE_500, "status": "499"}
 
