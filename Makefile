@@ -105,7 +105,7 @@ pytest: setup chromium haproxy $(BETTER_AUTH)/node_modules/.package-lock.json \
 
 test: lint pytest
 
-bench: setup
+bench: setup haproxy
 	$(BIN)/python -m bench
 
 clean:

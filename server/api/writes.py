@@ -31,12 +31,14 @@ def task_response(task: dict[str, Any], status_code: int = 200) -> Response:
     return json_response(task, status_code, etag_version=task["version"])
 
 
-def written_response(stored: idempotency.StoredResponse) -> Response:
-    """The response of a committed write, first time or replayed: the same bytes either way."""
+def written_response(stored: idempotency.StoredResponse, version: int | None = None) -> Response:
+    """The response of a committed write, first time or replayed: the same bytes either way.
+    `version` is the task's, when the caller has it (else it is read from the body)."""
     headers = {"Tasksync-Seq": str(stored.seq)} if stored.seq is not None else {}
     if not stored.body:
         return Response(status_code=stored.status_code, headers=headers)
-    version = wire.loads(stored.body).get("version")
+    if version is None:
+        version = wire.loads(stored.body).get("version")
     if version is not None:
         headers["ETag"] = f'"{version}"'
     return Response(stored.body, stored.status_code, headers=headers, media_type="application/json")
@@ -66,4 +68,4 @@ async def perform(
         )
         if key is not None:
             await idempotency.store(tx, user_id, key, response)
-    return written_response(response)
+    return written_response(response, None if written.task is None else written.task["version"])
