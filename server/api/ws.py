@@ -177,7 +177,7 @@ async def _serve(ws: WebSocket, send: Send, svc: Services, principal: Principal,
     try:
         assert svc.hub is not None
         async with svc.hub.open_stream(principal.user_id, since, "ws") as stream:
-            await Session(ws, send, svc, principal, stream, metrics).run()
+            await Session(ws, send, svc, principal, stream, metrics, svc.hub.expiry).run()
     finally:
         metrics.open_sockets.dec()
         counts.remove(principal.user_id)

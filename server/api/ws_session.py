@@ -1,7 +1,8 @@
 """One authenticated `GET /api/ws` socket, from its hello to its close.
 
 A process holds tens of thousands of idle sockets, so an idle session is one coroutine
-(the connection's own, waiting to receive) and a timer (token expiry), nothing else.
+(the connection's own, waiting to receive) and an entry in the process's expiry sweep
+(server/realtime/expiry.py), nothing else.
 What the stream has for the client (the replay, then live events) is sent from the
 stream's `on_ready`, in the task that offered it (for a live event, the user's feed
 delivery task): a send that completes at once needs no task of its own, and only one
@@ -24,6 +25,7 @@ from server.auth import Principal
 from server.eager import start_eagerly
 from server.errors import CloseCode, TasksyncError
 from server.metrics import Metrics
+from server.realtime.expiry import ExpirySweep
 from server.realtime.hub import Resync, Stream, StreamLost, StreamOverflow
 from server.realtime.stream import NeedsRead
 
@@ -66,13 +68,13 @@ async def verify(svc: Services, token: Any) -> Principal:
 
 class Session:
     """The connection's own coroutine receives (ping, auth refresh, errors) in `run`;
-    `_send` sends, started eagerly by the stream's `on_ready`; the expiry timer and the
+    `_send` sends, started eagerly by the stream's `on_ready`; the expiry sweep and the
     stream's overflow callback end the session with their close code by cancelling the
     receive (`_end`)."""
 
     __slots__ = (
-        "_asgi_send", "_ending", "_receiver", "_sender", "_timer", "delivered", "expires_at", "principal",
-        "resyncs", "stream", "svc", "ws",
+        "_asgi_send", "_ending", "_expiry", "_expiry_second", "_receiver", "_sender", "delivered",
+        "expires_at", "principal", "resyncs", "stream", "svc", "ws",
     )  # fmt: skip
 
     def __init__(
@@ -83,6 +85,7 @@ class Session:
         principal: Principal,
         stream: Stream,
         metrics: Metrics,
+        expiry: ExpirySweep,
     ) -> None:
         self.ws = ws
         # The connection's ASGI `send`, for event frames (see `_send`).
@@ -96,7 +99,8 @@ class Session:
         self._ending: BaseException | None = None
         self._receiver: asyncio.Task[Any] | None = None
         self._sender: asyncio.Task[None] | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._expiry = expiry
+        self._expiry_second = 0  # where `_expiry` holds this session; 0: nowhere yet
 
     def _end(self, reason: BaseException) -> None:
         """Stop the session from a callback: the receive is cancelled and `run` raises `reason`."""
@@ -104,14 +108,15 @@ class Session:
             self._ending = reason
             self._receiver.cancel()
 
-    def _check_expiry(self) -> None:
+    def check_expiry(self) -> None:
+        """End the session if its token has expired, else file it with the sweep."""
         # Verification accepted the token up to `leeway` past `exp`; the socket too. A
-        # refresh moves `expires_at` on: the timer then simply re-arms itself.
-        remaining = self.expires_at + self.svc.settings.jwt_leeway_seconds - time.time()
-        if remaining <= 0:
+        # refresh moves `expires_at` on: the sweep finds it unexpired and it files itself again.
+        deadline = self.expires_at + self.svc.settings.jwt_leeway_seconds
+        if deadline <= time.time():
             self._end(Closed(CloseCode.NOT_AUTHENTICATED, "token expired"))
         else:
-            self._timer = asyncio.get_running_loop().call_later(remaining, self._check_expiry)
+            self._expiry_second = self._expiry.file(self, deadline)
 
     def _too_slow(self) -> None:
         # A client that stopped reading leaves the sender stuck in a write; this is not.
@@ -127,7 +132,7 @@ class Session:
     async def run(self) -> None:
         self._receiver = asyncio.current_task()
         self.stream.on_overflow = self._too_slow
-        self._check_expiry()
+        self.check_expiry()
         hello = {"type": "hello", "seq": self.stream.hello_seq, "user_id": self.principal.user_id}
         try:
             # Always the first frame: only now may the sender start (what was offered
@@ -143,8 +148,7 @@ class Session:
             raise self._ending from None
         finally:
             self.stream.on_ready = None
-            if self._timer is not None:
-                self._timer.cancel()
+            self._expiry.remove(self, self._expiry_second)
             sender = self._sender
             if sender is not None:
                 sender.cancel()

@@ -23,6 +23,7 @@ from server.db import Database
 from server.metrics import Metrics
 from server.realtime.channels import channel_for
 from server.realtime.dispatch import Dispatcher
+from server.realtime.expiry import ExpirySweep
 from server.realtime.log import events_since, log_window
 from server.realtime.stream import PAGE, Resync, Stream, StreamLost, StreamOverflow
 
@@ -130,7 +131,8 @@ class UserFeed:
 
 
 class Hub:
-    """All feeds of this process, keyed by user id."""
+    """All feeds of this process, keyed by user id, and the one sweep that ends its
+    sockets when their tokens expire."""
 
     def __init__(
         self,
@@ -151,6 +153,7 @@ class Hub:
         self.stream_capacity = stream_capacity
         self._feeds: dict[str, UserFeed] = {}
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self.expiry = ExpirySweep()
 
     @asynccontextmanager
     async def _user_lock(self, user_id: str) -> AsyncIterator[None]:
@@ -213,6 +216,7 @@ class Hub:
             await feed.catch_up()
 
     async def close(self) -> None:
+        self.expiry.close()
         for feed in list(self._feeds.values()):
             await feed.stop()
         self._feeds.clear()

@@ -110,6 +110,33 @@ async def test_token_expiry_closes_4401_and_refresh_extends(cluster: Cluster) ->
         assert sock.close_code is None
 
 
+async def test_each_socket_closes_at_its_own_token_expiry(cluster: Cluster) -> None:
+    # One expiry sweep per server process, by the second: two sockets due in the same
+    # second, one of them refreshed (it is filed again, not closed), and one due later.
+    exp = int(time.time()) + 3
+    soon = User(id="soon-user", token=mint("soon-user", exp=exp))
+    refreshed = User(id="refreshed-user", token=mint("refreshed-user", exp=exp))
+    later = User(id="later-user", token=mint("later-user", exp=exp + 3))
+    async with (
+        LiveSocket(cluster.a.ws_url, soon) as first,
+        LiveSocket(cluster.a.ws_url, refreshed) as kept,
+        LiveSocket(cluster.a.ws_url, later) as last,
+    ):
+        for sock in (first, kept, last):
+            await sock.wait_for(lambda s: bool(s.frames))
+        await kept.send({"type": "auth", "token": mint("refreshed-user", ttl=3600)})
+        await kept.send({"type": "ping"})
+        await kept.next_frame("pong")  # the refresh is in before the first token expires
+        assert await first.wait_closed(timeout=20) == 4401
+        assert first.close_reason == "token expired"
+        assert last.close_code is None  # its token has seconds left
+        assert await last.wait_closed(timeout=20) == 4401
+        assert last.close_reason == "token expired"
+        await kept.send({"type": "ping"})
+        await kept.next_frame("pong")
+        assert kept.close_code is None
+
+
 async def test_refresh_with_another_sub_closes_4401(cluster: Cluster, user: User) -> None:
     async with LiveSocket(cluster.a.ws_url, user) as sock:
         await sock.wait_for(lambda s: bool(s.frames))
