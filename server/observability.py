@@ -47,7 +47,7 @@ def log_request(metrics: Metrics, scope: Scope, status: int, elapsed: float) -> 
     path = scope["path"]
     # `makeRecord` + `handle`, the Logger's public pair, is `access_log.info(...)` minus
     # its `findCaller` stack walk: every access line comes from here, so the caller's
-    # file and line say nothing (and were a sixth of the line's cost).
+    # file and line would say nothing.
     record = access_log.makeRecord(
         access_log.name,
         logging.INFO,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import HTTPConnection, Request
 
-from server.api.edge import RATE_LIMIT_STATE
+from server.api.headers import RATE_LIMIT_STATE
 from server.auth import Principal, TokenVerifier, bearer_token
 from server.db import Database
 from server.errors import (

@@ -25,8 +25,8 @@ In order, for each connection:
    (`server.observability.log_request`).
 
 One layer, not five: each layer is a coroutine call per request and each `send`
-wrapper a closure and a call per message, and together they were a sixth of a list
-request's CPU (issue 9's profile).
+wrapper a closure and a call per message; merging them took about 20 µs off a list
+request (issue 9's profile: routing and middleware 100 → 75-84 µs).
 """
 
 from __future__ import annotations
@@ -40,12 +40,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.api.header_bounds import oversized, refuse
+from server.api.headers import RATE_LIMIT_STATE
 from server.metrics import Metrics
 from server.observability import log_request, request_id_of
-
-# Where handlers leave the rate-limit header fields of the budgets they spent (scope
-# state: name → value), for the response, whatever it is.
-RATE_LIMIT_STATE = "rate_limit_headers"
 
 
 class Edge:

@@ -1,4 +1,5 @@
-"""Header fields added to every HTTP response on its way out (by `server.api.edge`)."""
+"""Header fields added to every HTTP response on its way out (by `server.api.edge`):
+the fixed ones, and those a handler leaves in the scope state."""
 
 from __future__ import annotations
 
@@ -13,3 +14,7 @@ HARDENING = {
 # On every response, as Starlette's CORSMiddleware sends it to requests with an
 # `Origin`: a cache must not hand a response made for one origin (or none) to another.
 VARY_ORIGIN = {"Vary": "Origin"}
+
+# Where handlers leave the rate-limit header fields of the budgets they spent (scope
+# state: name → value), for the response, whatever it is.
+RATE_LIMIT_STATE = "rate_limit_headers"
