@@ -24,7 +24,7 @@ from server.connection import Conn
 from server.errors import ValidationFailed, field_error
 from server.models import tasks, users
 from server.schemas import is_storable
-from server.tasks import task_json
+from server.tasks import WIRE_COLUMNS, task_json
 
 Status = Literal["all", "pending", "completed"]
 Sort = Literal["created", "title", "due_date"]
@@ -125,9 +125,6 @@ def _keyset(sort: Sort, order: Order, cursor: CursorKind) -> tuple[list[Any], sa
     )
 
 
-_WIRE_COLUMNS = ("id", "title", "description", "completed", "due_date", "created_at", "updated_at", "version")
-
-
 @cache
 def _page_statement(status: Status, sort: Sort, order: Order, cursor: CursorKind) -> sa.Select[Any]:
     """The user row joined to one page of its tasks; built once per query shape.
@@ -144,7 +141,7 @@ def _page_statement(status: Status, sort: Sort, order: Order, cursor: CursorKind
         matching.append(after)
     # The wire fields and the cursor's keys only (21 rows of a default page are decoded
     # per request): not `user_id`, and `title_key` only where it is the sort key.
-    columns = [*(tasks.c[name] for name in _WIRE_COLUMNS), tasks.c.created_seq]
+    columns = [*(tasks.c[name] for name in WIRE_COLUMNS), tasks.c.created_seq]
     if sort == "title":
         columns.append(tasks.c.title_key)
     return (

@@ -56,6 +56,10 @@ class Written:
     seq: int
 
 
+# The columns `task_json` reads: what a statement that only feeds it needs to select.
+WIRE_COLUMNS = ("id", "title", "description", "completed", "due_date", "created_at", "updated_at", "version")
+
+
 def task_json(m: Mapping[str, Any]) -> dict[str, Any]:
     """A task row's mapping as the wire format (see `server.schemas.Task`)."""
     due = m["due_date"]
