@@ -195,7 +195,6 @@ class Database:
     def __init__(self, *, pool: asyncpg.Pool | None = None, engine: AsyncEngine | None = None) -> None:
         if (pool is None) == (engine is None):
             raise ValueError("a Database has a pool (PostgreSQL) or an engine (SQLite)")
-        self._pool = pool
         self._fair = FairPool(pool) if pool is not None else None
         self._engine = engine
         # Set once the fan-out is up; every write transaction announces through it.
@@ -209,7 +208,7 @@ class Database:
 
     @property
     def dialect(self) -> str:
-        return "sqlite" if self._pool is None else "postgresql"
+        return "sqlite" if self._fair is None else "postgresql"
 
     def _session(self, mode: Mode) -> PgSession:
         # A PgSession is its own `async with` block: it commits (or rolls back) and
@@ -271,10 +270,10 @@ class Database:
     async def dispose(self) -> None:
         if self._engine is not None:
             await self._engine.dispose()
-        if self._pool is not None:
+        if self._fair is not None:
             try:
                 # Waits for checked-out connections to come back; a request stuck past
                 # the graceful shutdown must not hold the process up for ever.
-                await asyncio.wait_for(self._pool.close(), _CLOSE_TIMEOUT_SECONDS)
+                await asyncio.wait_for(self._fair.pool.close(), _CLOSE_TIMEOUT_SECONDS)
             except TimeoutError:
-                self._pool.terminate()
+                self._fair.pool.terminate()
