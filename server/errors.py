@@ -89,6 +89,15 @@ class PreconditionFailed(TasksyncError):
     title = "Precondition failed"
 
 
+class EditConflict(TasksyncError):
+    """A JSON Patch `test` did not hold (RFC 5789's "conflicting state"): nothing was
+    written; `current` is the task now and `conflicts` names each failed test."""
+
+    status = 409
+    slug = "conflict"
+    title = "Conflicting edit"
+
+
 class PayloadTooLarge(TasksyncError):
     status = 413
     slug = "payload-too-large"

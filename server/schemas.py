@@ -157,12 +157,22 @@ class DeletedTask(BaseModel):
     version: int
 
 
+EditableField = Literal["title", "description", "completed", "due_date"]
+
+
 class ChangeEvent(BaseModel):
     """One entry of a user's change log, as every transport carries it."""
 
     seq: int = Field(ge=1)
     type: Literal["task.created", "task.updated", "task.deleted"]
     task: Task | DeletedTask
+    changed: list[EditableField] | None = Field(
+        default=None,
+        description=(
+            "`task.updated` only: the editable fields whose value this change set, in the "
+            "order title, description, completed, due_date (empty when none changed)"
+        ),
+    )
     origin: str | None
     at: str
 
@@ -171,6 +181,16 @@ class ChangesPage(BaseModel):
     events: list[ChangeEvent]
     seq: int = Field(ge=0, description="The head of the caller's change sequence")
     resync: bool
+
+
+class FailedTest(BaseModel):
+    """One JSON Patch `test` that did not hold (a `409` problem's `conflicts`)."""
+
+    path: str = Field(
+        description="The tested member: `/title`, `/description`, `/completed`, `/due_date`, `/version`"
+    )
+    expected: Any = Field(description="The value the test named")
+    actual: Any = Field(description="The value the task holds")
 
 
 class Problem(BaseModel):
@@ -184,6 +204,7 @@ class Problem(BaseModel):
     detail: str
     errors: list[dict[str, Any]] | None = None
     current: Task | None = None
+    conflicts: list[FailedTest] | None = None
 
 
 class Health(BaseModel):

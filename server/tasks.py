@@ -15,7 +15,15 @@ import sqlalchemy as sa
 from server.connection import Conn, Row
 from server.created import create_statement
 from server.db import Tx
-from server.errors import NotFound, PreconditionFailed, QuotaExceeded, ValidationFailed, field_error
+from server.errors import (
+    EditConflict,
+    NotFound,
+    PreconditionFailed,
+    QuotaExceeded,
+    ValidationFailed,
+    field_error,
+)
+from server.json_patch import EDITABLE, TaskJsonPatch
 from server.models import TASK_ID_LEN, tasks, users
 from server.realtime.channels import channel_for
 from server.realtime.log import event_tail, next_seq, next_seq_counting, now, record_event
@@ -220,8 +228,10 @@ async def _save(
     values["version"] = row["version"] + 1
     updated = await tx.conn.fetchrow(_UPDATE_TASK, {**values, "owner": user_id, "task_id": row["id"]})
     assert updated is not None  # the row is locked by this transaction since `_claim`
-    task = task_json(updated)
-    await record_event(tx, user_id, seq, "task.updated", task, origin)
+    task, before = task_json(updated), task_json(row)
+    # Compared as the wire has them: a client merges by these names.
+    changed = [name for name in EDITABLE if task[name] != before[name]]
+    await record_event(tx, user_id, seq, "task.updated", task, origin, changed)
     return Written(task, seq)
 
 
@@ -240,6 +250,28 @@ async def update_task(
         for name, value in changes.items()
     }
     return await _save(tx, user_id, seq, row, values, origin)
+
+
+async def patch_task(
+    tx: Tx,
+    user_id: str,
+    task_id: str,
+    patch: TaskJsonPatch,
+    if_match: list[str] | None,
+    origin: str | None,
+) -> Written:
+    """Apply a JSON Patch document: every `test` must hold against the task as it is now
+    (after `If-Match`, if sent), then every replacement applies as one write. A failed
+    test writes nothing: `409` with the task now and each failed test."""
+    seq, row = await _claim(tx, user_id, task_id, if_match)
+    current = task_json(row)
+    failed = patch.failed_tests(current)
+    if failed:
+        names = ", ".join(test["path"] for test in failed)
+        raise EditConflict(
+            f"the task no longer holds what the patch tests: {names}", current=current, conflicts=failed
+        )
+    return await _save(tx, user_id, seq, row, patch.changes, origin)
 
 
 async def replace_task(

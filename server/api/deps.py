@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 JSON_TYPES = frozenset({"application/json"})
 MERGE_PATCH_TYPES = frozenset({"application/json", "application/merge-patch+json"})
+JSON_PATCH_TYPE = "application/json-patch+json"
+PATCH_TYPES = MERGE_PATCH_TYPES | {JSON_PATCH_TYPE}
 
 # Header bounds of the contract.
 CLIENT_ID_MAX = 64
@@ -160,10 +162,24 @@ def too_many_streams() -> TooManyRequests:
     )
 
 
+def media_type(request: Request) -> str:
+    """The request's `Content-Type` without its parameters, lower-case."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
 async def read_json_object(request: Request, accepted: frozenset[str]) -> dict[str, Any]:
     """The request body as a JSON object, with the contract's 400/413/415/422 errors."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type not in accepted:
+    body = await read_json(request, accepted)
+    if not isinstance(body, dict):
+        raise ValidationFailed(
+            "the body must be a JSON object", [field_error("body", "body", "expected an object")]
+        )
+    return body
+
+
+async def read_json(request: Request, accepted: frozenset[str]) -> Any:
+    """The request body as any JSON value, with the contract's 400/413/415 errors."""
+    if media_type(request) not in accepted:
         raise UnsupportedMediaType(f"send the body as one of: {', '.join(sorted(accepted))}")
     settings = services(request).settings
     limit = settings.max_body_bytes
@@ -191,10 +207,6 @@ async def read_json_object(request: Request, accepted: frozenset[str]) -> dict[s
         raise BadRequest("the JSON body is nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, bad UTF-8, over-long integers
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise ValidationFailed(
-            "the body must be a JSON object", [field_error("body", "body", "expected an object")]
-        )
     return body
 
 

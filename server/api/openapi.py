@@ -23,6 +23,8 @@ _STATUS_TEXT = {
     400: "Malformed JSON, or a bad `since`",
     401: "Missing or invalid bearer token",
     404: "No such task for this user (another user's task is as absent as a missing one)",
+    409: "A JSON Patch `test` did not hold: nothing written; `current` is the task now, "
+    "`conflicts` each failed test",
     412: "A stale `If-Match`, or (`If-None-Match: *`) the id is taken; `current` is the task now",
     408: "The body did not arrive within BODY_TIMEOUT_SECONDS; the connection is closed",
     413: "Body over the size limit",
@@ -49,6 +51,7 @@ def _schemas() -> dict[str, Any]:
             _defaults_in_words(schema, omitted_means_default=model is TaskFields)
         out.update(schema.pop("$defs", {}))
         out[schema.get("title", model.__name__)] = schema
+    out["TaskJsonPatch"] = _json_patch_schema(out["TaskInput"]["properties"])
     return out
 
 
@@ -64,6 +67,43 @@ def _defaults_in_words(schema: dict[str, Any], *, omitted_means_default: bool) -
         if omitted_means_default:
             note = f"`{default}` when omitted"
             member["description"] = f"{member['description']}; {note}" if "description" in member else note
+
+
+def _json_patch_schema(fields: dict[str, Any]) -> dict[str, Any]:
+    """`TaskJsonPatch`: the operations `PATCH` takes as `application/json-patch+json`, one
+    schema per operation and path (see `server.json_patch`). A `test` compares with the
+    stored value, so its title is any string; a replacement is validated as any write."""
+    tested = {
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "completed": {"type": "boolean"},
+        "due_date": fields["due_date"],
+        "version": {"type": "integer", "minimum": 1},
+    }
+    operations = []
+    for name, value in tested.items():
+        operations.append(_operation(["test"], name, value))
+        if name != "version":
+            operations.append(_operation(["replace", "add"], name, fields[name]))
+    return {
+        "title": "TaskJsonPatch",
+        "description": (
+            "RFC 6902: every `test` must hold against the task as it is, then every `replace` "
+            "applies (one version, one event); a failed test is a `409` that writes nothing"
+        ),
+        "type": "array",
+        "items": {"oneOf": operations},
+    }
+
+
+def _operation(ops: list[str], name: str, value: dict[str, Any]) -> dict[str, Any]:
+    op = {"const": ops[0]} if len(ops) == 1 else {"enum": ops}
+    return {
+        "title": f"{ops[0].capitalize()} {name}",
+        "type": "object",
+        "properties": {"op": op, "path": {"const": f"/{name}"}, "value": value},
+        "required": ["op", "path", "value"],
+    }
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -169,10 +209,21 @@ def build_document() -> dict[str, Any]:
         },
         "patch": {
             "operationId": "patchTask",
-            "summary": "Change some fields (JSON merge patch)",
+            "summary": "Change some fields (JSON merge patch, or JSON Patch with field tests)",
             "parameters": _WRITE_PARAMS,
-            "requestBody": _json_body("TaskPatch", ("application/json", "application/merge-patch+json")),
-            "responses": {**_task_response("200", "The patched task"), **write_errors},
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": _ref("TaskPatch")},
+                    "application/merge-patch+json": {"schema": _ref("TaskPatch")},
+                    "application/json-patch+json": {"schema": _ref("TaskJsonPatch")},
+                },
+            },
+            "responses": {
+                **_task_response("200", "The patched task"),
+                **write_errors,
+                **_problems(409),
+            },
         },
         "delete": {
             "operationId": "deleteTask",
@@ -327,7 +378,7 @@ def build_document() -> dict[str, Any]:
             "description": (
                 "Personal task lists that stay live. Every change is a numbered event in the "
                 "user's log, delivered over `GET /api/ws` (WebSocket), `GET /api/events` (SSE) "
-                "and `GET /api/changes` (polling). See PROTOCOL.md for the sync contract."
+                "and `GET /api/changes` (polling). See docs/protocol.md for the sync contract."
             ),
         },
         "externalDocs": {"description": "The live protocol (AsyncAPI 3.0)", "url": "/asyncapi.json"},

@@ -10,17 +10,21 @@ from starlette.responses import Response
 
 from server import tasks
 from server.api.deps import (
+    JSON_PATCH_TYPE,
     JSON_TYPES,
-    MERGE_PATCH_TYPES,
+    PATCH_TYPES,
     authenticate,
     client_id,
     if_match,
     if_none_match_any,
+    media_type,
+    read_json,
     read_json_object,
     services,
 )
 from server.api.writes import json_response, perform, task_response
 from server.errors import ValidationFailed, field_error
+from server.json_patch import parse_json_patch
 from server.listing import DEFAULT_LIMIT, MAX_LIMIT, ListQuery, decode_cursor, list_tasks
 from server.ratelimit import Budget
 from server.schemas import parse_fields, parse_patch
@@ -122,11 +126,22 @@ async def put_endpoint(request: Request) -> Response:
 
 
 async def patch_endpoint(request: Request) -> Response:
+    """A JSON merge patch, or a JSON Patch document (field-level preconditions)."""
     user = await authenticate(request, Budget.WRITES)
     expected, origin = if_match(request), client_id(request)
-    body = await read_json_object(request, MERGE_PATCH_TYPES)
-    changes = parse_patch(body)
     task_id: str = request.path_params["task_id"]
+    if media_type(request) == JSON_PATCH_TYPE:
+        document = await read_json(request, PATCH_TYPES)
+        patch = parse_json_patch(document)
+        return await perform(
+            request,
+            user.user_id,
+            document,
+            200,
+            lambda tx: tasks.patch_task(tx, user.user_id, task_id, patch, expected, origin),
+        )
+    body = await read_json_object(request, PATCH_TYPES)
+    changes = parse_patch(body)
     return await perform(
         request,
         user.user_id,

@@ -45,12 +45,12 @@ def written_response(stored: idempotency.StoredResponse, version: int | None = N
 
 
 async def perform(
-    request: Request, user_id: str, body: dict[str, Any] | None, status_code: int, operation: Operation
+    request: Request, user_id: str, body: Any, status_code: int, operation: Operation
 ) -> Response:
     """Run `operation` in one write transaction, exactly once per `Idempotency-Key`.
 
-    `body` is the parsed JSON body (`None` for DELETE and complete): with the method and
-    path it is what makes a retry "the same request".
+    `body` is the parsed JSON body (`None` for DELETE and complete; a list for a JSON
+    Patch): with the method and path it is what makes a retry "the same request".
     """
     svc = services(request)
     key = idempotency_key(request)

@@ -8,6 +8,7 @@ reader never sees seq N+1 before N.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -118,10 +119,12 @@ async def record_event(
     type_: EventType,
     task: dict[str, Any],
     origin: str | None,
+    changed: Sequence[str] | None = None,
 ) -> str:
-    """Write the event row for `seq` and announce it; returns the event's JSON text."""
+    """Write the event row for `seq` and announce it; returns the event's JSON text.
+    `changed` (a `task.updated`'s) names the editable fields whose value it set."""
     at = now()
-    body = EVENT_HEAD + str(seq) + event_tail(type_, task, origin, at)
+    body = EVENT_HEAD + str(seq) + event_tail(type_, task, origin, at, changed)
     row = {"user_id": user_id, "seq": seq, "type": type_, "task_id": task["id"], "body": body, "at": at}
     if tx.announcer is None:
         await tx.conn.execute(INSERT_EVENT, row)
@@ -135,8 +138,17 @@ async def record_event(
 EVENT_HEAD = '{"seq":'
 
 
-def event_tail(type_: EventType, task: dict[str, Any], origin: str | None, at: datetime) -> str:
-    rest = wire.dumps({"type": type_, "task": task, "origin": origin, "at": utc_iso(at)})
+def event_tail(
+    type_: EventType,
+    task: dict[str, Any],
+    origin: str | None,
+    at: datetime,
+    changed: Sequence[str] | None = None,
+) -> str:
+    event: dict[str, Any] = {"type": type_, "task": task}
+    if changed is not None:
+        event["changed"] = list(changed)
+    rest = wire.dumps(event | {"origin": origin, "at": utc_iso(at)})
     return "," + rest[1:]
 
 

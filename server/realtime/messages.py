@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from server.schemas import DeletedTask, Task
+from server.schemas import DeletedTask, EditableField, Task
 
 # What the socket answers a text message it cannot take with; it stays open.
 ErrorCode = Literal["invalid_json", "unknown_type", "auth_failed"]
@@ -44,6 +44,12 @@ class TaskUpdated(_Event):
 
     type: Literal["task.updated"]
     task: Task
+    changed: list[EditableField] = Field(
+        description=(
+            "The editable fields whose value this change set, in the order title, description, "
+            "completed, due_date (empty for a write that set every field to what it was)"
+        )
+    )
 
 
 class TaskDeleted(_Event):
