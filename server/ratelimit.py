@@ -129,7 +129,7 @@ class RateLimiter:
             return Verdict(
                 budget, False, item.amount, item.get_expiry(), 0, max(1, math.ceil(until - time.time()))
             )
-        allowed, remaining, reset_at = await self._hit(item, user_id)
+        allowed, remaining, reset_at = await self._hit(item, budget, user_id)
         verdict = Verdict(
             budget=budget,
             allowed=allowed,
@@ -146,11 +146,13 @@ class RateLimiter:
             self._refused(key, verdict)
         return verdict
 
-    async def _hit(self, item: limits.RateLimitItem, user_id: str) -> tuple[bool, int, float]:
+    async def _hit(self, item: limits.RateLimitItem, budget: Budget, user_id: str) -> tuple[bool, int, float]:
+        # `limits` keys a counter by the limit and the identifiers: without the budget's
+        # name, two budgets with the same limit string would count into one counter.
         if self._shared is not None and time.monotonic() >= self._shared_down_until:
             try:
-                allowed = await self._shared.hit(item, user_id)
-                stats = await self._shared.get_window_stats(item, user_id)
+                allowed = await self._shared.hit(item, budget.value, user_id)
+                stats = await self._shared.get_window_stats(item, budget.value, user_id)
                 return allowed, stats.remaining, stats.reset_time
             except StorageError as exc:
                 if self._shared_down_until == 0.0 or time.monotonic() >= self._shared_down_until:
@@ -158,8 +160,8 @@ class RateLimiter:
                         "rate-limit store unreachable, limits are per process until it returns: %s", exc
                     )
                 self._shared_down_until = time.monotonic() + _RETRY_SHARED_SECONDS
-        allowed = await self._local.hit(item, user_id)
-        stats = await self._local.get_window_stats(item, user_id)
+        allowed = await self._local.hit(item, budget.value, user_id)
+        stats = await self._local.get_window_stats(item, budget.value, user_id)
         return allowed, stats.remaining, stats.reset_time
 
     async def _hold(self, verdict: Verdict) -> None:

@@ -7,7 +7,7 @@ from contextlib import suppress
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.api.deps import authenticate, parse_since, services, spend, too_many_streams
+from server.api.deps import authenticate, parse_since, services, too_many_streams
 from server.api.waiting import disconnected, next_or_stop
 from server.errors import BadRequest, ValidationFailed, field_error
 from server.ratelimit import Budget
@@ -47,9 +47,10 @@ async def changes_endpoint(request: Request) -> Response:
 
     page = await _page(request, user.user_id, since, limit)
     if page is None and wait > 0:
-        # A poll that parks holds a stream like SSE does, and counts as a stream open;
-        # one answered at once was only a read.
-        await spend(request, svc, Budget.STREAMS, user.user_id)
+        # A poll spends a read and never the stream-open budget: a poller following a
+        # busy user re-polls after every event, and would otherwise spend the budget the
+        # same user's socket and SSE reconnects need. It still holds a stream while
+        # parked, so the per-user cap on open streams bounds what it can hold.
         if not svc.streams.try_add(user.user_id, svc.settings.ws_max_sockets_per_user):
             raise too_many_streams()
         assert svc.hub is not None

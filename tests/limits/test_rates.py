@@ -95,22 +95,33 @@ async def test_reads_over_the_budget_get_429(limited: httpx.AsyncClient, user: U
         assert refused.headers["ratelimit-policy"] == '"reads";q=4;w=3600'
 
 
-async def test_stream_opens_are_a_budget_of_their_own(limited: httpx.AsyncClient, user: User) -> None:
-    # A long-poll that answers at once is a read; one that parks is a stream open.
+async def test_a_long_poll_spends_a_read_never_a_stream_open(limited: httpx.AsyncClient, user: User) -> None:
+    # A poller following a busy user re-polls after every event: were a parked poll a
+    # stream open, it would spend the budget the user's socket reconnects need.
     await create(limited, user)
     immediate = await limited.get("/api/changes", params={"since": 0, "wait": 5}, headers=user.headers)
     assert immediate.status_code == 200 and immediate.headers["ratelimit-policy"] == '"reads";q=4;w=3600'
-    parked = await limited.get("/api/changes", params={"since": 1, "wait": 1}, headers=user.headers)
-    assert parked.status_code == 200 and parked.json()["events"] == []
-    # Both budgets were spent, and both are reported.
-    assert parked.headers["ratelimit-policy"] == '"reads";q=4;w=3600, "streams";q=2;w=3600'
-    # The second parked poll is the last stream open of the window; the third is refused.
-    second = await limited.get("/api/changes", params={"since": 1, "wait": 1}, headers=user.headers)
-    assert second.status_code == 200
+    for _ in range(3):  # more parked polls than the stream-open budget (2) allows
+        parked = await limited.get("/api/changes", params={"since": 1, "wait": 1}, headers=user.headers)
+        assert parked.status_code == 200 and parked.json()["events"] == []
+        assert parked.headers["ratelimit-policy"] == '"reads";q=4;w=3600'
+    # The fifth read is over the read budget, parked or not.
     refused = await limited.get("/api/changes", params={"since": 1, "wait": 1}, headers=user.headers)
     assert_problem(refused, 429)
-    assert refused.headers["ratelimit-policy"] == '"streams";q=2;w=3600'
-    # (SSE and WebSocket opens: tests/limits/test_streams.py, against a real server.)
+    assert refused.headers["ratelimit-policy"] == '"reads";q=4;w=3600'
+    # (SSE and WebSocket opens spend the stream budget: tests/limits/test_streams.py.)
+
+
+async def test_budgets_with_the_same_limit_count_apart(app_factory: AppFactory, user: User) -> None:
+    client = await app_factory(
+        rate_limit_writes="5/hour", rate_limit_reads="5/hour", rate_limit_refusal_delay_seconds=0
+    )
+    for _ in range(5):
+        assert (await client.get("/api/tasks", headers=user.headers)).status_code == 200
+    assert_problem(await client.get("/api/tasks", headers=user.headers), 429)
+    # Five reads spent the reads, not the writes that share their limit string.
+    created = await client.post("/api/tasks", json={"title": "x"}, headers=user.headers)
+    assert created.status_code == 201, created.text
 
 
 async def test_after_retry_after_the_budget_is_back(app_factory: AppFactory, user: User) -> None:
