@@ -223,10 +223,23 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _as_text(value: str) -> str:
+    # Starlette reads field values as Latin-1 (RFC 9110's obs-text), but clients send
+    # UTF-8: read that way a key of 200 "é" would be 400 characters long and be stored
+    # mangled. Bytes that are not UTF-8 keep their Latin-1 reading.
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
 def _bounded_header(request: Request, name: str, limit: int) -> str | None:
+    """A header's text value, 1 to `limit` characters (not bytes), with no control characters."""
     value = request.headers.get(name)
     if value is None:
         return None
+    if not value.isascii():
+        value = _as_text(value)
     if not value or len(value) > limit:
         raise ValidationFailed(
             f"the {name} header must be 1 to {limit} characters",

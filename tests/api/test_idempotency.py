@@ -8,7 +8,7 @@ import uuid
 
 import httpx
 
-from tests.api.helpers import assert_problem, error_fields, list_ids
+from tests.api.helpers import assert_problem, error_fields, events, list_ids
 from tests.support import User
 
 
@@ -100,6 +100,31 @@ async def test_any_printable_string_is_a_key(client: httpx.AsyncClient, user: Us
     assert first.status_code == retry.status_code == 201
     assert retry.json() == first.json()
     assert len(await list_ids(client, user)) == 1
+
+
+async def test_keys_are_measured_in_characters_and_kept_as_sent(
+    client: httpx.AsyncClient, user: User
+) -> None:
+    def utf8_headers(key: str, origin: str) -> list[tuple[bytes, bytes]]:
+        headers = {**user.headers, "Content-Type": "application/json"}
+        return [(k.encode(), v.encode()) for k, v in headers.items()] + [
+            (b"Idempotency-Key", key.encode("utf-8")),
+            (b"X-Client-Id", origin.encode("utf-8")),
+        ]
+
+    # 255 two-byte characters: within the contract's 255 characters (510 bytes).
+    key = "é" * 255
+    first = await client.post("/api/tasks", content=b'{"title":"k"}', headers=utf8_headers(key, "tab-ü"))
+    assert first.status_code == 201, first.text
+    retry = await client.post("/api/tasks", content=b'{"title":"k"}', headers=utf8_headers(key, "tab-ü"))
+    assert retry.headers["idempotent-replayed"] == "true" and retry.json() == first.json()
+    too_long = await client.post(
+        "/api/tasks", content=b'{"title":"k"}', headers=utf8_headers("é" * 256, "tab-ü")
+    )
+    assert "Idempotency-Key" in error_fields(assert_problem(too_long, 422))
+    # The client id comes back on the event as the client wrote it, not as Latin-1 mojibake.
+    (event,) = [e for e in await events(client, user) if e["task"]["id"] == first.json()["id"]]
+    assert event["origin"] == "tab-ü"
 
 
 async def test_a_failed_create_does_not_burn_the_key(client: httpx.AsyncClient, user: User) -> None:
