@@ -100,6 +100,25 @@ class JsonFormatter(logging.Formatter):
             return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class TextFormatter(logging.Formatter):
+    """Development's plain lines. Control characters in a message are escaped (`\x0a`):
+    a request path arrives percent-decoded, so `%0a` in a URL would otherwise start a
+    line of the caller's choosing. Tracebacks keep their lines."""
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if _CONTROL.search(message):
+            escaped = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", message)
+            record = logging.makeLogRecord({**record.__dict__, "msg": escaped, "args": None})
+        return super().format(record)
+
+
 def ensure_logging(json_lines: bool, level: str) -> None:
     """`configure_logging`, unless logging is set up already (by `python -m server serve`,
     a `--log-config`, or a test runner): under `uvicorn server.app:app` the app's
@@ -111,9 +130,7 @@ def ensure_logging(json_lines: bool, level: str) -> None:
 def configure_logging(json_lines: bool, level: str) -> None:
     """JSON lines in production, plain text in development; uvicorn's own loggers included."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s: %(message)s")
-    )
+    handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
