@@ -3,9 +3,12 @@ one is configured."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
+from server.api import asyncapi
 from tests.conftest import AppFactory
 from tests.support import User
 
@@ -63,3 +66,25 @@ async def test_every_response_varies_on_origin_once(app_factory: AppFactory, ori
     assert response.headers.get_list("vary") == ["Origin"]
     allowed = response.headers.get("access-control-allow-origin")
     assert allowed == ("https://app.example" if origin == "https://app.example" else None)
+
+
+async def test_a_new_host_costs_no_document_build(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The Host header is the caller's to choose: the document's schemas, channels and
+    # messages (milliseconds of CPU) are built once, whatever hosts it is asked for.
+    hosts = [f"h{i}.example:8000" for i in range(40)]
+    expected = [asyncapi.build_document(host) for host in hosts]
+    builds = 0
+    build = asyncapi._document_without_servers
+
+    def counted() -> dict[str, Any]:
+        nonlocal builds
+        builds += 1
+        return build()
+
+    monkeypatch.setattr(asyncapi, "_document_without_servers", counted)
+    for host, document in zip(hosts, expected, strict=True):
+        response = await client.get("/asyncapi.json", headers={"Host": host})
+        assert response.status_code == 200 and response.json() == document
+    assert builds <= 1
