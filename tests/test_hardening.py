@@ -3,13 +3,16 @@ one is configured."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from server.api import asyncapi
-from tests.conftest import AppFactory
+from server.app import create_app
+from tests.conftest import AppFactory, make_settings
 from tests.support import User
 
 HARDENED = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer", "x-frame-options": "DENY"}
@@ -88,3 +91,15 @@ async def test_a_new_host_costs_no_document_build(
         response = await client.get("/asyncapi.json", headers={"Host": host})
         assert response.status_code == 200 and response.json() == document
     assert builds <= 1
+
+
+async def test_sqlite_acknowledges_only_what_survives_a_power_cut(tmp_path: Path) -> None:
+    # In WAL mode `synchronous=NORMAL` may lose the last commits to an OS crash: every
+    # connection of the embedded default must run FULL, so a 201 is on disk.
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path}/tasks.db")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        db = app.state.services.db
+        for _ in range(3):  # several pooled connections, each configured on connect
+            async with db.read() as conn:
+                assert await conn.fetchval(sa.text("PRAGMA synchronous")) == 2  # FULL
