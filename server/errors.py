@@ -177,4 +177,4 @@ class CloseCode(IntEnum):
     NOT_AUTHENTICATED = 4401
     ORIGIN_REFUSED = 4403
     TOO_SLOW = 4408
-    TOO_MANY_SOCKETS = 4429  # also: too many stream opens (the rate limit)
+    TOO_MANY_SOCKETS = 4429  # also: too many stream opens, or messages on one socket (rate limits)

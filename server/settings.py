@@ -136,6 +136,11 @@ class Settings(BaseSettings):
     ws_max_unauthenticated_per_address: int = Field(default=20, ge=1)
     ws_auth_timeout_seconds: float = Field(default=5.0, gt=0)
     ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024)
+    # What a client sends on an open socket (ping, auth) is a few messages a minute;
+    # above this budget the socket is closed 4429, so messages can never cost the
+    # process more than a request would.
+    ws_messages_per_second: float = Field(default=2.0, gt=0)
+    ws_message_burst: int = Field(default=10, ge=1)
     sse_keepalive_seconds: float = Field(default=15.0, gt=0)
     longpoll_max_wait_seconds: float = Field(default=30.0, gt=0, le=30)
     listener_health_seconds: float = Field(default=5.0, gt=0)

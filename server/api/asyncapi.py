@@ -41,11 +41,15 @@ _CLOSE_CODES = {
     CloseCode.SERVICE_RESTART: "The server is restarting: reconnect with `since`",
     CloseCode.NOT_AUTHENTICATED: (
         "Not authenticated: no valid token (header, or `auth` within 5 seconds), the token "
-        "expired, or a refreshed token names another `sub`; reconnect with a fresh token"
+        "expired, a refreshing `auth` carried a token that was refused, or one that names "
+        "another `sub`; reconnect with a fresh token"
     ),
     CloseCode.ORIGIN_REFUSED: "The handshake's `Origin` is not allowed (an HTTP 403 where refused early)",
     CloseCode.TOO_SLOW: "Too slow to keep up: reconnect with `since`",
-    CloseCode.TOO_MANY_SOCKETS: "Too many sockets for this user, or too many stream opens: retry later",
+    CloseCode.TOO_MANY_SOCKETS: (
+        "Too many sockets for this user, too many stream opens, or more messages on this "
+        "socket than its budget (a few per second, small bursts): retry later"
+    ),
 }
 
 

@@ -66,6 +66,28 @@ async def verify(svc: Services, token: Any) -> Principal:
         raise Closed(CloseCode.NOT_AUTHENTICATED, exc.detail[:120]) from None
 
 
+class MessageBudget:
+    """What one socket may send: `burst` messages at once, `per_second` sustained (a
+    token bucket, made on the socket's first message: an idle socket holds none)."""
+
+    __slots__ = ("_at", "_burst", "_per_second", "_tokens")
+
+    def __init__(self, per_second: float, burst: int) -> None:
+        self._per_second = per_second
+        self._burst = float(burst)
+        self._tokens = float(burst)
+        self._at = time.monotonic()
+
+    def spend(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._per_second)
+        self._at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
 class Session:
     """The connection's own coroutine receives (ping, auth refresh, errors) in `run`;
     `_send` sends, started eagerly by the stream's `on_ready`; the expiry sweep and the
@@ -73,7 +95,7 @@ class Session:
     receive (`_end`)."""
 
     __slots__ = (
-        "_asgi_send", "_ending", "_expiry", "_expiry_second", "_receiver", "_sender", "delivered",
+        "_asgi_send", "_budget", "_ending", "_expiry", "_expiry_second", "_receiver", "_sender", "delivered",
         "expires_at", "principal", "resyncs", "stream", "svc", "ws",
     )  # fmt: skip
 
@@ -101,6 +123,7 @@ class Session:
         self._sender: asyncio.Task[None] | None = None
         self._expiry = expiry
         self._expiry_second = 0  # where `_expiry` holds this session; 0: nowhere yet
+        self._budget: MessageBudget | None = None
 
     def _end(self, reason: BaseException) -> None:
         """Stop the session from a callback: the receive is cancelled and `run` raises `reason`."""
@@ -195,9 +218,18 @@ class Session:
             self._sender = None
 
     async def _receive(self) -> None:
-        limit = self.svc.settings.ws_max_message_bytes
+        settings = self.svc.settings
+        limit = settings.ws_max_message_bytes
         while True:
             text = await receive_text(self.ws, limit)
+            if self._budget is None:
+                self._budget = MessageBudget(settings.ws_messages_per_second, settings.ws_message_burst)
+            # Every message counts, valid or not: its cost is in the receiving.
+            if not self._budget.spend():
+                raise Closed(CloseCode.TOO_MANY_SOCKETS, "too many messages on this socket")
+            # Frames already received are handled without suspending: yield to the
+            # other connections between them, as a request would between reads.
+            await asyncio.sleep(0)
             try:
                 message = json.loads(text)
             except (ValueError, RecursionError):
@@ -212,11 +244,9 @@ class Session:
                 await self._error("unknown_type", "expected a message of type ping or auth")
 
     async def _refresh(self, token: Any) -> None:
-        try:
-            fresh = await verify(self.svc, token)
-        except Closed:
-            await self._error("auth_failed", "the token was not accepted; the old one still holds")
-            return
+        # A refused token closes the socket (4401), as it would a request: retried for
+        # free on an open socket, a bad token would cost a verification each time.
+        fresh = await verify(self.svc, token)
         if fresh.user_id != self.principal.user_id:
             raise Closed(CloseCode.NOT_AUTHENTICATED, "a refreshed token must have the same sub")
         self.expires_at = fresh.expires_at

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from server.schemas import DeletedTask, EditableField, Task
 
 # What the socket answers a text message it cannot take with; it stays open.
-ErrorCode = Literal["invalid_json", "unknown_type", "auth_failed"]
+ErrorCode = Literal["invalid_json", "unknown_type"]
 
 
 class Hello(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import httpx
@@ -142,6 +143,29 @@ async def test_refresh_with_another_sub_closes_4401(cluster: Cluster, user: User
         await sock.wait_for(lambda s: bool(s.frames))
         await sock.send({"type": "auth", "token": mint("somebody-else")})
         assert await sock.wait_closed() == 4401
+
+
+async def test_a_refused_refresh_closes_4401(cluster: Cluster, user: User) -> None:
+    # Retried for free on an open socket, a bad token would cost a verification each time.
+    async with LiveSocket(cluster.a.ws_url, user) as sock:
+        await sock.wait_for(lambda s: bool(s.frames))
+        await sock.send({"type": "auth", "token": "not-a-token"})
+        assert await sock.wait_closed() == 4401
+
+
+async def test_a_message_flood_closes_4429_and_costs_others_nothing(cluster: Cluster, user: User) -> None:
+    async with LiveSocket(cluster.a.ws_url, User()) as bystander, LiveSocket(cluster.a.ws_url, user) as flood:
+        await flood.wait_for(lambda s: bool(s.frames))
+        await bystander.wait_for(lambda s: bool(s.frames))
+        with contextlib.suppress(websockets.ConnectionClosed):
+            for _ in range(200):  # far past the burst (10 by default)
+                await flood.send({"type": "ping"})
+        assert await flood.wait_closed() == 4429
+        assert flood.close_reason == "too many messages on this socket"
+        pongs = [frame for frame in flood.frames if frame.get("type") == "pong"]
+        assert 1 <= len(pongs) <= 12  # the burst was answered, the flood was not
+        await bystander.send({"type": "ping"})
+        await bystander.next_frame("pong")
 
 
 async def test_per_user_socket_cap_closes_4429(cluster: Cluster, user: User) -> None:
