@@ -168,11 +168,7 @@ async def test_real_socket_frames_validate(server: ServerProcess, parsed: dict[s
 
         await ws.send(json.dumps({"type": "ping"}))
         checker.check(await _next_frame(ws))
-        for bad in [
-            "{not json",
-            json.dumps({"type": "subscribe"}),
-            json.dumps({"type": "auth", "token": "x"}),
-        ]:
+        for bad in ["{not json", json.dumps({"type": "subscribe"})]:
             await ws.send(bad)
             checker.check(await _next_frame(ws))
         await ws.send(json.dumps({"type": "auth", "token": user.token}))  # a refresh: no answer
@@ -184,7 +180,6 @@ async def test_real_socket_frames_validate(server: ServerProcess, parsed: dict[s
         "task.updated",
         "task.deleted",
         "pong",
-        "error",
         "error",
         "error",
         "pong",
