@@ -28,5 +28,17 @@ def test_public_classes_and_functions_are_documented() -> None:
 
 
 def test_the_offline_names_are_exported() -> None:
-    offline = {"Conflict", "Dropped", "LiveTasks", "QueuedWrite", "WriteRequest", "WriteResult"}
+    offline = {
+        "Conflict",
+        "Dropped",
+        "EditConflict",
+        "FailedTest",
+        "LiveTasks",
+        "QueuedWrite",
+        "StoreClosedError",
+        "WriteRequest",
+        "WriteResult",
+    }
     assert offline <= set(tasksync_client.__all__)
+    assert issubclass(tasksync_client.StoreClosedError, tasksync_client.TasksyncError)
+    assert issubclass(tasksync_client.EditConflict, tasksync_client.ApiError)

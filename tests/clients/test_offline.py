@@ -1,7 +1,8 @@
 """`LiveTasks` offline, on SQLite and PostgreSQL: the connection is really cut (a TCP proxy
 between the client and the server refuses, or swallows the answers), writes made
 meanwhile show at once, and once the connection is back each is applied exactly once;
-a conflicting offline edit is reported and the other side's value kept."""
+offline edits of different fields merge with other devices' edits, and one of the same
+field is a conflict that waits for the user's choice."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from tasksync_client import ChangeEvent, Conflict, Dropped, LiveTasks, TasksyncClient, TransportError
+from tasksync_client import (
+    ChangeEvent,
+    Conflict,
+    Dropped,
+    LiveTasks,
+    StoreClosedError,
+    TasksyncClient,
+    TransportError,
+)
 
 from tests.clients.conftest import FAST, client_of, server_process
 from tests.netcut import Netcut
@@ -66,7 +75,7 @@ async def test_offline_writes_show_at_once_then_apply_exactly_once(
             await live.update(new, description="edited before it reached the server")
             await live.toggle(new.id)
             await live.update(kept, title="renamed offline")
-            await live.toggle(kept.id)
+            await live.complete(kept.id)
             await live.remove(gone.id)
 
             # All of it shows at once, as pending, and none of it reached the server.
@@ -76,15 +85,11 @@ async def test_offline_writes_show_at_once_then_apply_exactly_once(
                 "edited before it reached the server",
                 True,
                 date(2026, 12, 24),
-                3,
+                0,  # not on the server yet
             )
             assert (live.tasks[kept.id].title, live.tasks[kept.id].completed) == ("renamed offline", True)
             assert gone.id not in live.tasks
-            assert [w.operation for w in live.pending] == ["create", "update", "toggle"] + [
-                "update",
-                "toggle",
-                "delete",
-            ]
+            assert [w.operation for w in live.pending] == ["create", "edit", "edit", "edit", "edit", "delete"]
             assert live.is_pending(new.id) and live.is_pending(gone.id)
             assert await events_after(device, start) == []
 
@@ -137,48 +142,158 @@ async def wait_for_events(client: TasksyncClient, seq: int, count: int) -> list[
     return page.events
 
 
-async def test_a_conflicting_offline_edit_is_reported_and_the_other_side_kept(
+async def test_offline_edits_merge_by_field_and_a_same_field_edit_waits_for_the_user(
     server: ServerProcess, tmp_path: Path
 ) -> None:
-    user = User()
+    user, store = User(), tmp_path / "tasks.sqlite"
     conflicts: list[Conflict] = []
     dropped: list[Dropped] = []
     async with client_of(server, user.token) as device:
         shared = await device.create("shared")
         doomed = await device.create("doomed")
         async with offline_capable(
-            server, user, tmp_path / "tasks.sqlite", on_conflict=conflicts.append, on_dropped=dropped.append
+            server, user, store, on_conflict=conflicts.append, on_dropped=dropped.append
         ) as (cut, live):
             await go_offline(cut, live)
-            await live.update(shared.id, title="mine")
-            await live.toggle(shared.id)  # made on top of "mine": refused along with it
+            await live.update(shared.id, title="mine", description="same idea")
+            await live.complete(shared.id)
+            await live.update(shared.id, title="mine, again")  # folds into the title's conflict
             await live.update(doomed.id, description="edit of a task deleted elsewhere")
-            assert live.tasks[shared.id].title == "mine"
-            theirs = await device.patch(shared, title="theirs")  # the other device, meanwhile
+            assert (live.tasks[shared.id].title, live.tasks[shared.id].completed) == ("mine, again", True)
+            # The other device, meanwhile: the same title field, another value; the same
+            # description as mine; a new due date; and the other task deleted.
+            await device.patch(shared, title="theirs", description="same idea", due_date=date(2026, 12, 24))
             await device.delete(doomed)
 
             await cut.restore()
-            await live.wait_until(
-                lambda m: not m.pending and len(conflicts) == 2 and len(dropped) == 1, timeout=WAIT
+            await live.wait_until(lambda m: not m.pending and len(dropped) == 1, timeout=WAIT)
+            await live.flushed(timeout=WAIT)
+            # Only the title disagrees: my completion and their due date both apply.
+            on_server = await device.get(shared.id)
+            assert (on_server.title, on_server.description, on_server.completed, on_server.due_date) == (
+                "theirs",
+                "same idea",
+                True,
+                date(2026, 12, 24),
             )
-            assert [(c.operation, c.attempted, c.current) for c in conflicts] == [
-                ("update", {"title": "mine"}, theirs),
-                ("toggle", {"completed": True}, theirs),
-            ]
+            assert (
+                conflicts
+                == list(live.conflicts)
+                == [Conflict(f"{shared.id}/title", shared.id, "title", "shared", "mine, again", "theirs")]
+            )
             assert [(d.operation, d.reason, d.task_id, d.error.status) for d in dropped] == [
-                ("update", "missing", doomed.id, 404)
+                ("edit", "missing", doomed.id, 404)
             ]
-            # The other device's value is kept, on the server and in the mirror.
-            await live.wait_until(lambda m: doomed.id not in m.tasks, timeout=WAIT)
-            assert live.tasks[shared.id] == theirs == await device.get(shared.id)
+            assert doomed.id not in live.tasks
+            assert live.tasks[shared.id] == on_server  # the field in conflict shows theirs
 
-            # The user chooses to apply their edit on top of what the other device did.
-            reapplied = await conflicts[0].reapply()
-            assert reapplied is not None and reapplied.title == "mine" and live.is_pending(shared.id)
-            await live.wait_until(lambda m: not m.pending, timeout=WAIT)
-            final = await device.get(shared.id)
-            assert (final.title, final.completed, final.version) == ("mine", False, 3)
-            await live.wait_until(lambda m: m.tasks[shared.id] == final, timeout=WAIT)
+            # Their next change of the title moves the conflict's `server`; no new report.
+            await device.patch(shared, title="theirs, later")
+            await live.wait_until(lambda m: m.conflicts[0].server == "theirs, later", timeout=WAIT)
+            assert len(conflicts) == 1
+
+            # The conflict is kept with the outbox: a new mirror on the file still has it.
+            await live.aclose()
+            async with LiveTasks(
+                live.client, store=store, backoff=FAST, on_conflict=conflicts.append
+            ) as again:
+                (open_conflict,) = again.conflicts
+                assert (open_conflict.key, open_conflict.wanted) == (f"{shared.id}/title", "mine, again")
+                shown = await again.use_mine(open_conflict)
+                assert shown is not None and shown.title == "mine, again" and again.conflicts == ()
+                await again.flushed(timeout=WAIT)
+                final = await device.get(shared.id)
+                assert (final.title, final.completed, final.due_date) == (
+                    "mine, again",
+                    True,
+                    date(2026, 12, 24),
+                )
+                assert again.tasks[shared.id] == final and len(conflicts) == 1
+
+
+async def test_a_delete_of_a_task_changed_elsewhere_is_a_conflict_until_the_user_chooses(
+    server: ServerProcess,
+) -> None:
+    user = User()
+    conflicts: list[Conflict] = []
+    async with (
+        client_of(server, user.token) as device,
+        offline_capable(server, user, store=None, on_conflict=conflicts.append) as (cut, live),
+    ):
+        kept = await device.create("kept")
+        chosen = await device.create("deleted on second thought")
+        await live.wait_until(lambda m: chosen.id in m.tasks, timeout=WAIT)
+        await go_offline(cut, live)
+        await live.remove(kept.id)
+        await live.remove(chosen.id)
+        kept_now = await device.patch(kept, description="changed while the delete waited")
+        chosen_now = await device.patch(chosen, title="renamed while the delete waited")
+
+        await cut.restore()
+        await live.wait_until(lambda m: not m.pending and len(m.conflicts) == 2, timeout=WAIT)
+        assert [(c.key, c.field, c.wanted, c.server) for c in live.conflicts] == [
+            (f"{kept.id}/delete", None, None, kept_now),
+            (f"{chosen.id}/delete", None, None, chosen_now),
+        ]
+        assert conflicts == list(live.conflicts)
+        # The tasks stay until the user chooses.
+        await live.wait_until(lambda m: kept.id in m.tasks and chosen.id in m.tasks, timeout=WAIT)
+
+        await live.keep_theirs(f"{kept.id}/delete")
+        assert await live.use_mine(conflicts[1]) is None
+        assert live.conflicts == () and chosen.id not in live.tasks
+        await live.flushed(timeout=WAIT)
+        assert [t.id async for t in device.iter_tasks()] == [kept.id]
+        assert list(live.tasks) == [kept.id] and len(conflicts) == 2
+
+
+async def test_a_conflict_goes_by_itself_when_the_server_comes_round(server: ServerProcess) -> None:
+    user = User()
+    reported: list[Conflict] = []
+    async with (
+        client_of(server, user.token) as device,
+        offline_capable(server, user, store=None, on_conflict=reported.append) as (cut, live),
+    ):
+        task = await device.create("draft")
+        await live.wait_until(lambda m: task.id in m.tasks, timeout=WAIT)
+        await go_offline(cut, live)
+        await live.update(task.id, title="final")
+        await live.complete(task.id)  # the same value on both devices: agreed, no conflict
+        await device.patch(task, title="their draft", completed=True)
+        await cut.restore()
+        await live.wait_until(lambda m: not m.pending and len(m.conflicts) == 1, timeout=WAIT)
+        assert [(c.field, c.server) for c in reported] == [("title", "their draft")]
+
+        await device.patch(task, title="final")  # the other device makes my change
+        await live.wait_until(lambda m: m.conflicts == (), timeout=WAIT)
+        assert live.tasks[task.id].title == "final" and len(reported) == 1
+
+
+async def test_writes_through_a_closed_or_signed_out_mirror_are_refused(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    user, store = User(), tmp_path / "tasks.sqlite"
+    async with client_of(server, user.token) as client:
+        never_started = LiveTasks(client, store=store, backoff=FAST)
+        with pytest.raises(StoreClosedError):
+            await never_started.create("before start")
+        live = LiveTasks(client, store=store, backoff=FAST)
+        await live.start()
+        task = await live.create("made while open")
+        await live.flushed(timeout=WAIT)
+        await live.aclose()
+        with pytest.raises(StoreClosedError):
+            await live.update(task.id, title="after close")
+        assert live.pending == ()
+        signed_out = LiveTasks(client, store=store, backoff=FAST)
+        await signed_out.start()
+        await signed_out.sign_out()
+        with pytest.raises(StoreClosedError):
+            await signed_out.remove(task.id)
+        # Nothing was queued for later either: a new mirror on the file has nothing to send.
+        async with LiveTasks(client, store=store, backoff=FAST) as again:
+            assert again.pending == ()
+        assert [t.title async for t in client.iter_tasks()] == ["made while open"]
 
 
 async def test_sign_out_forgets_only_that_user(server: ServerProcess, tmp_path: Path) -> None:
@@ -262,9 +377,10 @@ async def test_a_write_the_server_refuses_is_dropped_and_reported(server: Server
             with pytest.raises(ValueError):
                 await write()
         await live.flushed(timeout=WAIT)
+        # The edit made on the refused create is dropped with it, never sent.
         assert [(d.operation, d.reason, d.error.status) for d in dropped] == [
             ("create", "rejected", 422),
-            ("update", "missing", 404),
+            ("edit", "rejected", 422),
         ]
         assert bad.id not in live.tasks
         assert [(t.id, t.completed) async for t in device.iter_tasks()] == [(other.id, True)]

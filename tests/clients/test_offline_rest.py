@@ -11,12 +11,14 @@ from pathlib import Path
 import httpx
 import pytest
 from tasksync_client import (
+    EditConflict,
     LiveTasks,
     PreconditionFailed,
     TasksyncClient,
     ValidationError,
     WriteRequest,
 )
+from tasksync_client.writes import json_patch
 
 from tests.clients.conftest import FAST, SERVER_ENV, client_of
 from tests.support import ServerProcess, User, running
@@ -49,8 +51,9 @@ async def test_every_write_replays_under_its_key_and_reports_its_seq(
         writes = [
             WriteRequest("PATCH", path, {"title": "patched"}, if_match=1),
             WriteRequest("PUT", path, {"title": "replaced"}, if_match=2),
-            WriteRequest("PATCH", path + "/complete", if_match=3),
-            WriteRequest("DELETE", path, if_match=4),
+            WriteRequest("PATCH", path, json_patch({"title": "replaced"}, {"title": "field-patched"})),
+            WriteRequest("PATCH", path + "/complete", if_match=4),
+            WriteRequest("DELETE", path, if_match=5),
         ]
         for seq, request in enumerate(writes, start=2):
             first = await client.write(request)
@@ -65,12 +68,34 @@ async def test_every_write_replays_under_its_key_and_reports_its_seq(
             assert client.last_write_seq == seq
         assert first.status == 204 and first.task is None
         page = await client.changes(since=0)
-        assert [e.type for e in page.events] == ["task.created"] + ["task.updated"] * 3 + ["task.deleted"]
+        assert [e.type for e in page.events] == ["task.created"] + ["task.updated"] * 4 + ["task.deleted"]
         with pytest.raises(ValidationError) as reused:  # a used key, another request
             await client.write(
                 WriteRequest("POST", "/api/tasks", {"title": "x"}, idempotency_key=writes[0].idempotency_key)
             )
         assert reused.value.status == 422
+
+
+async def test_a_field_level_patch_applies_only_if_each_field_holds_what_was_seen(
+    server: ServerProcess, user: User
+) -> None:
+    async with client_of(server, user.token) as client:
+        task = await client.create("Buy milk")
+        # Another device changed the description: a title edit still applies.
+        await client.patch(task, description="2 litres")
+        renamed = await client.patch_fields(task, {"title": "Buy oat milk"}, seen={"title": "Buy milk"})
+        assert (renamed.title, renamed.description, renamed.version) == ("Buy oat milk", "2 litres", 3)
+        with pytest.raises(EditConflict) as stale:
+            await client.patch_fields(
+                task,
+                {"title": "Buy soy milk", "completed": True},
+                seen={"title": "Buy milk", "completed": False},
+            )
+        assert stale.value.status == 409 and stale.value.current == renamed
+        assert [(c.field, c.expected, c.actual) for c in stale.value.conflicts] == [
+            ("title", "Buy milk", "Buy oat milk")
+        ]
+        assert await client.get(task) == renamed  # nothing of it was written
 
 
 class LoseAnswers(httpx.AsyncBaseTransport):

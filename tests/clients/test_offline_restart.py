@@ -87,7 +87,7 @@ async def test_queued_writes_survive_a_killed_process_and_are_sent_once_by_the_n
             opened = await writer.line()
             assert (opened["seq"], opened["titles"]) == (2, ["first", "second"])  # from the file, offline
             queued = await writer.line()
-            assert queued["pending"] == ["create", "update", "toggle", "delete"]
+            assert queued["pending"] == ["create", "edit", "edit", "delete"]
         finally:
             writer.kill()  # no goodbye: whatever it did not store is lost
         await writer.finish()
@@ -99,7 +99,7 @@ async def test_queued_writes_survive_a_killed_process_and_are_sent_once_by_the_n
             shown = await resumer.line()  # still offline
             assert shown["seq"] == 2
             assert shown["titles"] == ["first, renamed offline", "made offline"]
-            assert shown["pending"] == ["create", "update", "toggle", "delete"]
+            assert shown["pending"] == ["create", "edit", "edit", "delete"]
             await cut.restore()
             done = await resumer.line()
         finally:

@@ -1,16 +1,17 @@
-"""The offline pieces without a server: how a queued write shows on top of the server's
-task, how the queue adjusts when a write is refused, and the SQLite file."""
+"""The offline store without a server: the SQLite file keeps each scope's mirror, outbox
+and open conflicts across reopening, and a file written by the previous schema is
+upgraded with its queued writes kept."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from tasksync_client import QueuedWrite, Task, WriteRequest
-from tasksync_client.outbox import Outbox
+from tasksync_client import Conflict, QueuedWrite, Task
 from tasksync_client.storage import SCHEMA_VERSION, LocalStore
 
 AT = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -22,49 +23,9 @@ def task(version: int = 1, **fields: object) -> Task:
     )
 
 
-def write(
-    operation: str, base: int, attempted: dict[str, object], if_match: int | None = None
-) -> QueuedWrite:
-    request = WriteRequest("PATCH", "/api/tasks/t", attempted or None, if_match=if_match)
-    return QueuedWrite(operation, "t", request, attempted, base, AT)  # type: ignore[arg-type]
-
-
-def test_a_queued_write_shows_only_on_the_version_it_was_made_on() -> None:
-    edit = write("update", 1, {"title": "mine"}, if_match=1)
-    shown = edit.applied_to(task(1))
-    assert shown is not None and (shown.title, shown.version) == ("mine", 2)
-    # The task moved on (its own echo, or another device's change): shown as it is.
-    assert edit.applied_to(task(2, title="theirs")) == task(2, title="theirs")
-    assert edit.applied_to(None) is None
-    assert write("delete", 1, {}).applied_to(task(1)) is None
-    created = write("create", 0, {"title": "new", "due_date": "2026-12-24"}).applied_to(None)
-    assert created is not None and (created.version, str(created.due_date)) == (1, "2026-12-24")
-
-
-def test_an_answered_write_shows_the_servers_task_until_a_newer_one() -> None:
-    request = WriteRequest("PATCH", "/api/tasks/t")
-    answered = QueuedWrite("update", "t", request, {}, 1, AT, seq=7, result=task(2))
-    assert answered.applied_to(task(1)) == task(2)
-    assert answered.applied_to(task(3)) == task(3)
+def test_a_queued_write_survives_its_json_form() -> None:
+    answered = QueuedWrite("edit", "t", {"title": "y"}, {"title": "x"}, queued_at=AT, seq=7, result=task(2))
     assert QueuedWrite.from_json(answered.to_json()) == answered
-
-
-async def test_writes_after_a_refused_one_no_longer_count_on_it() -> None:
-    outbox = Outbox()
-    refused = write("update", 1, {"title": "refused"}, if_match=1)
-    toggle = write("toggle", 2, {"completed": True}, if_match=2)
-    lww = write("update", 3, {"title": "last writer wins"})
-    other = WriteRequest("PATCH", "/api/tasks/u/complete", if_match=5)
-    elsewhere = QueuedWrite("toggle", "u", other, {}, 5, AT)
-    for each in (refused, toggle, lww, elsewhere):
-        await outbox.add(each)
-    await outbox.rebase_after(refused)
-    await outbox.remove([refused])
-    assert [(w.task_id, w.base_version, w.request.if_match) for w in outbox.writes] == [
-        ("t", 1, 1),
-        ("t", 2, None),
-        ("u", 5, 5),
-    ]
 
 
 async def test_the_file_keeps_each_scope_apart_and_survives_reopening(tmp_path: Path) -> None:
@@ -76,8 +37,11 @@ async def test_the_file_keeps_each_scope_apart_and_survives_reopening(tmp_path: 
     assert (await alice.load()).tasks is None  # nothing stored: a snapshot is needed
     await alice.save_snapshot([task(1)], 5)
     await alice.save_task("t", task(2, title="renamed"), 6)
-    queued = write("toggle", 2, {"completed": True}, if_match=2)
+    queued = QueuedWrite("edit", "t", {"completed": True}, {"completed": False}, queued_at=AT)
     await alice.add_write(queued.key, queued.to_json())
+    conflict = Conflict.of_field("t", "title", "x", "mine", "theirs")
+    deleting = Conflict.of_delete("u", task(1), task(2))
+    await alice.save_conflicts({conflict.key: conflict.to_json(), deleting.key: deleting.to_json()})
     await bob.save_snapshot([], 0)
     await bob.clear()
     await alice.close()
@@ -87,8 +51,10 @@ async def test_the_file_keeps_each_scope_apart_and_survives_reopening(tmp_path: 
     stored = await alice.load()
     assert (stored.tasks, stored.seq) == ([task(2, title="renamed")], 6)
     assert [QueuedWrite.from_json(data) for data in stored.writes] == [queued]
+    assert [Conflict.from_json(data) for data in stored.conflicts] == [conflict, deleting]
     await alice.clear()
-    assert (await alice.load()).tasks is None
+    cleared = await alice.load()
+    assert (cleared.tasks, cleared.writes, cleared.conflicts) == (None, [], [])
     await alice.close()
 
 
@@ -99,3 +65,78 @@ def test_a_file_from_a_newer_client_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(ValueError, match="newer client"):
         asyncio.run(LocalStore.open(path, "scope"))
+
+
+def test_a_file_of_the_previous_schema_keeps_its_queue_as_field_edits(tmp_path: Path) -> None:
+    """A client of schema 1 queued whole-task writes with `If-Match`; after the upgrade
+    each edit tests the values its user saw (the stored task, then the writes before it)."""
+    path = tmp_path / "tasks.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE mirrors (scope TEXT PRIMARY KEY, seq INTEGER NOT NULL)")
+        db.execute(
+            "CREATE TABLE tasks (scope TEXT NOT NULL, id TEXT NOT NULL, task TEXT NOT NULL,"
+            " PRIMARY KEY (scope, id))"
+        )
+        db.execute(
+            "CREATE TABLE outbox (position INTEGER PRIMARY KEY AUTOINCREMENT, scope TEXT NOT NULL,"
+            " key TEXT NOT NULL, write TEXT NOT NULL, UNIQUE (scope, key))"
+        )
+        db.execute("INSERT INTO mirrors VALUES ('s', 3)")
+        db.execute("INSERT INTO tasks VALUES ('s', 't', ?)", (task(1).model_dump_json(),))
+        old = [
+            ("update", {"title": "renamed"}, "PATCH", 1),
+            ("toggle", {"completed": True}, "PATCH", 2),
+            ("delete", {}, "DELETE", 3),
+        ]
+        for key, (operation, attempted, method, version) in enumerate(old):
+            request = {
+                "method": method,
+                "path": "/api/tasks/t",
+                "body": None,
+                "if_match": version,
+                "if_none_match": False,
+                "idempotency_key": f"k{key}",
+                "client_id": "py-old",
+            }
+            write = {
+                "operation": operation,
+                "task_id": "t",
+                "request": request,
+                "attempted": attempted,
+                "base_version": version,
+                "queued_at": AT.isoformat(),
+                "seq": None,
+                "result": None,
+            }
+            db.execute(
+                "INSERT INTO outbox (scope, key, write) VALUES ('s', ?, ?)", (f"k{key}", json.dumps(write))
+            )
+        db.execute("PRAGMA user_version = 1")
+    db.close()
+
+    async def upgraded() -> list[QueuedWrite]:
+        store = await LocalStore.open(path, "s")
+        try:
+            writes = [QueuedWrite.from_json(data) for data in (await store.load()).writes]
+            # Each is found by its key, as the outbox finds it once it is answered.
+            await store.remove_writes([writes[0].key])
+            assert len((await store.load()).writes) == 2
+            return writes
+        finally:
+            await store.close()
+
+    writes = asyncio.run(upgraded())
+    assert [(w.operation, w.changes, w.seen, w.if_match, w.client_id) for w in writes] == [
+        ("edit", {"title": "renamed"}, {"title": "x"}, None, "py-old"),
+        ("edit", {"completed": True}, {"completed": False}, None, "py-old"),
+        (
+            "delete",
+            {},
+            {**task(1).model_dump(mode="json"), "title": "renamed", "completed": True},
+            3,
+            "py-old",
+        ),
+    ]
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    db.close()

@@ -5,6 +5,7 @@
     │   ├── BadRequest           400 (malformed JSON, a negative `since`)
     │   ├── Unauthorized         401 (missing, invalid or expired token)
     │   ├── NotFound             404 (missing, or another user's task)
+    │   ├── EditConflict         409 (a JSON Patch test failed); .current, .conflicts
     │   ├── PreconditionFailed   412 (stale If-Match); .current is the task now
     │   ├── ValidationError      422; .errors names each invalid field
     │   ├── RateLimited          429; .retry_after
@@ -13,6 +14,7 @@
     │                            may have reached the server
     ├── StreamClosed             a live socket was closed; .code, .reason
     ├── TokenProviderError       the token provider raised
+    ├── StoreClosedError         a write through a LiveTasks that cannot send it
     └── ProtocolError            the server sent something the contract does not allow
 
 `is_retryable(exc)` says whether trying again later can help.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -69,8 +72,49 @@ class PreconditionFailed(ApiError):
 
     @property
     def current(self) -> Task | None:
-        raw = (self.problem.model_extra or {}).get("current")
-        return Task.model_validate(raw) if isinstance(raw, dict) else None
+        return _current(self.problem)
+
+
+@dataclass(frozen=True, slots=True)
+class FailedTest:
+    """One `test` of a JSON Patch that did not hold: at `path` the request expected
+    `expected`, the task holds `actual`."""
+
+    path: str
+    expected: Any
+    actual: Any
+
+    @property
+    def field(self) -> str:
+        """The task field the test was about (`path` without its leading slash)."""
+        return self.path.removeprefix("/")
+
+
+class EditConflict(ApiError):
+    """409: a `test` of a JSON Patch edit failed and nothing was written.
+
+    `current` is the task as it is now; `conflicts` the tests that failed.
+    """
+
+    @property
+    def current(self) -> Task | None:
+        return _current(self.problem)
+
+    @property
+    def conflicts(self) -> list[FailedTest]:
+        raw = (self.problem.model_extra or {}).get("conflicts")
+        if not isinstance(raw, list):
+            return []
+        return [
+            FailedTest(item["path"], item.get("expected"), item.get("actual"))
+            for item in raw
+            if isinstance(item, dict) and isinstance(item.get("path"), str)
+        ]
+
+
+def _current(problem: Problem) -> Task | None:
+    raw = (problem.model_extra or {}).get("current")
+    return Task.model_validate(raw) if isinstance(raw, dict) else None
 
 
 class ValidationError(ApiError):
@@ -117,6 +161,11 @@ class TokenProviderError(TasksyncError):
     """The token provider raised; the original exception is the `__cause__`."""
 
 
+class StoreClosedError(TasksyncError):
+    """A write through a `LiveTasks` that cannot send it: never started, closed, or
+    signed out. Nothing was queued."""
+
+
 class ProtocolError(TasksyncError):
     """The server sent something the contract does not allow."""
 
@@ -132,6 +181,7 @@ _BY_STATUS: dict[int, type[ApiError]] = {
     400: BadRequest,
     401: Unauthorized,
     404: NotFound,
+    409: EditConflict,
     412: PreconditionFailed,
     422: ValidationError,
     429: RateLimited,

@@ -15,7 +15,7 @@ from tasksync_client.auth import token_claims
 from tasksync_client.backoff import Backoff
 from tasksync_client.changes import Change, ChangeFeed
 from tasksync_client.conflicts import Conflict, Dropped
-from tasksync_client.errors import TasksyncError, is_auth_failure, is_retryable, server_wait
+from tasksync_client.errors import StoreClosedError, TasksyncError, is_auth_failure, is_retryable, server_wait
 from tasksync_client.live_writes import LiveWrites
 from tasksync_client.mirror import TaskMirror
 from tasksync_client.models import Task
@@ -38,7 +38,7 @@ class LiveTasks(LiveWrites):
     async with TasksyncClient("http://127.0.0.1:8000", token) as client:
         async with LiveTasks(client, store="tasks.sqlite") as live:   # shown at once
             task = await live.create("Buy milk")        # in live.tasks now, even offline
-            await live.toggle(task.id)
+            await live.complete(task.id)
             await live.flushed()                        # the server has them
             async for change in live.changes():
                 print(change.type, change.task_id, "(mine)" if change.own else "")
@@ -51,12 +51,17 @@ class LiveTasks(LiveWrites):
     (WebSocket), `"sse"` (server-sent events) or `"poll"` (long-polling the changes
     feed, for networks that block both).
 
-    Writes (`create`, `update`, `replace`, `toggle`, `remove`) apply to `tasks` at once
-    and wait in an outbox (`pending`) until the server has them: sent in order, again
-    with the same `Idempotency-Key` until an answer arrives, so each applies exactly
-    once. Edits carry `If-Match` with the version the mirror showed: one that meets a
-    newer version is a `Conflict` (`on_conflict`), one whose task is gone or that the
-    server refuses is `Dropped` (`on_dropped`); the mirror then shows the server's task.
+    Writes (`create`, `update`, `replace`, `complete`, `toggle`, `remove`) apply to
+    `tasks` at once and wait in an outbox (`pending`) until the server has them: sent
+    in order, again with the same `Idempotency-Key` until an answer arrives, so each
+    applies exactly once. The model is docs/sync-model.md: an edit sends only the
+    fields it changes, each tested against the value shown when it was made, so edits
+    of different fields on different devices merge. A field another device changed to
+    something else meanwhile becomes a `Conflict` (`on_conflict`, listed in
+    `conflicts` until `keep_theirs` or `use_mine`; the task shows the server's value
+    meanwhile), as does a `remove` of a task changed elsewhere. A write whose task is
+    gone or that the server refuses is `Dropped` (`on_dropped`). A write through a
+    mirror that is not started, closed or signed out raises `StoreClosedError`.
 
     With `store` (a file path) the mirror and the outbox live in that SQLite file, per
     API origin and user: a new process with the same file shows the stored tasks at
@@ -68,7 +73,8 @@ class LiveTasks(LiveWrites):
     mirror: it is raised from `changes()` iterators, `wait_until()` and `closed`.
 
     Read-only state: `tasks` (id → `Task`, pending writes applied), `seq` (the last
-    change applied), `pending` (the writes not yet taken by the server), `connected`
+    change applied), `pending` (the writes not yet taken by the server), `conflicts`
+    (the open ones, oldest first), `connected`
     (a subscription is open now), `connections` (subscriptions opened so far) and
     `error` (what stopped the mirror, if anything).
     """
@@ -125,10 +131,20 @@ class LiveTasks(LiveWrites):
         """The writes the server has not taken yet, oldest first."""
         return tuple(write for write in self.outbox.writes if not write.accepted)
 
+    @property
+    def conflicts(self) -> tuple[Conflict, ...]:
+        """The conflicts the user has not settled yet, oldest first; each one's `server`
+        follows the task as the server has it now."""
+        return tuple(self.mirror.conflicts.values())
+
     def is_pending(self, task: str | Task) -> bool:
         """Whether a write to this task is still waiting for the server."""
         task_id = task.id if isinstance(task, Task) else task
         return any(write.task_id == task_id for write in self.pending)
+
+    def _check_open(self) -> None:
+        if self._runner is None or self.closed.done():
+            raise StoreClosedError("this LiveTasks is not running (never started, closed, or signed out)")
 
     @property
     def closed(self) -> asyncio.Future[None]:
@@ -240,13 +256,16 @@ class LiveTasks(LiveWrites):
             self._stop(exc)
 
     async def _answered(self, write: QueuedWrite, answer: Answer) -> None:
-        reports = await self.mirror.answered(write, answer, self)
+        reports = await self.mirror.answered(write, answer)
         self._notify()
         for report in reports:
             await self._report(report)
 
     async def _report(self, report: Conflict | Dropped) -> None:
-        log.info("outbox: %s %s refused: %s", report.operation, report.task_id, report.error)
+        if isinstance(report, Conflict):
+            log.info("outbox: conflict %s (theirs %r, mine %r)", report.key, report.server, report.wanted)
+        else:
+            log.info("outbox: %s %s dropped: %s", report.operation, report.task_id, report.error)
         try:
             if isinstance(report, Conflict):
                 result = self.on_conflict(report) if self.on_conflict is not None else None

@@ -1,34 +1,29 @@
-"""The writes of `LiveTasks`: each is applied to the mirror at once and queued in its
-outbox, as a `QueuedWrite` carrying the request that will be sent."""
+"""The writes of `LiveTasks` (docs/sync-model.md): each is shown at once and queued in
+its outbox as a `QueuedWrite`; an edit carries only the fields it changes, each with
+the value the user saw, so it merges with other devices' edits of other fields."""
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import re
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
+from tasksync_client import merge
+from tasksync_client.conflicts import Conflict
 from tasksync_client.mirror import TaskMirror
 from tasksync_client.models import Task
-from tasksync_client.outbox import Operation, QueuedWrite
-from tasksync_client.rest import (
-    UNSET,
-    TasksyncClient,
-    Unset,
-    Version,
-    patch_body,
-    task_fields,
-    task_path,
-    version_of,
-)
-from tasksync_client.writes import WriteRequest
+from tasksync_client.outbox import QueuedWrite
+from tasksync_client.rest import UNSET, TaskRef, TasksyncClient, Unset, patch_body, task_fields
 
 # The contract's bounds on the fields, checked before a write is queued: a write the
 # server is sure to refuse should fail in the caller's hands, not later in the outbox.
 TITLE_MAX = 200
 DESCRIPTION_MAX = 10_000
 CALENDAR_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# What a field reset with None (as in `TasksyncClient.patch`) becomes.
+DEFAULTS: dict[str, Any] = {"description": "", "completed": False, "due_date": None}
 
 
 class LiveWrites:
@@ -37,8 +32,7 @@ class LiveWrites:
     client: TasksyncClient
     mirror: TaskMirror
 
-    @property
-    def closed(self) -> asyncio.Future[None]:
+    def _check_open(self) -> None:
         raise NotImplementedError
 
     def _notify(self) -> None:
@@ -57,122 +51,157 @@ class LiveWrites:
 
         `task = await live.create("Buy milk", due_date=date(2026, 12, 1))`
         """
+        self._check_open()
         task_id = id if id is not None else str(uuid.uuid4())
         if task_id in self.mirror.tasks:
             raise ValueError(f"a task with id {task_id!r} exists already")
         fields = _checked(task_fields(title, description, completed, due_date))
-        request = WriteRequest("PUT", task_path(task_id), fields, if_none_match=True)
-        created = await self._queue("create", task_id, request, fields, 0)
+        created = await self._queue(QueuedWrite("create", task_id, changes=fields))
         assert created is not None
         return created
 
     async def update(
         self,
-        task: str | Task,
+        task: TaskRef,
         *,
         title: str | Unset = UNSET,
         description: str | None | Unset = UNSET,
         completed: bool | None | Unset = UNSET,
         due_date: date | str | None | Unset = UNSET,
-        if_match: Version | None | Unset = UNSET,
     ) -> Task:
-        """Change some fields (`None` resets one). `if_match` defaults to the version the
-        mirror shows; pass a version to expect that one, or `None` for last-writer-wins.
+        """Change some fields (`None` resets one); the task as shown now.
+
+        Only the fields whose value differs from the one shown are sent, each tested
+        against that value: another device's change of another field merges, one of
+        the same field becomes a `Conflict`.
 
         `await live.update(task.id, title="Buy oat milk")`
         """
-        held = self._held(task)
-        changes = patch_body(title=title, description=description, completed=completed, due_date=due_date)
-        if not changes:
+        self._check_open()
+        wanted = patch_body(title=title, description=description, completed=completed, due_date=due_date)
+        if not wanted:
             raise ValueError("nothing to change")
-        expected = _expect(held, if_match)
-        request = WriteRequest("PATCH", task_path(held.id), _checked(changes), if_match=expected)
-        return await self._queue_edit("update", held, request, changes)
+        reset = {name: DEFAULTS[name] if value is None else value for name, value in wanted.items()}
+        return await self._edit(task, reset)
 
     async def replace(
         self,
-        task: str | Task,
+        task: TaskRef,
         *,
         title: str,
         description: str = "",
         completed: bool = False,
         due_date: date | str | None = None,
-        if_match: Version | None | Unset = UNSET,
     ) -> Task:
-        """Set every editable field (`PUT`); `if_match` as in `update`.
+        """Set every editable field (those not given to their defaults), as an edit of the
+        fields that differ from the ones shown.
 
         `await live.replace(task.id, title="Buy bread")`
         """
-        held = self._held(task)
-        fields = _checked(task_fields(title, description, completed, due_date))
-        request = WriteRequest("PUT", task_path(held.id), fields, if_match=_expect(held, if_match))
-        return await self._queue_edit("replace", held, request, fields)
+        self._check_open()
+        return await self._edit(task, task_fields(title, description, completed, due_date))
 
-    async def toggle(self, task: str | Task, *, if_match: Version | None | Unset = UNSET) -> Task:
-        """Flip `completed`; `if_match` as in `update`.
+    async def complete(self, task: TaskRef, completed: bool = True) -> Task:
+        """Set `completed` (never a blind flip: a retry or a merge cannot undo it).
+
+        `await live.complete(task.id)`; `await live.complete(task.id, False)`
+        """
+        self._check_open()
+        return await self._edit(task, {"completed": completed})
+
+    async def toggle(self, task: TaskRef) -> Task:
+        """`complete` with the opposite of what is shown.
 
         `await live.toggle(task.id)`
         """
-        held = self._held(task)
-        request = WriteRequest("PATCH", task_path(held.id) + "/complete", if_match=_expect(held, if_match))
-        return await self._queue_edit("toggle", held, request, {"completed": not held.completed})
+        self._check_open()
+        return await self._edit(task, {"completed": not self._shown(task).completed})
 
-    async def remove(self, task: str | Task, *, if_match: Version | None | Unset = UNSET) -> None:
-        """Delete; `if_match` as in `update`.
+    async def remove(self, task: TaskRef) -> None:
+        """Delete, if nobody else has changed the task since this device saw it (`If-Match`
+        with the confirmed version); if someone did, a `Conflict` with `field` None.
 
         `await live.remove(task.id)`
         """
-        held = self._held(task)
-        request = WriteRequest("DELETE", task_path(held.id), if_match=_expect(held, if_match))
-        await self._queue("delete", held.id, request, {}, held.version)
+        self._check_open()
+        shown = self._shown(task)
+        confirmed = self.mirror.confirmed.get(shown.id)
+        await self.mirror.settle([f"{shown.id}/delete"])
+        write = QueuedWrite(
+            "delete",
+            shown.id,
+            seen=shown.model_dump(mode="json"),
+            if_match=confirmed.version if confirmed is not None else 0,
+        )
+        await self._queue(write)
 
-    def _held(self, task: str | Task) -> Task:
+    async def keep_theirs(self, conflict: Conflict | str) -> None:
+        """Settle a conflict (or its key) for the server's value: nothing is sent.
+
+        `await live.keep_theirs(conflict)`
+        """
+        self._check_open()
+        await self.mirror.settle([conflict.key if isinstance(conflict, Conflict) else conflict])
+        self._notify()
+
+    async def use_mine(self, conflict: Conflict | str) -> Task | None:
+        """Settle a conflict (or its key) for the user's value: `wanted` is queued as a new
+        edit tested against the value shown now (a delete conflict: the delete again,
+        expecting the task's confirmed version now). The task as shown then (None after a
+        delete, or if the conflict was settled already).
+
+        `await live.use_mine(conflict.key)`
+        """
+        self._check_open()
+        chosen = self.mirror.conflicts.get(conflict.key if isinstance(conflict, Conflict) else conflict)
+        if chosen is None:
+            return None  # settled already (by the user, or by the server)
+        shown = self.mirror.tasks.get(chosen.task_id)
+        if shown is not None and chosen.field is None:
+            await self.remove(shown.id)
+            return None
+        if shown is None or chosen.field is None:
+            await self.mirror.settle([chosen.key])
+            self._notify()
+            return None
+        await self.mirror.settle([chosen.key])
+        return await self._edit(shown.id, {chosen.field: chosen.wanted})
+
+    def _shown(self, task: TaskRef) -> Task:
         task_id = task.id if isinstance(task, Task) else task
-        held = self.mirror.tasks.get(task_id)
-        if held is None:
+        shown = self.mirror.tasks.get(task_id)
+        if shown is None:
             raise KeyError(f"no task {task_id!r} in this mirror")
-        return held
+        return shown
 
-    async def _queue_edit(
-        self, operation: Operation, held: Task, request: WriteRequest, attempted: dict[str, Any]
-    ) -> Task:
-        edited = await self._queue(operation, held.id, request, attempted, held.version)
+    async def _edit(self, task: TaskRef, wanted: dict[str, Any]) -> Task:
+        shown = self._shown(task)
+        changes, seen = merge.new_edit(shown, _checked(wanted))
+        if not changes:
+            self._notify()
+            return shown
+        # Editing a field in conflict is the user's choice for it: that conflict is settled.
+        await self.mirror.settle(f"{shown.id}/{name}" for name in changes)
+        edited = await self._queue(QueuedWrite("edit", shown.id, changes=changes, seen=seen))
         assert edited is not None
         return edited
 
-    async def _queue(
-        self,
-        operation: Operation,
-        task_id: str,
-        request: WriteRequest,
-        attempted: dict[str, Any],
-        base_version: int,
-    ) -> Task | None:
-        if self.closed.done():
-            raise RuntimeError("the mirror is closed")
+    async def _queue(self, write: QueuedWrite) -> Task | None:
         # Sent under this client's id even by a later process, so its echo is known.
-        request = WriteRequest(
-            request.method,
-            request.path,
-            request.body,
-            if_match=request.if_match,
-            if_none_match=request.if_none_match,
-            client_id=self.client.client_id,
-        )
-        write = QueuedWrite(operation, task_id, request, attempted, base_version, datetime.now(UTC))
+        write = dataclasses.replace(write, client_id=self.client.client_id)
         shown = await self.mirror.queue(write)
         self._notify()
         return shown
 
 
-def _expect(held: Task, if_match: Version | None | Unset) -> int | None:
-    return held.version if if_match is UNSET else version_of(if_match)
-
-
 def _checked(fields: dict[str, Any]) -> dict[str, Any]:
-    title = fields.get("title")
-    if title is not None and not 0 < len(str(title).strip()) <= TITLE_MAX:
-        raise ValueError(f"a title is 1 to {TITLE_MAX} characters (after trimming)")
+    """The fields as JSON values the server will store: a title trimmed as the server
+    trims it (so a later `test` of it holds), every bound checked."""
+    if "title" in fields:
+        title = fields["title"]
+        if not isinstance(title, str) or not 0 < len(title.strip()) <= TITLE_MAX:
+            raise ValueError(f"a title is 1 to {TITLE_MAX} characters (after trimming)")
+        fields = {**fields, "title": title.strip()}
     if len(fields.get("description") or "") > DESCRIPTION_MAX:
         raise ValueError(f"a description is at most {DESCRIPTION_MAX} characters")
     due = fields.get("due_date")

@@ -1,10 +1,11 @@
 """The outbox: writes made through a live mirror, queued as data until the server has them.
 
-A `QueuedWrite` is the wire request (method, path, body, `If-Match`, `Idempotency-Key`,
-client id) plus what the mirror needs to show it before it is sent (the fields the
-user asked for, the version they were made on). `Outbox` keeps them in order, in
-memory and, with a `LocalStore`, on disk, and sends them one at a time: a write is
-sent again with the same key until the server answers, so it applies exactly once.
+A `QueuedWrite` is what the user asked for (a create's fields; an edit's changed
+fields, each with the value the user saw; a delete's expected version) plus the
+`Idempotency-Key` and client id it is sent under; its `request` is the wire request
+made of them. `Outbox` keeps them in order, in memory and, with a `LocalStore`, on
+disk, and sends them one at a time: a write is sent again with the same key until the
+server answers, so it applies exactly once.
 """
 
 from __future__ import annotations
@@ -12,82 +13,84 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from tasksync_client.backoff import Backoff
 from tasksync_client.errors import ApiError, TasksyncError, is_auth_failure, is_retryable, server_wait
 from tasksync_client.models import Task
+from tasksync_client.rest import task_path
 from tasksync_client.storage import LocalStore
-from tasksync_client.writes import WriteRequest, WriteResult
+from tasksync_client.writes import WriteRequest, WriteResult, json_patch, new_key
 
 log = logging.getLogger("tasksync_client")
 
-Operation = Literal["create", "update", "replace", "toggle", "delete"]
+Operation = Literal["create", "edit", "delete"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
 class QueuedWrite:
     """One write made through `LiveTasks`, from the moment it was made until its echo.
 
-    `request` is what is sent (and sent again, same `Idempotency-Key`, until answered);
-    `attempted` the fields the user asked for (a toggle: the `completed` it was meant to
-    give); `base_version` the version of the task it was made on (0 for a create).
+    `operation` is `"create"` (`changes`: every field), `"edit"` (`changes`: field →
+    wanted value, `seen`: field → the value shown when it was made, both as JSON
+    values) or `"delete"` (`if_match`: the version it expects; `seen`: the task as
+    shown). `request` is what is sent, again under the same `key` until answered.
     Once the server has taken it, `seq` is its `Tasksync-Seq` and `result` the task as
     written (None after a delete); it leaves the outbox when the mirror reaches `seq`.
     """
 
     operation: Operation
     task_id: str
-    request: WriteRequest
-    attempted: dict[str, Any]
-    base_version: int
-    queued_at: datetime
+    changes: dict[str, Any] = field(default_factory=dict)
+    seen: dict[str, Any] = field(default_factory=dict)
+    if_match: int | None = None
+    key: str = field(default_factory=new_key)
+    client_id: str | None = None
+    queued_at: datetime = field(default_factory=_now)
     seq: int | None = None
     result: Task | None = None
-
-    @property
-    def key(self) -> str:
-        return self.request.idempotency_key
 
     @property
     def accepted(self) -> bool:
         """The server has applied it (its answer arrived)."""
         return self.seq is not None
 
-    def applied_to(self, task: Task | None) -> Task | None:
-        """The task as it looks with this write applied on top of `task`.
-
-        A write not yet accepted shows only on the version it was made on: once the
-        task has moved on (its own echo came first, or another device changed it and
-        the write will meet a conflict) the newer task is shown as it is.
-        """
-        if self.accepted:
-            if self.operation == "delete":
-                return None
-            assert self.result is not None
-            return self.result if task is None or task.version <= self.result.version else task
+    @property
+    def request(self) -> WriteRequest:
+        """The write as it goes on the wire."""
+        path = task_path(self.task_id)
         if self.operation == "create":
-            if task is not None:
-                return task
-            stamps = {"created_at": self.queued_at, "updated_at": self.queued_at, "version": 1}
-            return Task.model_validate({"id": self.task_id, **self.attempted, **stamps})
-        if task is None or task.version != self.base_version:
-            return task
-        if self.operation == "delete":
-            return None
-        fields = {**task.model_dump(), **self.attempted}
-        return Task.model_validate({**fields, "version": task.version + 1, "updated_at": self.queued_at})
+            return WriteRequest(
+                "PUT",
+                path,
+                self.changes,
+                if_none_match=True,
+                idempotency_key=self.key,
+                client_id=self.client_id,
+            )
+        if self.operation == "edit":
+            body = json_patch(self.seen, self.changes)
+            return WriteRequest("PATCH", path, body, idempotency_key=self.key, client_id=self.client_id)
+        return WriteRequest(
+            "DELETE", path, if_match=self.if_match, idempotency_key=self.key, client_id=self.client_id
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
             "operation": self.operation,
             "task_id": self.task_id,
-            "request": self.request.to_json(),
-            "attempted": self.attempted,
-            "base_version": self.base_version,
+            "changes": self.changes,
+            "seen": self.seen,
+            "if_match": self.if_match,
+            "key": self.key,
+            "client_id": self.client_id,
             "queued_at": self.queued_at.isoformat(),
             "seq": self.seq,
             "result": self.result.model_dump(mode="json") if self.result is not None else None,
@@ -99,9 +102,11 @@ class QueuedWrite:
         return cls(
             operation=data["operation"],
             task_id=data["task_id"],
-            request=WriteRequest.from_json(data["request"]),
-            attempted=data["attempted"],
-            base_version=data["base_version"],
+            changes=data.get("changes") or {},
+            seen=data.get("seen") or {},
+            if_match=data.get("if_match"),
+            key=data["key"],
+            client_id=data.get("client_id"),
             queued_at=datetime.fromisoformat(data["queued_at"]),
             seq=data.get("seq"),
             result=Task.model_validate(result) if result is not None else None,
@@ -130,11 +135,6 @@ class Outbox:
     def for_task(self, task_id: str) -> list[QueuedWrite]:
         return [write for write in self._writes if write.task_id == task_id]
 
-    def later_for_task(self, write: QueuedWrite) -> list[QueuedWrite]:
-        """The writes to the same task queued after `write` (and not sent yet)."""
-        later = self._writes[self._writes.index(write) + 1 :]
-        return [each for each in later if each.task_id == write.task_id and not each.accepted]
-
     async def add(self, write: QueuedWrite) -> None:
         if self.store is not None:
             await self.store.add_write(write.key, write.to_json())
@@ -159,21 +159,23 @@ class Outbox:
         await self.remove(seen)
         return {write.task_id for write in seen}
 
-    async def rebase_after(self, refused: QueuedWrite) -> None:
-        """`refused` never applied: the writes queued after it on the same task were
-        counted on a version it would have made, and must not expect it."""
-        shifted = {
-            write.key: dataclasses.replace(
-                write,
-                base_version=write.base_version - 1,
-                request=dataclasses.replace(write.request, if_match=_earlier(write.request.if_match)),
+    def later_for_task(self, write: QueuedWrite) -> list[QueuedWrite]:
+        """The writes to the same task queued after `write` (and not sent yet)."""
+        later = self._writes[self._writes.index(write) + 1 :]
+        return [each for each in later if each.task_id == write.task_id and not each.accepted]
+
+    async def rewrite(self, writes: Mapping[str, QueuedWrite | None]) -> None:
+        """Replace queued writes by key, in place (None: take it out). A rewritten write
+        may have a new key; it keeps its position in the queue."""
+        if self.store is not None and writes:
+            await self.store.rewrite_writes(
+                {
+                    key: None if write is None else (write.key, write.to_json())
+                    for key, write in writes.items()
+                }
             )
-            for write in self.later_for_task(refused)
-            if write.operation != "create"
-        }
-        if self.store is not None and shifted:
-            await self.store.update_writes({key: write.to_json() for key, write in shifted.items()})
-        self._writes = [shifted.get(write.key, write) for write in self._writes]
+        kept = (writes.get(each.key, each) for each in self._writes)
+        self._writes = [each for each in kept if each is not None]
 
     def wake(self) -> None:
         """Try the next write now (a write was queued, or the connection came back)."""
@@ -229,7 +231,3 @@ class Outbox:
         except TimeoutError:
             pass
         self._wake.clear()
-
-
-def _earlier(version: int | None) -> int | None:
-    return None if version is None else version - 1

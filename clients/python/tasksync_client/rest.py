@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import date
 from types import TracebackType
 from typing import Any, Literal
@@ -17,7 +17,7 @@ from tasksync_client.backoff import Backoff
 from tasksync_client.errors import ProtocolError
 from tasksync_client.models import ChangesPage, Snapshot, Task, TaskPage
 from tasksync_client.session import ApiSession, Params
-from tasksync_client.writes import Method, WriteRequest, WriteResult, new_key
+from tasksync_client.writes import Body, Method, WriteRequest, WriteResult, json_patch, new_key
 
 Status = Literal["all", "pending", "completed"]
 Sort = Literal["created", "title", "due_date"]
@@ -64,7 +64,8 @@ class TasksyncClient:
     whose `seq` has reached it has seen them all (`write()` gives each one's seq).
 
     Errors are raised as `ApiError` subclasses (`NotFound`, `PreconditionFailed`,
-    `ValidationError`, …) carrying the server's problem document, or `TransportError`.
+    `EditConflict`, `ValidationError`, …) carrying the server's problem document, or
+    `TransportError`.
     `retries` bounds how often one call is sent again (see `ApiSession.request` for
     when that is safe); `transport` is an httpx transport (custom TLS, proxies, tests).
     """
@@ -222,6 +223,27 @@ class TasksyncClient:
         body = patch_body(title=title, description=description, completed=completed, due_date=due_date)
         return _task(await self.write(_request("PATCH", task_path(task), body, if_match, idempotency_key)))
 
+    async def patch_fields(
+        self,
+        task: TaskRef,
+        changes: Mapping[str, Any],
+        *,
+        seen: Mapping[str, Any] | None = None,
+        if_match: Version | None = None,
+        idempotency_key: str | None = None,
+    ) -> Task:
+        """Set the given fields (JSON values: a due date as `"YYYY-MM-DD"`) with a JSON
+        Patch, each only if it still holds its value in `seen` (fields missing from
+        `seen` are set unconditionally). A failed test raises `EditConflict` and writes
+        nothing; its `conflicts` name each field, what you expected and what it holds.
+
+        ```python
+        await client.patch_fields(task, {"title": "Buy oat milk"}, seen={"title": "Buy milk"})
+        ```
+        """
+        body = json_patch(seen or {}, {name: _jsonable(value) for name, value in changes.items()})
+        return _task(await self.write(_request("PATCH", task_path(task), body, if_match, idempotency_key)))
+
     async def toggle(
         self, task: TaskRef, *, if_match: Version | None = None, idempotency_key: str | None = None
     ) -> Task:
@@ -295,7 +317,7 @@ def version_of(version: Version | None) -> int | None:
 
 
 def _request(
-    method: Method, path: str, body: dict[str, Any] | None, if_match: Version | None, key: str | None
+    method: Method, path: str, body: Body | None, if_match: Version | None, key: str | None
 ) -> WriteRequest:
     return WriteRequest(method, path, body, if_match=version_of(if_match), idempotency_key=key or new_key())
 

@@ -8,6 +8,7 @@ a conflict.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -16,8 +17,14 @@ import httpx
 from tasksync_client.models import Task
 
 Method = Literal["POST", "PUT", "PATCH", "DELETE"]
+Body = dict[str, Any] | list[dict[str, Any]]
+"""A JSON object (a task's fields, a merge patch) or a JSON Patch document."""
 # The contract's bound on Idempotency-Key.
 IDEMPOTENCY_KEY_MAX = 255
+# The editable fields, in the order the contract lists them (and patches name them).
+EDITABLE = ("title", "description", "completed", "due_date")
+JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
 
 
 def new_key() -> str:
@@ -25,10 +32,32 @@ def new_key() -> str:
     return str(uuid.uuid4())
 
 
+def json_patch(seen: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A JSON Patch that sets each field of `wanted` only if it still holds its `seen` value.
+
+    `json_patch({"title": "Buy milk"}, {"title": "Buy oat milk"})` is
+    `[{"op": "test", "path": "/title", "value": "Buy milk"},
+    {"op": "replace", "path": "/title", "value": "Buy oat milk"}]`; a field of `wanted`
+    missing from `seen` is replaced without a test.
+    """
+    patch: list[dict[str, Any]] = []
+    for name in sorted(wanted, key=_field_order):
+        if name in seen:
+            patch.append({"op": "test", "path": f"/{name}", "value": seen[name]})
+        patch.append({"op": "replace", "path": f"/{name}", "value": wanted[name]})
+    return patch
+
+
+def _field_order(name: str) -> tuple[int, str]:
+    return (EDITABLE.index(name) if name in EDITABLE else len(EDITABLE), name)
+
+
 @dataclass(frozen=True, slots=True)
 class WriteRequest:
     """One write, exactly as it goes on the wire.
 
+    `body` is a JSON object, or a list (a JSON Patch document, sent as
+    `application/json-patch+json`; a `PATCH` with an object is a JSON merge patch).
     `if_match` makes it conditional on that version; `if_none_match=True` sends
     `If-None-Match: *` (a `PUT` that creates the task under the id in the path).
     `idempotency_key` identifies the write across retries: the server applies it once
@@ -38,7 +67,7 @@ class WriteRequest:
 
     method: Method
     path: str
-    body: dict[str, Any] | None = None
+    body: Body | None = None
     if_match: int | None = None
     if_none_match: bool = False
     idempotency_key: str = field(default_factory=new_key)
@@ -54,8 +83,10 @@ class WriteRequest:
             headers["If-Match"] = f'"{self.if_match}"'
         if self.if_none_match:
             headers["If-None-Match"] = "*"
-        if self.method == "PATCH" and self.body is not None:
-            headers["Content-Type"] = "application/merge-patch+json"
+        if isinstance(self.body, list):
+            headers["Content-Type"] = JSON_PATCH
+        elif self.method == "PATCH" and self.body is not None:
+            headers["Content-Type"] = MERGE_PATCH
         if self.client_id is not None:
             headers["X-Client-Id"] = self.client_id
         return headers

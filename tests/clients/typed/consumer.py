@@ -10,8 +10,10 @@ from tasksync_client import (
     Change,
     Conflict,
     Dropped,
+    EditConflict,
     LiveTasks,
     PreconditionFailed,
+    StoreClosedError,
     Task,
     TasksyncClient,
     is_retryable,
@@ -19,12 +21,12 @@ from tasksync_client import (
 
 
 def on_conflict(conflict: Conflict) -> None:
-    current: Task | None = conflict.current
-    print(conflict.task_id, conflict.attempted, current.version if current else None)
+    field: str | None = conflict.field
+    print(conflict.key, conflict.task_id, field, conflict.seen, conflict.wanted, conflict.server)
 
 
 def on_dropped(dropped: Dropped) -> None:
-    print(dropped.reason, dropped.write.task_id)
+    print(dropped.reason, dropped.write.task_id, dropped.write.changes)
 
 
 async def main(token: str) -> int:
@@ -34,11 +36,22 @@ async def main(token: str) -> int:
             await client.replace(task.id, title="Buy oat milk", if_match=task.version + 1)
         except PreconditionFailed as exc:
             print("changed elsewhere:", exc.current)
+        try:
+            await client.patch_fields(task, {"title": "Buy oat milk"}, seen={"title": "Buy milk"})
+        except EditConflict as exc:
+            print([(each.field, each.expected, each.actual) for each in exc.conflicts], exc.current)
         async with LiveTasks(
             client, store="tasks.sqlite", on_conflict=on_conflict, on_dropped=on_dropped
         ) as live:
             queued: Task = await live.create("Buy bread")
             await live.toggle(queued)
+            done: Task = await live.complete(queued.id, completed=True)
+            for conflict in live.conflicts:
+                if conflict.field == "title":
+                    mine: Task | None = await live.use_mine(conflict)
+                    print(mine, done)
+                else:
+                    await live.keep_theirs(conflict.key)
             titles: list[str] = sorted(t.title for t in live.tasks.values())
             waiting: int = len(live.pending)
             await live.flushed(timeout=10)
@@ -46,7 +59,11 @@ async def main(token: str) -> int:
                 seen: Change = change
                 print(seen.type, titles, waiting)
                 break
-        return 0
+    try:
+        await live.create("after close")
+    except StoreClosedError:
+        pass
+    return 0
 
 
 def retry(exc: BaseException) -> bool:
