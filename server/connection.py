@@ -185,7 +185,13 @@ class PgSession:
                 self._alone = alone
                 return await getattr(raw, method)(c.sql, *args)
             except CONNECTION_LOST as error:
-                if last_try or (alone and not isinstance(error, _NOTHING_SENT)):
+                # A statement that timed out found a database that does not answer, not a
+                # connection a restart left dead: another connection would wait as long.
+                if (
+                    last_try
+                    or isinstance(error, TimeoutError)
+                    or (alone and not isinstance(error, _NOTHING_SENT))
+                ):
                     raise
                 await self._drop()
         raise AssertionError("unreachable")

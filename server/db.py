@@ -181,6 +181,9 @@ async def _open_pool(settings: Settings) -> asyncpg.Pool:
         max_size=settings.db_pool_size + settings.db_max_overflow,
         statement_cache_size=_STATEMENT_CACHE if cache_size is None else cache_size,
         reset=_no_reset,
+        # asyncpg's own bounds, on every statement and on connecting.
+        command_timeout=settings.db_timeout_seconds,
+        timeout=settings.db_timeout_seconds,
         **_PG_SESSION,
     )
     return pool

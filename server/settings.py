@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     # worst p99 came from that churn.
     db_pool_size: int = Field(default=30, ge=1, le=500)
     db_max_overflow: int = Field(default=0, ge=0, le=500)
+    # A client-side bound on each PostgreSQL statement and connect: a path to the
+    # database that drops packets (no reset) is noticed within it, and the request is
+    # answered 503, instead of waiting for TCP to give up after minutes.
+    db_timeout_seconds: float = Field(default=10.0, gt=0)
+    # /readyz answers within this whatever the network does: well under a balancer's
+    # check interval, so a host that lost its database is taken out at its first check.
+    ready_timeout_seconds: float = Field(default=1.5, gt=0)
     migrate_on_start: bool = True
 
     better_auth_secret: str = ""

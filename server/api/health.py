@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -21,8 +23,12 @@ async def healthz(_request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     svc = services(request)
+    limit = svc.settings.ready_timeout_seconds
     try:
-        await svc.db.ping()
+        async with asyncio.timeout(limit):
+            await svc.db.ping()
+    except TimeoutError:
+        return problem_response(NotReady(f"the database did not answer within {limit:g} s"))
     except Exception as exc:
         cause = getattr(exc, "orig", None) or exc
         return problem_response(NotReady(f"the database is not reachable ({type(cause).__name__})"))

@@ -84,3 +84,42 @@ async def _created(client: httpx.AsyncClient, key: str) -> httpx.Response | None
 
 async def _ready(client: httpx.AsyncClient) -> bool:
     return (await client.get("/readyz")).status_code == 200
+
+
+async def test_a_silent_partition_is_answered_503_not_hung(pg_url: str, artifacts_dir: Path) -> None:
+    # Packets to PostgreSQL dropped, not refused: nothing ever fails on its own. The
+    # clients' timeouts below are far above the server's bounds (1.5 s for /readyz, 2 s
+    # per statement or connect here) and far below TCP's own minutes: a hang fails it.
+    target = urlsplit(pg_url).port or 5432
+    user = User()
+    async with Netcut(target) as cut:
+        env = {
+            "DATABASE_URL": sqlalchemy_url(through(pg_url, cut.port)),
+            "DB_TIMEOUT_SECONDS": "2",
+            "DB_POOL_SIZE": "3",
+        }
+        async with (
+            running(ServerProcess(env, artifacts_dir, "partition")) as (server,),
+            httpx.AsyncClient(base_url=server.url, headers=user.headers, timeout=12) as client,
+        ):
+            first = await client.post("/api/tasks", json={"title": "before"})
+            assert first.status_code == 201
+            await cut.blackhole()
+            ready = await client.get("/readyz", timeout=5)
+            assert ready.status_code == 503 and "database" in ready.json()["detail"]
+            key = str(uuid.uuid4())
+            for response in (
+                await client.get("/api/tasks"),
+                await client.post("/api/tasks", json={"title": "during"}, headers={"Idempotency-Key": key}),
+            ):
+                assert response.status_code == 503, response.text
+                assert int(response.headers["retry-after"]) >= 1
+            await cut.restore()
+            retried = await wait_until(
+                lambda: _created(client, key),
+                timeout=30,
+                message="writes did not come back after the partition",
+            )
+            page = (await client.get("/api/tasks")).json()
+            assert sorted(t["title"] for t in page["items"]) == ["before", "during"]
+            assert retried.json()["title"] == "during"
