@@ -247,6 +247,16 @@ class Settings(BaseSettings):
                 "TASKSYNC_ENV=production needs BETTER_AUTH_SECRET or JWKS_URL: "
                 "refusing to start without token verification"
             )
+        if self.tasksync_env == "production" and "*" in (
+            p.strip() for p in self.forwarded_allow_ips.split(",")
+        ):
+            # uvicorn then believes the left-most X-Forwarded-For entry, which any client
+            # writes itself: every per-address limit would count what the client claims.
+            raise ConfigurationError(
+                "FORWARDED_ALLOW_IPS=* is refused in production: name the load balancers' "
+                "addresses or networks (e.g. 10.0.0.0/8), whose X-Forwarded-For is believed "
+                "from its right-most entry they did not add"
+            )
         if self.better_auth_secret and len(self.better_auth_secret) < 32:
             raise ConfigurationError("BETTER_AUTH_SECRET must be at least 32 characters")
 

@@ -20,6 +20,7 @@ import jwt
 import pydantic
 import pytest
 
+from server.api.deps import client_network
 from server.errors import ConfigurationError
 from server.settings import Settings, asyncpg_dsn_of
 from tests.conftest import AppFactory
@@ -295,3 +296,33 @@ async def test_a_pooler_url_without_prepared_statements_serves(pg_url: str) -> N
         async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=User().headers) as c:
             assert (await c.post("/api/tasks", json={"title": "pooled"})).status_code == 201
             assert [t["title"] for t in (await c.get("/api/tasks")).json()["items"]] == ["pooled"]
+
+
+def test_production_refuses_to_believe_every_forwarded_for() -> None:
+    # With `*`, uvicorn believes the left-most X-Forwarded-For entry, which the client writes.
+    settings = Settings(
+        tasksync_env="production", better_auth_secret="s" * 32, forwarded_allow_ips="10.0.0.1, *"
+    )
+    with pytest.raises(ConfigurationError, match="FORWARDED_ALLOW_IPS"):
+        settings.check_startable()
+    Settings(
+        tasksync_env="production", better_auth_secret="s" * 32, forwarded_allow_ips="10.0.0.0/8"
+    ).check_startable()
+    Settings(tasksync_env="development", forwarded_allow_ips="*").check_startable()
+
+
+@pytest.mark.parametrize(
+    ("host", "counted_as"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:1:2:3", "2001:db8:1:2::/64"),
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("unix-socket", "unix-socket"),
+    ],
+)
+def test_per_address_caps_count_an_ipv6_client_by_its_64(host: str, counted_as: str) -> None:
+    # One subscriber's network hands out a whole /64: 1,000 of its addresses filled the
+    # cap on unauthenticated sockets for everyone when each counted apart.
+    assert client_network(host) == counted_as

@@ -6,6 +6,7 @@ JSON body, and the validated write headers. Everything that can fail here raises
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
@@ -91,6 +92,21 @@ class StreamCounts:
 
     def total(self) -> int:
         return self._total
+
+
+def client_network(host: str) -> str:
+    """What the per-address caps count by: an IPv4 address as it is, an IPv6 one by its
+    /64 (one subscriber's network hands out addresses from a whole /64, so counting
+    each address apart would let one client fill a cap alone)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return host
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from server.api.deps import Services, parse_since, services
+from server.api.deps import Services, client_network, parse_since, services
 from server.api.ws_session import Closed, Session, receive_text, verify
 from server.auth import Principal, bearer_token
 from server.errors import CloseCode, TasksyncError, TooManyRequests, problem_response
@@ -102,7 +102,7 @@ class SocketEndpoint:
             if not verdict.allowed:
                 await _refuse_handshake(ws, verdict.reset_seconds, verdict.headers())
                 return
-        address = ws.client.host if ws.client else ""
+        address = client_network(ws.client.host) if ws.client else ""
         # A socket with no Authorization header counts as unauthenticated until its first
         # message has authenticated it (or it ends).
         unauthenticated = from_header is None
