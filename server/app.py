@@ -41,6 +41,7 @@ from server.migrate import migrate
 from server.observability import ensure_logging
 from server.ratelimit import RateLimiter
 from server.realtime.fanout import open_realtime
+from server.refusals import RefusalHold
 from server.settings import Settings
 from server.tuning import collector_tuned, freeze_startup_objects
 
@@ -143,6 +144,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 verifier=verifier,
                 seen_users=SeenUsers(),
                 limiter=limiter,
+                refusals=RefusalHold(
+                    settings.auth_refusal_delay_seconds, settings.auth_refusals_held_per_network
+                ),
             )
             loop = asyncio.get_running_loop()
 

@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     # A refused request is answered after this long (at most its Retry-After): a client
     # retrying in a loop then sends one request per connection per this, not thousands.
     rate_limit_refusal_delay_seconds: float = Field(default=1.0, ge=0, le=10)
+    # Refused credentials (401, 4401) are answered this late, at most this many at once
+    # per client network (see server.refusals).
+    auth_refusal_delay_seconds: float = Field(default=1.0, ge=0, le=10)
+    auth_refusals_held_per_network: int = Field(default=20, ge=1)
     max_tasks_per_user: int = Field(default=10_000, ge=1)
     # When set, `/metrics` answers only `Authorization: Bearer <this>`.
     metrics_token: str = ""

@@ -21,13 +21,16 @@ from server.errors import (
     BadRequest,
     PayloadTooLarge,
     RequestTimeout,
+    TasksyncError,
     TooManyRequests,
+    Unauthorized,
     UnsupportedMediaType,
     ValidationFailed,
     field_error,
 )
 from server.ratelimit import Budget, RateLimiter
 from server.realtime.log import ensure_user
+from server.refusals import RefusalHold
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -122,6 +125,8 @@ class Services:
     streams: StreamCounts = field(default_factory=lambda: StreamCounts())
     # Sockets accepted but not yet authenticated (first-message auth), per client address.
     unauthenticated: StreamCounts = field(default_factory=lambda: StreamCounts())
+    # Refused credentials, answered late (see server.refusals).
+    refusals: RefusalHold = field(default_factory=lambda: RefusalHold(0, 1))
     # Set when the server starts shutting down (see server.lifecycle).
     draining: asyncio.Event = field(default_factory=asyncio.Event)
     hub: Hub | None = None
@@ -144,10 +149,22 @@ async def signed_in(principal: Principal, svc: Services) -> Principal:
 async def authenticate(conn: HTTPConnection, budget: Budget) -> Principal:
     """The verified caller, counted against its `budget` (429 when over it)."""
     svc = services(conn)
-    principal = await svc.verifier.verify(bearer_token(conn.headers.get("authorization")))
+    try:
+        principal = await svc.verifier.verify(bearer_token(conn.headers.get("authorization")))
+    except Unauthorized as refused:
+        await hold_refusal(conn, svc, refused)
+        raise
     conn.state.user_id = principal.user_id  # for the request's log line
     await spend(conn, svc, budget, principal.user_id)
     return await signed_in(principal, svc)
+
+
+async def hold_refusal(conn: HTTPConnection, svc: Services, refused: TasksyncError) -> None:
+    """Answer a refused credential late (see server.refusals); past the per-network
+    bound, at once and closing the connection."""
+    network = client_network(conn.client.host) if conn.client else ""
+    if not await svc.refusals.hold(network):
+        refused.headers["Connection"] = "close"
 
 
 async def spend(conn: HTTPConnection, svc: Services, budget: Budget, user_id: str) -> None:

@@ -16,10 +16,10 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from server.api.deps import Services, client_network, parse_since, services
+from server.api.deps import Services, client_network, hold_refusal, parse_since, services
 from server.api.ws_session import Closed, Session, receive_text, verify
 from server.auth import Principal, bearer_token
-from server.errors import CloseCode, TasksyncError, TooManyRequests, problem_response
+from server.errors import CloseCode, TasksyncError, TooManyRequests, Unauthorized, problem_response
 from server.metrics import Metrics
 from server.ratelimit import Budget
 
@@ -47,7 +47,12 @@ async def _header_principal(ws: WebSocket, svc: Services) -> Principal | Closed 
     if not header:
         return None
     try:
-        return await verify(svc, bearer_token(header))
+        token = bearer_token(header)
+    except Unauthorized as exc:
+        await hold_refusal(ws, svc, exc)
+        return Closed(CloseCode.NOT_AUTHENTICATED, exc.detail)
+    try:
+        return await verify(ws, svc, token)
     except TasksyncError as exc:
         return Closed(CloseCode.NOT_AUTHENTICATED, exc.detail)
     except Closed as closed:
@@ -66,7 +71,7 @@ async def _first_message_principal(ws: WebSocket, svc: Services) -> Principal:
         raise Closed(CloseCode.NOT_AUTHENTICATED, "first message must be auth") from None
     if not isinstance(message, dict) or message.get("type") != "auth":
         raise Closed(CloseCode.NOT_AUTHENTICATED, "first message must be auth")
-    principal = await verify(svc, message.get("token"))
+    principal = await verify(ws, svc, message.get("token"))
     verdict = await svc.limiter.check(Budget.STREAMS, principal.user_id)
     if not verdict.allowed:
         raise Closed(CloseCode.TOO_MANY_SOCKETS, f"too many stream opens; retry in {verdict.reset_seconds} s")

@@ -20,10 +20,10 @@ from typing import Any, Final
 from starlette.types import Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from server.api.deps import Services, signed_in
+from server.api.deps import Services, hold_refusal, signed_in
 from server.auth import Principal
 from server.eager import start_eagerly
-from server.errors import CloseCode, TasksyncError
+from server.errors import CloseCode, TasksyncError, Unauthorized
 from server.metrics import Metrics
 from server.realtime.expiry import ExpirySweep
 from server.realtime.hub import Resync, Stream, StreamLost, StreamOverflow
@@ -56,12 +56,16 @@ async def receive_text(ws: WebSocket, max_bytes: int) -> str:
     return text
 
 
-async def verify(svc: Services, token: Any) -> Principal:
-    """The caller a token names, or `Closed` with 4401."""
-    if not isinstance(token, str) or not token:
-        raise Closed(CloseCode.NOT_AUTHENTICATED, "token missing")
+async def verify(ws: WebSocket, svc: Services, token: Any) -> Principal:
+    """The caller a token names, or `Closed` with 4401 (answered late, as a refused
+    request is: see server.refusals)."""
     try:
+        if not isinstance(token, str) or not token:
+            raise Unauthorized("token missing")
         return await signed_in(await svc.verifier.verify(token), svc)
+    except Unauthorized as exc:
+        await hold_refusal(ws, svc, exc)
+        raise Closed(CloseCode.NOT_AUTHENTICATED, exc.detail[:120]) from None
     except TasksyncError as exc:
         raise Closed(CloseCode.NOT_AUTHENTICATED, exc.detail[:120]) from None
 
@@ -246,7 +250,7 @@ class Session:
     async def _refresh(self, token: Any) -> None:
         # A refused token closes the socket (4401), as it would a request: retried for
         # free on an open socket, a bad token would cost a verification each time.
-        fresh = await verify(self.svc, token)
+        fresh = await verify(self.ws, self.svc, token)
         if fresh.user_id != self.principal.user_id:
             raise Closed(CloseCode.NOT_AUTHENTICATED, "a refreshed token must have the same sub")
         self.expires_at = fresh.expires_at
