@@ -35,6 +35,7 @@ from server.errors import (
     TasksyncError,
     problem_response,
 )
+from server.inflight import InFlight
 from server.lifecycle import on_drain
 from server.metrics import Metrics
 from server.migrate import migrate
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 verifier=verifier,
                 seen_users=SeenUsers(),
                 limiter=limiter,
+                in_flight=InFlight(settings.max_requests_in_flight_per_user),
                 refusals=RefusalHold(
                     settings.auth_refusal_delay_seconds, settings.auth_refusals_held_per_network
                 ),

@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     rate_limit_refusal_delay_seconds: float = Field(default=1.0, ge=0, le=10)
     # Refused credentials (401, 4401) are answered this late, at most this many at once
     # per client network (see server.refusals).
+    # One user's requests at work at once per process; the rest wait their turn, so a
+    # user's burst cannot take every pooled connection (see server.inflight).
+    max_requests_in_flight_per_user: int = Field(default=8, ge=1)
     auth_refusal_delay_seconds: float = Field(default=1.0, ge=0, le=10)
     auth_refusals_held_per_network: int = Field(default=20, ge=1)
     max_tasks_per_user: int = Field(default=10_000, ge=1)

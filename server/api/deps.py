@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import HTTPConnection, Request
 
-from server.api.headers import RATE_LIMIT_STATE
+from server.api.headers import IN_FLIGHT_STATE, RATE_LIMIT_STATE
 from server.auth import Principal, TokenVerifier, bearer_token
 from server.db import Database
 from server.errors import (
@@ -28,6 +28,7 @@ from server.errors import (
     ValidationFailed,
     field_error,
 )
+from server.inflight import InFlight
 from server.ratelimit import Budget, RateLimiter
 from server.realtime.log import ensure_user
 from server.refusals import RefusalHold
@@ -125,6 +126,8 @@ class Services:
     streams: StreamCounts = field(default_factory=lambda: StreamCounts())
     # Sockets accepted but not yet authenticated (first-message auth), per client address.
     unauthenticated: StreamCounts = field(default_factory=lambda: StreamCounts())
+    # Each user's requests at work at once (see server.inflight).
+    in_flight: InFlight = field(default_factory=lambda: InFlight(1_000_000))
     # Refused credentials, answered late (see server.refusals).
     refusals: RefusalHold = field(default_factory=lambda: RefusalHold(0, 1))
     # Set when the server starts shutting down (see server.lifecycle).
@@ -156,7 +159,17 @@ async def authenticate(conn: HTTPConnection, budget: Budget) -> Principal:
         raise
     conn.state.user_id = principal.user_id  # for the request's log line
     await spend(conn, svc, budget, principal.user_id)
+    if budget is not Budget.STREAMS:
+        conn.scope["state"][IN_FLIGHT_STATE] = await svc.in_flight.enter(principal.user_id)
     return await signed_in(principal, svc)
+
+
+def leave_in_flight(conn: HTTPConnection) -> None:
+    """Give the request's place among its user's requests in flight back early: before
+    a long-poll parks (it waits for events, holding no database connection)."""
+    release = conn.scope["state"].pop(IN_FLIGHT_STATE, None)
+    if release is not None:
+        release()
 
 
 async def hold_refusal(conn: HTTPConnection, svc: Services, refused: TasksyncError) -> None:
