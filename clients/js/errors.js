@@ -2,8 +2,9 @@
 /**
  * The errors of the Tasksync browser client: `TasksyncError` for any answer of the API
  * (or the network) that is not a success, and its subclasses `AuthError`,
- * `ConflictError` and `QuotaExceededError`; `errorFrom` builds the right one from a
- * response, `answerError` from its parts (also when another tab relays them).
+ * `ConflictError` and `QuotaExceededError`; `StoreClosedError` for a write through a
+ * `LiveStore` that cannot send it. `errorFrom` builds the right one from a response,
+ * `answerError` from its parts (also when another tab relays them).
  * @module tasksync/errors
  */
 
@@ -44,14 +45,37 @@ export class AuthError extends TasksyncError {
   }
 }
 
-/** `412`: the task changed since the version the write named; `current` is how it is now. */
+/**
+ * The task is not as the write expected: `412`, it changed since the version the write
+ * named (`If-Match`); `409`, a JSON Patch `test` failed, and `conflicts` lists each
+ * failed one (`path`, the `expected` value, the `actual` one). `current` is the task now.
+ */
 export class ConflictError extends TasksyncError {
-  /** @param {string} message @param {Record<string, any>} problem */
-  constructor(message, problem) {
-    super(message, { status: 412, problem });
+  /** @param {string} message @param {Record<string, any>} problem @param {409 | 412} [status] */
+  constructor(message, problem, status = 412) {
+    super(message, { status, problem });
     this.name = "ConflictError";
     /** @type {Task} */
     this.current = problem.current;
+    /** @type {{path: string, expected: unknown, actual: unknown}[]} */
+    this.conflicts = Array.isArray(problem.conflicts) ? problem.conflicts : [];
+  }
+}
+
+/**
+ * A write through a `LiveStore` that cannot send it: not started, closed, or signed out
+ * (also in another tab). Nothing was queued.
+ */
+export class StoreClosedError extends TasksyncError {
+  /** @param {string} message */
+  constructor(message) {
+    super(message);
+    this.name = "StoreClosedError";
+  }
+
+  /** Never: the store will not send anything again. */
+  get retryable() {
+    return false;
   }
 }
 
@@ -97,7 +121,7 @@ export async function errorFrom(response, what) {
  * @returns {TasksyncError}
  */
 export function answerError(status, message, problem, retryAfter = null) {
-  if (status === 412 && problem?.current) return new ConflictError(message, problem);
+  if ((status === 412 || status === 409) && problem?.current) return new ConflictError(message, problem, status);
   if (status === 401) return new AuthError(message, { problem });
   if (status === 403 && problem && String(problem.type ?? "").endsWith("quota-exceeded"))
     return new QuotaExceededError(message, problem);

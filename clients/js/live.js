@@ -2,23 +2,27 @@
 /**
  * `LiveStore`: the user's tasks, live, over one WebSocket per browser, usable offline.
  * Writes go to the outbox (outbox.js) and show at once, on top of the server's state;
- * the socket owner sends the queue. The mirror and the outbox are kept in IndexedDB
- * (storage.js), shared by the tabs, so a reload shows the last known list at once,
- * offline too, and resumes from the stored `seq`.
+ * the socket owner sends the queue. The mirror, the outbox and the open conflicts are
+ * kept in IndexedDB (storage.js), shared by the tabs, so a reload shows the last known
+ * list at once, offline too, and resumes from the stored `seq`. The sync model is
+ * docs/sync-model.md, the same as the Python client's.
  *
  * This module is the store's public surface: the reads, `subscribe`, `start` and
  * `signOut`. Its options and what its callbacks receive are in live_options.js; its
- * writes in live_writes.js; its socket, shared by the tabs, its connection state and
+ * writes and conflicts in live_writes.js; its socket, shared by the tabs, its connection state and
  * `close` in live_sync.js (the base classes).
  * @module tasksync/live
  */
 
+import { ConflictList } from "./conflicts.js";
+import { StoreClosedError } from "./errors.js";
 import { LiveSync } from "./live_sync.js";
 import { sortTasks } from "./mirror.js";
-import { Outbox, overlay } from "./outbox.js";
+import { Outbox } from "./outbox.js";
 import { MirrorKeeper, openStorage } from "./storage.js";
 import { TabChannel, toWire } from "./tabs.js";
 import { tokenClaims } from "./tokens.js";
+import { overlay } from "./writes.js";
 
 /** @typedef {import("./rest.js").TaskEvent} TaskEvent */
 /** @typedef {import("./rest.js").TasksyncClient} TasksyncClient */
@@ -28,15 +32,17 @@ import { tokenClaims } from "./tokens.js";
 /**
  * The user's tasks, live. `start()` shows the stored list (or loads the snapshot) and
  * keeps it current. Writes through the store show at once, are queued durably and sent
- * in order when the server is reachable, each with `If-Match` set to the version it was
- * made on, so an edit made on stale data becomes a conflict (`onConflict`) instead of
- * silently overwriting someone else's change.
+ * in order when the server is reachable. An edit carries only the fields it changes,
+ * each tested against the value the user saw, so edits of different fields on several
+ * devices all apply; two devices setting one field differently make a conflict
+ * (`onConflict`, `conflicts`), settled by the user (`keepTheirs`, `useMine`), never a
+ * silent overwrite.
  *
  * @example
  * const store = new LiveStore(client, {
- *   onChange: () => render(store.list({ status: "pending" })),
+ *   onChange: () => render(store.list({ status: "pending" }), store.conflicts),
  *   onState: (state, { role }) => showBadge(state, role),
- *   onConflict: (current) => toast(`“${current.title}” was changed elsewhere`),
+ *   onConflict: (c) => toast(`${c.field ?? "the task"} was changed on another device`),
  * });
  * await store.start();
  * await store.update(id, { title: "Buy oat milk" });
@@ -45,6 +51,8 @@ export class LiveStore extends LiveSync {
   /** @param {TasksyncClient} client @param {LiveStoreOptions} [options] */
   constructor(client, options = {}) {
     super(client, options);
+    /** Whether the stored list or the first snapshot is in. */
+    this.loaded = false;
   }
 
   /**
@@ -144,28 +152,36 @@ export class LiveStore extends LiveSync {
    */
   async start() {
     if (this.role) throw new Error("a LiveStore starts once");
+    if (this.closed) throw new StoreClosedError("the store is closed: start a new one");
     const token = await this.client.token();
     const scope = `tasksync:${this.client.baseUrl.href}:${tokenClaims(token)?.sub ?? "?"}`;
     const share = this.options.shareTabs !== false && TabChannel.supported;
     const storage = await openStorage(scope, {
       onFallback: (reason) => {
         // What IndexedDB held is in this tab's memory: the memory copy starts from it.
-        this.storage?.seedMemory({ tasks: this.mirror.tasks.values(), seq: this.mirror.seq, outbox: this.pending });
-        this.options.onStorage?.({ durable: false, reason });
+        this.storage?.seedMemory({
+          tasks: this.mirror.tasks.values(),
+          seq: this.mirror.seq,
+          outbox: this.pending,
+          conflicts: this.conflictList?.stored ?? [],
+        });
+        if (!this.signedOut) this.options.onStorage?.({ durable: false, reason });
       },
+      onDeleted: () => this.signedOutElsewhere(),
     });
     if (storage.fallbackReason) this.options.onStorage?.({ durable: false, reason: storage.fallbackReason });
     this.storage = storage;
     this.keeper = new MirrorKeeper(storage, this.mirror);
+    this.conflictList = new ConflictList(storage);
     this.outbox = new Outbox(storage, this.client, {
       // A follower leaves the shared queue to the socket owner; a queue in memory is this tab's own.
-      mayFlush: () => !this.closed && (this.role !== "follower" || !storage.durable),
-      onSettled: (write, outcome) => {
+      mayFlush: () => !this.closed && this.keepsShared(),
+      onSettled: (write, outcome, plan) => {
         // A queue in memory is this tab's alone: its numbers mean nothing to the others.
-        if (storage.durable) this.post({ kind: "settled", write, outcome: toWire(outcome) });
-        this.settle(write, outcome);
+        if (storage.durable) this.post({ kind: "settled", write, outcome: toWire(outcome), plan });
+        this.settle(write, outcome, plan);
       },
-      onChange: () => this.changed({ type: "outbox", id: null, task: null, echo: true, seq: this.mirror.seq }),
+      onChange: (echo) => this.changed({ type: "outbox", id: null, task: null, echo, seq: this.mirror.seq }),
       onError: (error) => this.report(error),
     });
     // Listen before loading: every event after the snapshot's seq is relayed after this.
@@ -175,8 +191,10 @@ export class LiveStore extends LiveSync {
     this.refreshState();
     const stored = await storage.readMirror();
     await this.outbox.reload();
+    await this.conflictList.reload();
     if (stored.seq !== null) this.mirror.restore(stored.tasks, stored.seq);
     else await this.mirror.resync("initial");
+    this.loaded = true;
     /** @type {TaskEvent[]} */
     const early = this.early ?? [];
     this.early = null;
@@ -194,6 +212,19 @@ export class LiveStore extends LiveSync {
       });
   }
 
+  /** Whether this tab keeps the state the tabs share (sends the queue, sweeps conflicts). */
+  keepsShared() {
+    return this.role !== "follower" || !this.durable;
+  }
+
+  /** Another tab signed the user out (its relay, or the database it deleted). */
+  signedOutElsewhere() {
+    if (this.closed) return;
+    this.signedOut = true;
+    this.close();
+    this.options.onSignedOut?.();
+  }
+
   /**
    * Sign out: stop, and delete everything stored for this user in this browser (the
    * mirror and any write still queued). The other tabs of the user close too
@@ -202,16 +233,20 @@ export class LiveStore extends LiveSync {
    * if (store.pending.length === 0 || confirm("Discard changes not yet sent?")) await store.signOut();
    */
   async signOut() {
+    this.signedOut = true;
     this.post({ kind: "signout" });
     const storage = this.storage;
     this.close();
     await storage?.clear();
   }
 
-  /** The mirror or the queue changed. @param {Change} change */
+  /** The mirror, the queue or the conflicts changed. @param {Change} change */
   changed(change) {
     this.view = null;
-    if (change.type !== "outbox" && this.role !== "follower") this.keeper?.note(change.type === "snapshot" ? null : change.id);
+    const task = change.type !== "outbox" && change.type !== "conflicts";
+    if (task && this.role !== "follower") this.keeper?.note(change.type === "snapshot" ? null : change.id);
+    // The server's state may have settled a conflict by itself.
+    if (task && this.loaded && this.keepsShared()) void this.sweepConflicts();
     if (change.type === "outbox") this.options.onPending?.(this.pending);
     for (const waiter of [...this.waiting]) waiter();
     this.options.onChange?.(change);

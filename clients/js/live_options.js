@@ -1,8 +1,8 @@
 // @ts-check
 /**
  * What a `LiveStore` (live.js) is given and what it tells: `LiveStoreOptions`, its
- * callbacks, and the values they receive (the connection state, the tab's role, a
- * conflict). Types only, nothing runs: the base classes (live_writes.js, live_sync.js),
+ * callbacks, and the values they receive (the connection state, the tab's role, why a
+ * write was dropped). Types only, nothing runs: the base classes (live_writes.js, live_sync.js),
  * the tab relays (tabs.js) and the React hook (react.js) take them from here rather than
  * from live.js, the module that builds on those base classes.
  * @module tasksync/live_options
@@ -11,8 +11,8 @@
 /** @typedef {import("./rest.js").Task} Task */
 /** @typedef {import("./rest.js").TaskFields} TaskFields */
 /** @typedef {import("./mirror.js").Change} Change */
-/** @typedef {import("./outbox.js").QueuedWrite} QueuedWrite */
-/** @typedef {import("./errors.js").ConflictError} ConflictError */
+/** @typedef {import("./writes.js").QueuedWrite} QueuedWrite */
+/** @typedef {import("./conflicts.js").Conflict} Conflict */
 /** @typedef {import("./errors.js").TasksyncError} TasksyncError */
 
 /** @typedef {"connecting" | "live" | "offline" | "resyncing" | "closed"} ConnectionState */
@@ -24,20 +24,19 @@
  */
 
 /**
- * @typedef {object} ConflictInfo
- * @property {import("./outbox.js").Operation} operation
- * @property {string} id
- * @property {TaskFields | null} attempted  the fields that were not written
- * @property {ConflictError} error
- * @property {QueuedWrite} write  the queued write the server refused
+ * Why a queued write was dropped: `missing`, an edit of a task deleted elsewhere (and
+ * every later write of that task); `rejected`, any other refusal (invalid, over quota, …).
+ * @typedef {"missing" | "rejected"} DropReason
  */
+
+/** A queued write the server refused for good, with why. @typedef {QueuedWrite & {reason: DropReason}} DroppedWrite */
 
 /**
  * @typedef {object} LiveStoreOptions
  * @property {(change: Change) => void} [onChange]
  * @property {(state: ConnectionState, detail: {role: Role | null, code?: number}) => void} [onState]  `code`: how the last socket closed, until live again (1012: the server is restarting)
- * @property {(current: Task, info: ConflictInfo) => void} [onConflict]  a `412`: the write was refused; `current` is the task now (and shown)
- * @property {(write: QueuedWrite, error: TasksyncError) => void} [onDropped]  a queued write the server refused for good: `404` (the task is gone) or another `4xx`
+ * @property {(conflict: Conflict) => void} [onConflict]  a new conflict (once each; listed in `store.conflicts` until settled)
+ * @property {(write: DroppedWrite, error: TasksyncError) => void} [onDropped]  a queued write the server refused for good: `404` to an edit (the task is gone; `write.reason` is `missing`) or another `4xx` (`rejected`)
  * @property {(writes: QueuedWrite[]) => void} [onPending]  the queue changed (writes not yet answered, oldest first)
  * @property {(info: {durable: boolean, reason: string}) => void} [onStorage]  storage fell back to memory: nothing survives a reload
  * @property {() => void} [onSignedOut]  another tab signed this user out (the store is closed)

@@ -18,7 +18,6 @@ import { fromWire } from "./tabs.js";
 /** @typedef {import("./rest.js").Task} Task */
 /** @typedef {import("./rest.js").TaskEvent} TaskEvent */
 /** @typedef {import("./rest.js").TasksyncClient} TasksyncClient */
-/** @typedef {import("./mirror.js").Change} Change */
 /** @typedef {import("./storage.js").MirrorKeeper} MirrorKeeper */
 /** @typedef {import("./storage.js").TaskStorage} TaskStorage */
 /** @typedef {import("./tabs.js").Relay} Relay */
@@ -76,7 +75,6 @@ export class LiveSync extends LiveWrites {
     /** How the last socket closed, until the next one is live. @type {number | undefined} */
     this.closeCode = undefined;
     this.relayed = 0;
-    this.closed = false;
     this.stop = new AbortController();
     /** @type {TabChannel | null} */
     this.channel = null;
@@ -100,13 +98,6 @@ export class LiveSync extends LiveWrites {
     this.listeners = new Set();
     /** How many changes `subscribe`'s listeners were told of. */
     this.revision = 0;
-  }
-
-  // ---- provided by LiveStore ------------------------------------------------------
-
-  /** @param {Change} _change */
-  changed(_change) {
-    throw new Error("provided by LiveStore");
   }
 
   // ---- closing ----------------------------------------------------------------------
@@ -151,6 +142,11 @@ export class LiveSync extends LiveWrites {
     this.post({ kind: "state", state: this.link, relayed: this.relayed, code: this.closeCode });
   }
 
+  async reloadConflicts() {
+    await this.conflictList?.reload();
+    if (!this.closed) this.conflictsChanged();
+  }
+
   /** @param {Relay} message */
   post(message) {
     this.channel?.post(message);
@@ -163,10 +159,18 @@ export class LiveSync extends LiveWrites {
       if (this.role === "leader") this.announce();
     } else if (message.kind === "outbox") {
       void this.outbox?.reload();
+      void this.reloadConflicts();
+    } else if (message.kind === "conflicts") {
+      void this.reloadConflicts();
     } else if (message.kind === "settled") {
-      if (message.write.n !== undefined) this.outbox?.forget(message.write.n);
-      this.settle(message.write, fromWire(message.outcome));
+      const { write, plan } = message;
+      for (const n of plan.remove) this.outbox?.forget(n);
+      // Writes changed in place (sent again, folded, rebased): read the queue again.
+      if (plan.put.length) void this.outbox?.reload();
+      else this.changed({ type: "outbox", id: null, task: null, echo: write.clientId === this.client.clientId, seq: this.mirror.seq });
+      this.settle(write, fromWire(message.outcome), plan);
     } else if (message.kind === "signout") {
+      this.signedOut = true;
       this.close();
       this.options.onSignedOut?.();
     } else if (this.role !== "follower") {

@@ -1,24 +1,33 @@
 // @ts-check
 /**
  * The writes of `LiveStore`, its base class (as `LiveWrites` is `LiveTasks`'s in the
- * Python client): each write is a `QueuedWrite` added to the outbox (outbox.js), shown
- * at once on top of the server's state, with `If-Match` set to the version the store
- * shows; `settle` applies the server's answer to the mirror and reports a conflict
- * (`onConflict`) or a dropped write (`onDropped`). `LiveStore` (live.js) and `LiveSync`
+ * Python client), as docs/sync-model.md has them: each write is a `QueuedWrite`
+ * (writes.js) added to the outbox (outbox.js) and shown at once on top of the server's
+ * state. An edit is the fields it changes, each tested against the value shown, so
+ * edits of different fields from several devices merge; a same-field disagreement
+ * becomes a conflict (conflicts.js) the user settles with `keepTheirs` or `useMine`.
+ * `settle` applies the server's answer to the mirror and reports new conflicts
+ * (`onConflict`) and dropped writes (`onDropped`). `LiveStore` (live.js) and `LiveSync`
  * (live_sync.js), its subclasses, provide the state they work on: the mirror, the
  * outbox, the tasks as shown, the tab channel.
  * @module tasksync/live_writes
  */
 
-import { queuedWrite } from "./outbox.js";
+import { withServer } from "./conflicts.js";
+import { StoreClosedError } from "./errors.js";
+import { createWrite, deleteWrite, editWrite, fieldsToEdit } from "./writes.js";
 
 /** @typedef {import("./rest.js").Task} Task */
 /** @typedef {import("./rest.js").TaskFields} TaskFields */
 /** @typedef {import("./rest.js").TasksyncClient} TasksyncClient */
 /** @typedef {import("./mirror.js").TaskMirror} TaskMirror */
+/** @typedef {import("./mirror.js").Change} Change */
 /** @typedef {import("./outbox.js").Outbox} Outbox */
-/** @typedef {import("./outbox.js").QueuedWrite} QueuedWrite */
 /** @typedef {import("./outbox.js").Outcome} Outcome */
+/** @typedef {import("./writes.js").QueuedWrite} QueuedWrite */
+/** @typedef {import("./answers.js").AnswerPlan} AnswerPlan */
+/** @typedef {import("./conflicts.js").Conflict} Conflict */
+/** @typedef {import("./conflicts.js").ConflictList} ConflictList */
 /** @typedef {import("./tabs.js").Relay} Relay */
 /** @typedef {import("./live_options.js").LiveStoreOptions} LiveStoreOptions */
 
@@ -29,10 +38,15 @@ export class LiveWrites {
     this.options = options;
     /** Set by `start()`. @type {Outbox | null} */
     this.outbox = null;
+    /** The open conflicts, as stored; set by `start()`. @type {ConflictList | null} */
+    this.conflictList = null;
     /** The highest `Tasksync-Seq` of a settled write: the mirror has seen it once `seq` reaches it. */
     this.writtenSeq = 0;
     /** The server's state, which the answers apply to (the store's, set by it). @type {TaskMirror} */
     this.mirror = /** @type {any} */ (null);
+    this.closed = false;
+    /** The user signed out (here or in another tab): what this store held is deleted. */
+    this.signedOut = false;
   }
 
   // ---- provided by LiveStore ------------------------------------------------------
@@ -57,91 +71,231 @@ export class LiveWrites {
     throw new Error("provided by LiveStore");
   }
 
+  /** @param {Change} _change */
+  changed(_change) {
+    throw new Error("provided by LiveStore");
+  }
+
   // ---- writes ---------------------------------------------------------------------
 
   /**
    * Create a task (its id is chosen here, so it can be edited before it reaches the
-   * server). Resolves, once queued, with the task as it is shown.
+   * server). Resolves, once queued, with the task as it is shown. Rejects with a
+   * `StoreClosedError`, queuing nothing, if the store is not started, closed or signed out.
    * @example
    * const task = await store.create({ title: "Buy milk", due_date: "2026-12-01" });
    * @param {TaskFields & {title: string}} fields
    * @returns {Promise<Task>}
    */
   async create(fields) {
-    const write = await this.queue("create", null, fields, null);
+    const outbox = this.writable();
+    const write = await this.queue(outbox, createWrite(fields, this.client.clientId));
     return /** @type {Task} */ (this.get(write.id));
   }
 
   /**
-   * Change some fields. `ifMatch` defaults to the version this store shows; pass a
-   * version to overwrite exactly that one, or `null` for last-writer-wins.
+   * Change some fields: only those that differ from what is shown are queued, each
+   * tested against the value shown, so another device's change of another field merges.
+   * Resolves with the task as shown.
    * @example
    * await store.update(id, { title: "Buy oat milk" });
-   * @param {string} id @param {TaskFields} changes @param {{ifMatch?: number | null}} [options]
+   * @param {string} id @param {TaskFields} changes
    */
-  async update(id, changes, { ifMatch } = {}) {
-    await this.queue("update", id, changes, ifMatch);
-    return this.get(id);
+  async update(id, changes) {
+    return this.edit(id, changes);
   }
 
   /**
-   * Replace the editable fields (`PUT`: omitted optional ones return to their defaults).
+   * Set every editable field: those omitted return to their defaults (`""`, `false`,
+   * `null`). Queued, as any edit, as the fields that change.
    * @example
    * await store.replace(id, { title: "Buy milk", completed: true });
-   * @param {string} id @param {TaskFields & {title: string}} fields @param {{ifMatch?: number | null}} [options]
+   * @param {string} id @param {TaskFields & {title: string}} fields
    */
-  async replace(id, fields, { ifMatch } = {}) {
-    await this.queue("replace", id, fields, ifMatch);
-    return this.get(id);
+  async replace(id, fields) {
+    return this.edit(id, { description: "", completed: false, due_date: null, ...fields });
   }
 
   /**
-   * Flip `completed`.
+   * Set `completed` (never a blind flip: another device completing it too agrees).
    * @example
-   * await store.toggle(id);
-   * @param {string} id @param {{ifMatch?: number | null}} [options]
+   * await store.complete(id); // done
+   * await store.complete(id, false); // not done after all
+   * @param {string} id @param {boolean} [completed]
    */
-  async toggle(id, { ifMatch } = {}) {
-    await this.queue("toggle", id, null, ifMatch);
-    return this.get(id);
+  async complete(id, completed = true) {
+    return this.edit(id, { completed });
   }
 
   /**
-   * Delete; a task that turns out to be gone already counts as deleted.
+   * Complete the task if it is shown as not done, and the other way round.
+   * @example
+   * checkbox.onchange = () => store.toggle(id);
+   * @param {string} id
+   */
+  async toggle(id) {
+    this.writable();
+    return this.edit(id, { completed: !this.shown(id).completed });
+  }
+
+  /**
+   * Delete, with `If-Match` the version this device has confirmed: a task another device
+   * changed meanwhile is not deleted but becomes a conflict. A task that turns out to be
+   * gone already counts as deleted; one not shown here is nothing to do.
    * @example
    * await store.remove(id);
-   * @param {string} id @param {{ifMatch?: number | null}} [options]
+   * @param {string} id
    */
-  async remove(id, { ifMatch } = {}) {
-    await this.queue("delete", id, null, ifMatch);
+  async remove(id) {
+    const outbox = this.writable();
+    const shown = this.get(id);
+    if (!shown) return;
+    const write = deleteWrite(id, this.mirror.tasks.get(id)?.version ?? 0, shown, this.client.clientId);
+    await this.queue(outbox, write, this.openKeys(id, ["delete"]));
   }
 
   /**
-   * @param {import("./outbox.js").Operation} operation @param {string | null} id
-   * @param {TaskFields | null} body @param {number | null | undefined} ifMatch
+   * The conflicts the user has not settled yet (every tab's), by key; `server` is
+   * the server's value as this device knows it now.
+   * @example
+   * for (const c of store.conflicts) show(c.field, c.seen, c.wanted, c.server);
+   * @returns {Conflict[]}
    */
-  async queue(operation, id, body, ifMatch) {
-    if (!this.outbox) throw new Error("start() the store first");
-    const version = ifMatch === undefined ? (id === null ? null : (this.get(id)?.version ?? null)) : ifMatch;
-    const write = await this.outbox.add(queuedWrite(operation, id, body, version, this.client.clientId));
-    if (this.durable) this.post({ kind: "outbox" });
-    return write;
+  get conflicts() {
+    return this.conflictList?.shown(this.mirror.tasks) ?? [];
   }
 
-  /** The server answered a queued write (here, or in the tab that sent it). @param {QueuedWrite} write @param {Outcome} outcome */
-  settle(write, outcome) {
-    const info = { operation: write.operation, id: write.id, attempted: write.body, write };
+  /**
+   * Settle a conflict with the server's value: it goes (from every tab), nothing is sent.
+   * @example
+   * await store.keepTheirs(conflict);
+   * @param {Conflict | string} conflictOrKey  a conflict, or its `key`
+   */
+  async keepTheirs(conflictOrKey) {
+    this.writable();
+    await this.settleConflicts([keyOf(conflictOrKey)]);
+  }
+
+  /**
+   * Settle a conflict with this device's value: it goes (from every tab), and `wanted` is
+   * queued as a new edit tested against the value shown now (for a delete, a delete of
+   * the version shown now).
+   * @example
+   * await store.useMine("0b6c…/title");
+   * @param {Conflict | string} conflictOrKey  a conflict, or its `key`
+   */
+  async useMine(conflictOrKey) {
+    const outbox = this.writable();
+    const conflict = this.conflictList?.find(keyOf(conflictOrKey));
+    if (!conflict) return;
+    const shown = this.get(conflict.taskId);
+    if (shown && conflict.field === null) {
+      const version = this.mirror.tasks.get(conflict.taskId)?.version ?? 0;
+      await this.queue(outbox, deleteWrite(conflict.taskId, version, shown, this.client.clientId), [conflict.key]);
+      return;
+    }
+    const edit = shown && conflict.field !== null ? fieldsToEdit(shown, { [conflict.field]: conflict.wanted }) : null;
+    if (!edit) await this.settleConflicts([conflict.key]);
+    else await this.queue(outbox, editWrite(conflict.taskId, edit.changes, edit.seen, this.client.clientId), [conflict.key]);
+  }
+
+  /** The outbox, if this store can take a write; otherwise throws (nothing is queued). */
+  writable() {
+    if (this.signedOut) throw new StoreClosedError("the user signed out: this store takes no more writes");
+    if (this.closed) throw new StoreClosedError("the store is closed: start a new one");
+    if (!this.outbox || !this.conflictList) throw new StoreClosedError("start() the store first");
+    return this.outbox;
+  }
+
+  /** The task as shown, or an error: an edit needs the values it is tested against. @param {string} id */
+  shown(id) {
+    const task = this.get(id);
+    if (!task) throw new Error(`no task ${id} in this store (deleted, or never here)`);
+    return task;
+  }
+
+  /** @param {string} id @param {TaskFields} wanted */
+  async edit(id, wanted) {
+    const outbox = this.writable();
+    const shown = this.shown(id);
+    const edit = fieldsToEdit(shown, wanted);
+    if (!edit) return shown; // nothing to do
+    // Editing a field in conflict is the user's choice: that conflict is settled.
+    const settles = this.openKeys(id, Object.keys(edit.changes));
+    await this.queue(outbox, editWrite(id, edit.changes, edit.seen, this.client.clientId), settles);
+    return this.get(id);
+  }
+
+  /** @param {string} id @param {string[]} fields @returns {string[]} */
+  openKeys(id, fields) {
+    return this.conflictList?.keysOf(id, fields) ?? [];
+  }
+
+  /**
+   * Store `write` (and the settling of the conflicts `settles` names, in the same
+   * transaction) and tell the other tabs.
+   * @param {Outbox} outbox @param {QueuedWrite} write @param {string[]} [settles]
+   */
+  async queue(outbox, write, settles = []) {
+    if (settles.length) this.conflictList?.drop(settles);
+    const stored = await outbox.add(write, settles);
+    // Signed out in another tab while it was being stored: it was deleted with the rest.
+    if (this.signedOut) throw new StoreClosedError("the user signed out: the write was discarded");
+    if (this.durable) this.post({ kind: "outbox" });
+    return stored;
+  }
+
+  /** @param {string[]} keys */
+  async settleConflicts(keys) {
+    await this.conflictList?.settle(keys);
+    if (this.durable) this.post({ kind: "conflicts" });
+    this.conflictsChanged();
+  }
+
+  conflictsChanged() {
+    this.changed({ type: "conflicts", id: null, task: null, echo: false, seq: this.mirror.seq });
+  }
+
+  /**
+   * The server answered a queued write (here, or in the tab that sent it, which stored
+   * `plan`, what the answer did to the queue and the conflicts). `echo` only in the tab
+   * that made the write.
+   * @param {QueuedWrite} write @param {Outcome} outcome @param {AnswerPlan} plan
+   */
+  settle(write, outcome, plan) {
+    const echo = write.clientId === this.client.clientId;
     if (outcome.kind === "applied") {
       if (outcome.seq !== null) this.writtenSeq = Math.max(this.writtenSeq, outcome.seq);
-      if (write.operation === "delete") this.mirror.forget(write.id, { mine: true });
-      else if (outcome.task) this.mirror.applyWrite(outcome.task);
+      if (write.operation === "delete") this.mirror.forget(write.id, { mine: true, echo });
+      else if (outcome.task) this.mirror.applyWrite(outcome.task, { echo });
     } else if (outcome.kind === "conflict") {
-      this.mirror.applyWrite(outcome.current);
-      this.options.onConflict?.(outcome.current, { ...info, error: outcome.error });
-    } else {
-      if (outcome.kind === "missing") this.mirror.forget(write.id, { mine: false });
-      if (this.options.onDropped) this.options.onDropped(write, outcome.error);
+      this.mirror.applyWrite(outcome.current, { echo: false }); // another device's change
+    } else if (outcome.kind === "missing") {
+      this.mirror.forget(write.id, { mine: false, echo: false });
+    }
+    if (plan.conflicts.length) {
+      this.conflictList?.note(plan.conflicts);
+      this.conflictsChanged();
+      for (const conflict of plan.conflicts) this.options.onConflict?.(withServer(conflict, this.mirror.tasks));
+    }
+    if (plan.reason === null || !("error" in outcome)) return;
+    for (const dropped of plan.dropped) {
+      if (this.options.onDropped) this.options.onDropped({ ...dropped, reason: plan.reason }, outcome.error);
       else this.report(outcome.error);
     }
   }
+
+  /**
+   * Remove the conflicts the server's state settled by itself (the wanted value arrived,
+   * or the task is gone), in the tab that keeps the shared state.
+   */
+  async sweepConflicts() {
+    if (await this.conflictList?.sweep(this.mirror.tasks)) {
+      if (this.durable) this.post({ kind: "conflicts" });
+      this.conflictsChanged();
+    }
+  }
 }
+
+/** @param {Conflict | string} conflictOrKey */
+const keyOf = (conflictOrKey) => (typeof conflictOrKey === "string" ? conflictOrKey : conflictOrKey.key);

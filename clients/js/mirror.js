@@ -15,11 +15,12 @@ import { retryDelay } from "./retry.js";
 /** @typedef {import("./rest.js").TasksyncClient} TasksyncClient */
 
 /**
- * What `onChange` is told. `echo` is true for this tab's own writes (their responses
- * and the events they caused); `type: "snapshot"` means the whole set was reloaded (or
- * restored from storage), `type: "outbox"` that writes were queued or settled.
+ * What `onChange` is told. `echo` is true for this tab's own writes only (their answers
+ * and the events they caused), never for another tab's; `type: "snapshot"` means the
+ * whole set was reloaded (or restored from storage), `type: "outbox"` that writes were
+ * queued or settled, `type: "conflicts"` that conflicts came or went.
  * @typedef {object} Change
- * @property {"snapshot" | "outbox" | "task.created" | "task.updated" | "task.deleted"} type
+ * @property {"snapshot" | "outbox" | "conflicts" | "task.created" | "task.updated" | "task.deleted"} type
  * @property {string | null} id  the task's id (null for a snapshot)
  * @property {Task | null} task  the task as it is now (null when deleted, or for a snapshot)
  * @property {boolean} echo
@@ -93,21 +94,25 @@ export class TaskMirror {
     this.hooks.onChange({ type: event.type, id, task, echo: event.origin === this.client.clientId, seq: event.seq });
   }
 
-  /** A task as a write's response (or a conflict) returned it: newer versions win. @param {Task} task */
-  applyWrite(task) {
+  /**
+   * A task as a write's answer (or a conflict) returned it: newer versions win.
+   * @param {Task} task @param {{echo: boolean}} how  `echo`: the answer to this tab's own write
+   */
+  applyWrite(task, { echo }) {
     const known = this.tasks.get(task.id);
     if (this.deleted.has(task.id) || (known && known.version >= task.version)) return;
     this.tasks.set(task.id, task);
-    this.hooks.onChange({ type: known ? "task.updated" : "task.created", id: task.id, task, echo: true, seq: this.seq });
+    this.hooks.onChange({ type: known ? "task.updated" : "task.created", id: task.id, task, echo, seq: this.seq });
   }
 
   /**
-   * A task that is gone (deleted here, or found missing by a write).
-   * @param {string} id @param {{mine: boolean}} how  `mine`: this tab deleted it
+   * A task that is gone (deleted by this device, or found missing by a write).
+   * @param {string} id @param {{mine: boolean, echo: boolean}} how  `mine`: deleted by a
+   * write of this device (an older update must not revive it); `echo`: of this tab
    */
-  forget(id, { mine }) {
+  forget(id, { mine, echo }) {
     if (mine) this.deleted.add(id);
-    if (this.tasks.delete(id)) this.hooks.onChange({ type: "task.deleted", id, task: null, echo: mine, seq: this.seq });
+    if (this.tasks.delete(id)) this.hooks.onChange({ type: "task.deleted", id, task: null, echo, seq: this.seq });
   }
 
   /**

@@ -1,48 +1,31 @@
 // @ts-check
 /**
- * The outbox: every write made through `LiveStore`, kept as data until the server has
- * answered it. A queued write names its method, path, body, the `If-Match` version it
- * was based on and its `Idempotency-Key`, so the same record is shown as pending, sent,
- * retried after a lost answer (the key makes the server replay instead of writing
- * twice) and explained in a conflict. Writes are sent strictly in order, one at a time,
- * by one tab (the socket owner); `overlay` shows them on top of the server's state.
+ * The outbox: every write made through `LiveStore` (a `QueuedWrite`, writes.js), kept in
+ * storage until the server has answered it. Writes are sent strictly in order, one at a
+ * time, by one tab (the socket owner), each again with the same `Idempotency-Key` until
+ * an answer arrives (a retry after a lost answer applies once); what an answer does to
+ * the rest of the queue is answers.js's.
  * @module tasksync/outbox
  */
 
+import { planAnswer } from "./answers.js";
 import { AuthError, ConflictError, TasksyncError } from "./errors.js";
-import { newId, taskPath } from "./rest.js";
 import { retryDelay } from "./retry.js";
 
 /** @typedef {import("./rest.js").Task} Task */
-/** @typedef {import("./rest.js").TaskFields} TaskFields */
+/** @typedef {import("./writes.js").QueuedWrite} QueuedWrite */
 /** @typedef {import("./rest.js").TasksyncClient} TasksyncClient */
 /** @typedef {import("./storage.js").TaskStorage} TaskStorage */
-
-/** @typedef {"create" | "update" | "replace" | "toggle" | "delete"} Operation */
-
-/**
- * @typedef {object} QueuedWrite
- * @property {number} [n]  its place in the queue (given by storage)
- * @property {Operation} operation
- * @property {string} id  the task's id; for a create, chosen here (a UUID)
- * @property {"PUT" | "PATCH" | "DELETE"} method
- * @property {string} path  relative to the API's base URL
- * @property {TaskFields | null} body
- * @property {number | null} ifMatch  the version the write was based on (null: last writer wins)
- * @property {boolean} ifNoneMatch  a create: `If-None-Match: *`
- * @property {string} key  its `Idempotency-Key`, the same on every attempt
- * @property {string} clientId  the `X-Client-Id` of the tab that made it
- * @property {string} createdAt
- * @property {number} attempts  how many times it was sent (its answer may have been lost)
- */
+/** @typedef {import("./answers.js").AnswerPlan} AnswerPlan */
 
 /**
- * How the server settled a write. `applied`: written (or replayed), `task` as the
- * server returned it (null for a delete), `seq` its event; `conflict`: a `412`, nothing
- * written, `current` the task now; `missing`: a `404` (deleted elsewhere); `rejected`:
- * another `4xx` (invalid, over quota, …).
+ * How the server answered a write. `applied`: written (or replayed; a delete of a task
+ * already gone counts), `task` as returned (null for a delete), `seq` its event;
+ * `conflict`: nothing written, `current` the task now, `conflicts` the failed tests of
+ * an edit's `409` (empty for a delete's `412`); `missing`: an edit's `404` (deleted
+ * elsewhere); `rejected`: any other `4xx` (invalid, over quota, …).
  * @typedef {{kind: "applied", task: Task | null, seq: number | null}
- *   | {kind: "conflict", current: Task, error: ConflictError}
+ *   | {kind: "conflict", current: Task, conflicts: {path: string, expected: unknown, actual: unknown}[], error: ConflictError}
  *   | {kind: "missing", error: TasksyncError}
  *   | {kind: "rejected", error: TasksyncError}} Outcome
  */
@@ -50,8 +33,8 @@ import { retryDelay } from "./retry.js";
 /**
  * @typedef {object} OutboxHooks
  * @property {() => boolean} mayFlush  whether this tab sends the queue now
- * @property {(write: QueuedWrite, outcome: Outcome) => void} onSettled
- * @property {() => void} onChange  the queue changed (a write added, settled or reloaded)
+ * @property {(write: QueuedWrite, outcome: Outcome, plan: AnswerPlan) => void} onSettled  after the queue and the conflicts were updated in storage
+ * @property {(echo: boolean) => void} onChange  the queue changed; `echo`: by this tab's own doing
  * @property {(error: Error) => void} onError
  */
 
@@ -60,60 +43,26 @@ import { retryDelay } from "./retry.js";
 // `429`'s or `503`'s `Retry-After`) is always waited out in full, whatever wakes it.
 const MAX_RETRY_MS = 10_000;
 
-/**
- * A write as data, ready to queue.
- * @param {Operation} operation @param {string | null} id  null: a create, with a new id
- * @param {TaskFields | null} body @param {number | null} ifMatch @param {string} clientId
- * @returns {QueuedWrite}
- */
-export function queuedWrite(operation, id, body, ifMatch, clientId) {
-  const taskId = id ?? newId();
-  const path = operation === "toggle" ? `${taskPath(taskId)}/complete` : taskPath(taskId);
-  /** @type {Record<Operation, QueuedWrite["method"]>} */
-  const methods = { create: "PUT", replace: "PUT", update: "PATCH", toggle: "PATCH", delete: "DELETE" };
-  return {
-    operation,
-    id: taskId,
-    method: methods[operation],
-    path,
-    body,
-    ifMatch: operation === "create" ? null : ifMatch,
-    ifNoneMatch: operation === "create",
-    key: newId(),
-    clientId,
-    createdAt: new Date().toISOString(),
-    attempts: 0,
-  };
-}
-
-/**
- * The tasks as they will be once the queued writes are applied, in order, on top of
- * the server's state; each write adds one to the version, as the server will (a create
- * makes version 1), so a write queued after another names the version that one makes.
- * @param {Map<string, Task>} confirmed @param {QueuedWrite[]} writes
- * @returns {Map<string, Task>}
- */
-export function overlay(confirmed, writes) {
-  if (writes.length === 0) return confirmed;
-  const tasks = new Map(confirmed);
-  for (const write of writes) {
-    const known = tasks.get(write.id);
-    const at = write.createdAt;
-    const next = known && { ...known, updated_at: at, version: known.version + 1 };
-    if (write.operation === "delete") tasks.delete(write.id);
-    else if (write.operation === "create" && !known) {
-      const fields = { description: "", completed: false, due_date: null, ...write.body };
-      tasks.set(write.id, { title: "", ...fields, id: write.id, created_at: at, updated_at: at, version: 1 });
-    } else if (next && write.operation === "update") tasks.set(write.id, { ...next, ...write.body });
-    else if (next && write.operation === "replace")
-      tasks.set(write.id, { ...next, description: "", completed: false, due_date: null, ...write.body });
-    else if (next && write.operation === "toggle") tasks.set(write.id, { ...next, completed: !known.completed });
-  }
-  return tasks;
-}
-
 /** @param {unknown} error */
 const asError = (error) => (error instanceof Error ? error : new Error(String(error)));
+
+/**
+ * The server's answer to `write` as an outcome; null when there is none yet (the network,
+ * a `5xx`, `408`, `429`, a token to renew): the write is sent again with the same key.
+ * @param {QueuedWrite} write @param {unknown} error @returns {Outcome | null}
+ */
+export function outcomeOf(write, error) {
+  if (!(error instanceof TasksyncError) || error instanceof AuthError || error.retryable) return null;
+  const { operation } = write;
+  if (error instanceof ConflictError && operation === "edit" && error.status === 409)
+    return { kind: "conflict", current: error.current, conflicts: error.conflicts, error };
+  if (error instanceof ConflictError && operation === "delete" && error.status === 412)
+    return { kind: "conflict", current: error.current, conflicts: [], error };
+  // A delete of a task that is gone did what was asked.
+  if (error.status === 404 && operation === "delete") return { kind: "applied", task: null, seq: null };
+  if (error.status === 404 && operation === "edit") return { kind: "missing", error };
+  return { kind: "rejected", error };
+}
 
 export class Outbox {
   /** @param {TaskStorage} storage @param {TasksyncClient} client @param {OutboxHooks} hooks */
@@ -129,6 +78,8 @@ export class Outbox {
      * @type {Set<number>}
      */
     this.settled = new Set();
+    /** Counts this tab's own changes to the queue, so a read that overlapped one is redone. */
+    this.generation = 0;
     /** @type {Promise<void> | null} */
     this.flushing = null;
     /** @type {(() => void) | null} */
@@ -138,17 +89,29 @@ export class Outbox {
 
   /** Read the queue again (another tab changed it). */
   async reload() {
-    const stored = await this.storage.readOutbox();
+    /** @type {QueuedWrite[]} */
+    let stored;
+    let generation;
+    do {
+      generation = this.generation;
+      stored = await this.storage.readOutbox();
+    } while (generation !== this.generation);
     this.writes = stored.filter((w) => w.n === undefined || !this.settled.has(w.n));
-    this.hooks.onChange();
+    this.hooks.onChange(false);
     this.wake();
   }
 
-  /** Queue a write; resolves once it is stored. @param {QueuedWrite} write */
-  async add(write) {
-    const stored = await this.storage.addWrite(write);
+  /**
+   * Queue a write, settling the conflicts `settles` names in the same transaction;
+   * resolves with the write, numbered, once it is stored.
+   * @param {QueuedWrite} write @param {string[]} [settles]  conflict keys
+   */
+  async add(write, settles = []) {
+    this.generation++;
+    const stored = await this.storage.commit({ add: write, removeConflicts: settles });
+    if (!stored) throw new Error("the write was not stored");
     this.writes.push(stored);
-    this.hooks.onChange();
+    this.hooks.onChange(true);
     this.wake();
     return stored;
   }
@@ -157,7 +120,6 @@ export class Outbox {
   forget(n) {
     this.settled.add(n);
     this.writes = this.writes.filter((w) => w.n !== n);
-    this.hooks.onChange();
   }
 
   /** Send now: the queue has a new write, or the server may be reachable again. */
@@ -186,34 +148,52 @@ export class Outbox {
       const write = await this.storage.claimWrite(head.n);
       if (!write) {
         this.forget(head.n); // another tab settled it
+        this.hooks.onChange(false);
         continue;
       }
-      /** @type {Outcome} */
+      /** @type {Outcome | null} */
       let outcome;
       try {
         outcome = { kind: "applied", ...(await this.client.send(write)) };
       } catch (error) {
-        // Not an answer (the token provider failed, say): as with a network error, later.
-        const answered = error instanceof TasksyncError;
-        if (!answered || error instanceof AuthError || error.retryable || error.status === 409) {
+        outcome = outcomeOf(write, error);
+        if (!outcome) {
           // Being offline is the connection state's to say; the rest is worth a word.
-          if (!answered || error instanceof AuthError) this.hooks.onError(asError(error));
-          const wait = answered ? error.retryAfter : null;
+          if (!(error instanceof TasksyncError) || error instanceof AuthError) this.hooks.onError(asError(error));
+          const wait = error instanceof TasksyncError ? error.retryAfter : null;
           await this.pause(retryDelay(failures++, wait, MAX_RETRY_MS), (wait ?? 0) * 1000);
           continue;
         }
-        outcome =
-          error instanceof ConflictError
-            ? { kind: "conflict", current: error.current, error }
-            : { kind: error.status === 404 ? "missing" : "rejected", error };
       }
       failures = 0;
-      await this.storage.removeWrite(head.n);
-      this.settled.add(head.n);
-      this.writes = this.writes.filter((w) => w.n !== head.n);
-      this.hooks.onSettled(write, outcome);
-      this.hooks.onChange();
+      await this.settle(write, outcome);
     }
+  }
+
+  /**
+   * Apply an answer to the queue: the write leaves it (or, after a `409`, stays at its
+   * head with the fields that held, under a new key), and the later writes of its task
+   * follow (answers.js). Planned on the queue as stored, in the transaction that stores
+   * the plan, so a write another tab queued meanwhile is not missed; only then is
+   * anything told.
+   * @param {QueuedWrite} write @param {Outcome} outcome
+   */
+  async settle(write, outcome) {
+    /** @type {AnswerPlan} */
+    let plan = { put: [], remove: [], conflicts: [], dropped: [], reason: null };
+    /** @type {QueuedWrite[]} */
+    let queue = [];
+    this.generation++;
+    await this.storage.updateQueue((stored) => {
+      plan = planAnswer(write, outcome, stored.filter((w) => w.n !== write.n));
+      const replaced = new Map(plan.put.map((w) => [w.n, w]));
+      queue = stored.filter((w) => !plan.remove.includes(w.n ?? -1)).map((w) => replaced.get(w.n) ?? w);
+      return { put: plan.put, remove: plan.remove, putConflicts: plan.conflicts };
+    });
+    for (const n of plan.remove) this.settled.add(n);
+    this.writes = queue.filter((w) => w.n === undefined || !this.settled.has(w.n));
+    this.hooks.onSettled(write, outcome, plan);
+    this.hooks.onChange(write.clientId === this.client.clientId);
   }
 
   /**

@@ -2,8 +2,8 @@
 /**
  * The React binding (`tasksync/react`): `useLiveTasks(store, query?)` renders a
  * `LiveStore`'s tasks, filtered and ordered as `store.list(query)` does, and its
- * connection state, and re-renders on every change (a write made here, an event from
- * another device, a reconnect). Built on `useSyncExternalStore`, so every component
+ * connection state and open conflicts, and re-renders on every change (a write made
+ * here, an event from another device, a conflict, a reconnect). Built on `useSyncExternalStore`, so every component
  * reading one store sees the same state in one render. `react` (18 or later) is a peer
  * dependency; this module is the only one that imports it.
  *
@@ -24,6 +24,7 @@ import { useCallback, useRef, useSyncExternalStore } from "react";
 /** @typedef {import("./live_options.js").ConnectionState} ConnectionState */
 /** @typedef {import("./live_options.js").Role} Role */
 /** @typedef {import("./live.js").LiveStore} LiveStore */
+/** @typedef {import("./conflicts.js").Conflict} Conflict */
 
 /**
  * What `useLiveTasks` returns; a new object only when something in it may have changed.
@@ -32,6 +33,7 @@ import { useCallback, useRef, useSyncExternalStore } from "react";
  * @property {ConnectionState} state  `connecting`, `live`, `offline`, `resyncing` or `closed`
  * @property {number} pending  how many queued writes the server has not answered yet
  * @property {Role | null} role  which part this tab plays in sharing the socket
+ * @property {readonly Conflict[]} conflicts  `store.conflicts`: same-field disagreements waiting for the user's choice
  */
 
 /**
@@ -55,6 +57,7 @@ export function useLiveTasks(store, query) {
       state: store.state,
       pending: store.pending.length,
       role: store.role,
+      conflicts: Object.freeze(store.conflicts),
     });
     cache.current = { store, revision: store.revision, key, value };
     return value;

@@ -36,9 +36,11 @@ import { TokenSource, tokenClaims } from "./tokens.js";
  * @property {Task} task  for `task.deleted` only `{id, version}`
  * @property {string | null} origin  the `X-Client-Id` of the write that caused it
  * @property {string} at
+ * @property {("title" | "description" | "completed" | "due_date")[]} [changed]  `task.updated`: the fields whose value it set
  */
 
 const SOCKET_PATH = "api/ws";
+const JSON_PATCH = "application/json-patch+json";
 const PAGE_LIMIT = 500; // the contract's largest list page
 // A queued write whose answer has not come by then is given up on and sent again with
 // the same key: a dead link (or a proxy that swallows traffic) never answers at all.
@@ -182,16 +184,18 @@ export class TasksyncClient {
   }
 
   /**
-   * Send a queued write (outbox.js) once: its own `Idempotency-Key`, `X-Client-Id` and
-   * preconditions. Resolves with the task the server returned (null for a delete) and
-   * the `seq` of the event it recorded (`Tasksync-Seq`).
-   * @param {import("./outbox.js").QueuedWrite} write
+   * Send a queued write (writes.js) once: its own `Idempotency-Key`, `X-Client-Id` and
+   * preconditions (an edit's are the `test`s of its JSON Patch body). Resolves with the
+   * task the server returned (null for a delete) and the `seq` of the event it recorded
+   * (`Tasksync-Seq`).
+   * @param {import("./writes.js").QueuedWrite} write
    * @returns {Promise<{task: Task | null, seq: number | null, replayed: boolean}>}
    */
   async send(write) {
     /** @type {Record<string, string>} */
     const headers = { "Idempotency-Key": write.key, "X-Client-Id": write.clientId, ...ifMatchHeader(write.ifMatch) };
     if (write.ifNoneMatch) headers["If-None-Match"] = "*";
+    if (Array.isArray(write.body)) headers["Content-Type"] = JSON_PATCH;
     const { body, response } = await this.exchange(write.method, write.path, {
       json: write.body ?? undefined,
       headers,

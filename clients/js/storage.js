@@ -1,11 +1,12 @@
 // @ts-check
 /**
- * What survives a reload: the mirror (tasks + `seq`) and the outbox of queued writes,
- * in one IndexedDB database per API origin and user. This is the only module that
- * touches IndexedDB. Where IndexedDB is missing, refuses to open, or runs out of quota,
- * the same interface keeps everything in memory (this tab, until it closes) and says so
- * once through `onFallback`: writes are still applied and sent, they are only not kept
- * across a reload.
+ * What survives a reload: the mirror (tasks + `seq`), the outbox of queued writes and
+ * the open conflicts, in one IndexedDB database per API origin and user. This is the
+ * only module that touches IndexedDB. Where IndexedDB is missing, refuses to open, or
+ * runs out of quota, the same interface keeps everything in memory (this tab, until it
+ * closes) and says so once through `onFallback`: writes are still applied and sent, they
+ * are only not kept across a reload. Another tab deleting the database (signing the
+ * user out) is told through `onDeleted`.
  *
  * @example
  * const storage = await openStorage("tasksync:https://api.example.com/:alice", {
@@ -15,8 +16,11 @@
  * @module tasksync/storage
  */
 
+import { upgradeWrites } from "./writes.js";
+
 /** @typedef {import("./rest.js").Task} Task */
-/** @typedef {import("./outbox.js").QueuedWrite} QueuedWrite */
+/** @typedef {import("./writes.js").QueuedWrite} QueuedWrite */
+/** @typedef {import("./conflicts.js").Conflict} Conflict */
 
 /**
  * @typedef {object} MirrorDelta
@@ -26,31 +30,57 @@
  * @property {boolean} [replace]  a snapshot: everything not in `put` is gone
  */
 
+/**
+ * Changes to the queue and the conflicts, stored in one transaction.
+ * @typedef {object} QueueDelta
+ * @property {QueuedWrite} [add]  a new write, numbered at the end of the queue
+ * @property {QueuedWrite[]} [put]  queued writes changed in place (same `n`)
+ * @property {number[]} [remove]  queued writes that leave the queue
+ * @property {Conflict[]} [putConflicts]  each replaces any conflict of its key
+ * @property {string[]} [removeConflicts]
+ */
+
 // Bump with a new step in `upgrade` whenever a store or index changes shape.
-const DB_VERSION = 1;
+const DB_VERSION = 2;
 const TASKS = "tasks";
 const META = "meta";
 const OUTBOX = "outbox";
+const CONFLICTS = "conflicts";
 // A database that another tab is upgrading or deleting answers neither way for a while.
 const OPEN_TIMEOUT_MS = 5_000;
 
 /**
  * Each step takes the database from one version to the next; a browser that stored
  * version N runs the steps after N, in order, inside the upgrade transaction.
- * @param {IDBDatabase} db @param {number} from
+ * @param {IDBDatabase} db @param {number} from @param {IDBTransaction} tx
  */
-function upgrade(db, from) {
+function upgrade(db, from, tx) {
   if (from < 1) {
     db.createObjectStore(TASKS, { keyPath: "id" });
     db.createObjectStore(META); // "seq" → number
     db.createObjectStore(OUTBOX, { keyPath: "n", autoIncrement: true }); // n: queue order
+  }
+  if (from < 2) {
+    db.createObjectStore(CONFLICTS, { keyPath: "key" }); // "<task id>/<field>"
+    // Version 1 queued edits with If-Match; they become field edits against what the
+    // stored mirror shows, so nothing the user queued is lost in the upgrade.
+    if (from >= 1) {
+      const tasks = tx.objectStore(TASKS).getAll();
+      const outbox = tx.objectStore(OUTBOX);
+      const queued = outbox.getAll();
+      queued.onsuccess = () => {
+        const confirmed = new Map(/** @type {Task[]} */ (tasks.result ?? []).map((task) => [task.id, task]));
+        outbox.clear();
+        for (const write of upgradeWrites(queued.result, confirmed)) outbox.put(write);
+      };
+    }
   }
 }
 
 /**
  * Open the database for `name` (the store's scope: API origin + user), or a memory
  * store if that cannot be done. Never rejects.
- * @param {string} name @param {{onFallback?: (reason: string) => void}} [hooks]
+ * @param {string} name @param {StorageHooks} [hooks]
  * @returns {Promise<TaskStorage>}
  */
 export async function openStorage(name, hooks = {}) {
@@ -62,9 +92,13 @@ export async function openStorage(name, hooks = {}) {
   }
   try {
     storage.db = await openDatabase(idb, name);
-    // Another tab deletes the database (sign-out) or a newer page upgrades it: let it,
-    // and keep what this tab holds in memory until it closes or reloads.
-    storage.db.onversionchange = () => storage.fallBack("another tab deleted or upgraded the stored copy");
+    // Another tab deletes the database (sign-out) or a newer page upgrades it: let it.
+    // Deleted, the user signed out: this store must take no more writes. Upgraded: keep
+    // what this tab holds in memory until it closes or reloads.
+    storage.db.onversionchange = (event) => {
+      if (event.newVersion === null) storage.deleted();
+      else storage.fallBack("another tab upgraded the stored copy");
+    };
   } catch (error) {
     storage.fallBack(`IndexedDB could not be opened (${describe(error)})`);
   }
@@ -76,7 +110,7 @@ function openDatabase(idb, name) {
   return new Promise((resolve, reject) => {
     const request = idb.open(name, DB_VERSION);
     const timer = setTimeout(() => reject(new Error("blocked by another tab")), OPEN_TIMEOUT_MS);
-    request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion);
+    request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion, /** @type {IDBTransaction} */ (request.transaction));
     request.onsuccess = () => {
       clearTimeout(timer);
       resolve(request.result);
@@ -105,8 +139,14 @@ const committed = (tx) =>
     tx.onerror = tx.onabort = () => reject(tx.error ?? new Error("transaction aborted"));
   });
 
+/**
+ * @typedef {object} StorageHooks
+ * @property {(reason: string) => void} [onFallback]
+ * @property {() => void} [onDeleted]  another tab deleted the database: the user signed out
+ */
+
 export class TaskStorage {
-  /** @param {string} name @param {{onFallback?: (reason: string) => void}} hooks */
+  /** @param {string} name @param {StorageHooks} hooks */
   constructor(name, hooks) {
     this.name = name;
     this.hooks = hooks;
@@ -122,23 +162,34 @@ export class TaskStorage {
     /** @type {QueuedWrite[]} */
     this.memOutbox = [];
     this.memNext = 1;
+    /** @type {Map<string, Conflict>} */
+    this.memConflicts = new Map();
   }
 
   /**
    * Hand the memory copy what the caller holds, when falling back mid-session (from
    * `onFallback`, before the write that failed is redone in memory).
-   * @param {{tasks: Iterable<Task>, seq: number, outbox: QueuedWrite[]}} state
+   * @param {{tasks: Iterable<Task>, seq: number, outbox: QueuedWrite[], conflicts: Conflict[]}} state
    */
-  seedMemory({ tasks, seq, outbox }) {
+  seedMemory({ tasks, seq, outbox, conflicts }) {
     this.memTasks = new Map([...tasks].map((task) => [task.id, task]));
     this.memSeq = seq;
     this.memOutbox = outbox.map((w) => ({ ...w }));
     this.memNext = Math.max(0, ...outbox.map((w) => w.n ?? 0)) + 1;
+    this.memConflicts = new Map(conflicts.map((c) => [c.key, { ...c }]));
   }
 
   /** Whether what is stored survives a reload and is shared with the other tabs. */
   get durable() {
     return this.db !== null;
+  }
+
+  /** Another tab deleted the database (signing the user out). */
+  deleted() {
+    this.db?.close();
+    this.db = null;
+    this.fallbackReason ??= "the user signed out in another tab";
+    this.hooks.onDeleted?.();
   }
 
   /** Switch to memory, keeping what the caller hands over. @param {string} reason */
@@ -210,20 +261,86 @@ export class TaskStorage {
     );
   }
 
-  /** Append a write; resolves with it, numbered, once it is stored. @param {QueuedWrite} write @returns {Promise<QueuedWrite>} */
-  addWrite(write) {
-    const { n: _, ...unnumbered } = write;
+  /**
+   * Store changes to the queue and the conflicts in one transaction; resolves, once
+   * stored, with the added write numbered (null without one).
+   * @param {QueueDelta} delta @returns {Promise<QueuedWrite | null>}
+   */
+  commit(delta) {
+    return this.updateQueue(() => delta);
+  }
+
+  /**
+   * Read the queue and change it in one transaction: `change` sees the queued writes as
+   * stored (oldest first) and says what to store, so no other tab's write slips between
+   * the reading and the writing. Resolves with the added write, numbered.
+   * @param {(writes: QueuedWrite[]) => QueueDelta} change @returns {Promise<QueuedWrite | null>}
+   */
+  updateQueue(change) {
     return this.run(
       async (db) => {
-        const tx = db.transaction(OUTBOX, "readwrite");
-        const n = /** @type {number} */ (await result(tx.objectStore(OUTBOX).add(unnumbered)));
+        const tx = db.transaction([OUTBOX, CONFLICTS], "readwrite");
+        const outbox = tx.objectStore(OUTBOX);
+        const conflicts = tx.objectStore(CONFLICTS);
+        const delta = change(await result(outbox.getAll()));
+        for (const n of delta.remove ?? []) outbox.delete(n);
+        for (const write of delta.put ?? []) outbox.put(write);
+        for (const key of delta.removeConflicts ?? []) conflicts.delete(key);
+        for (const conflict of delta.putConflicts ?? []) conflicts.put(conflict);
+        /** @type {QueuedWrite | null} */
+        let added = null;
+        if (delta.add) {
+          const { n: _, ...unnumbered } = delta.add;
+          added = { ...unnumbered, n: /** @type {number} */ (await result(outbox.add(unnumbered))) };
+        }
         await committed(tx);
-        return { ...unnumbered, n };
+        return added;
       },
       () => {
+        const delta = change(this.memOutbox.map((w) => ({ ...w })));
+        const removed = new Set(delta.remove ?? []);
+        const replaced = new Map((delta.put ?? []).map((w) => [w.n, { ...w }]));
+        this.memOutbox = this.memOutbox.filter((w) => !removed.has(w.n ?? -1)).map((w) => replaced.get(w.n) ?? w);
+        for (const key of delta.removeConflicts ?? []) this.memConflicts.delete(key);
+        for (const conflict of delta.putConflicts ?? []) this.memConflicts.set(conflict.key, { ...conflict });
+        if (!delta.add) return null;
+        const { n: _, ...unnumbered } = delta.add;
         const numbered = { ...unnumbered, n: this.memNext++ };
         this.memOutbox.push(numbered);
         return { ...numbered };
+      },
+    );
+  }
+
+  /** The open conflicts. @returns {Promise<Conflict[]>} */
+  readConflicts() {
+    return this.run(
+      (db) => result(db.transaction(CONFLICTS, "readonly").objectStore(CONFLICTS).getAll()),
+      () => [...this.memConflicts.values()].map((c) => ({ ...c })),
+    );
+  }
+
+  /**
+   * Remove the conflicts `settled` says the server's state has settled, judged on what
+   * is stored; resolves with their keys.
+   * @param {(conflict: Conflict) => boolean} settled @returns {Promise<string[]>}
+   */
+  removeConflictsWhere(settled) {
+    return this.run(
+      async (db) => {
+        const tx = db.transaction(CONFLICTS, "readwrite");
+        const store = tx.objectStore(CONFLICTS);
+        /** @type {Conflict[]} */
+        const all = await result(store.getAll());
+        const keys = all.filter(settled).map((c) => c.key);
+        for (const key of keys) store.delete(key);
+        await committed(tx);
+        return keys;
+      },
+      () => {
+        const keys = [...this.memConflicts.values()].filter(settled).map((c) => c.key);
+        for (const key of keys) this.memConflicts.delete(key);
+        return keys;
       },
     );
   }
@@ -256,25 +373,12 @@ export class TaskStorage {
     );
   }
 
-  /** @param {number} n */
-  removeWrite(n) {
-    return this.run(
-      async (db) => {
-        const tx = db.transaction(OUTBOX, "readwrite");
-        tx.objectStore(OUTBOX).delete(n);
-        await committed(tx);
-      },
-      () => {
-        this.memOutbox = this.memOutbox.filter((w) => w.n !== n);
-      },
-    );
-  }
-
   /** Delete everything stored for this user (signing out). Other tabs' connections close first. */
   async clear() {
     this.memTasks.clear();
     this.memSeq = null;
     this.memOutbox = [];
+    this.memConflicts.clear();
     const idb = globalThis.indexedDB;
     this.db?.close();
     this.db = null;

@@ -11,8 +11,9 @@ import { ConflictError, answerError } from "./errors.js";
 
 /** @typedef {import("./rest.js").Task} Task */
 /** @typedef {import("./rest.js").TaskEvent} TaskEvent */
-/** @typedef {import("./outbox.js").QueuedWrite} QueuedWrite */
+/** @typedef {import("./writes.js").QueuedWrite} QueuedWrite */
 /** @typedef {import("./outbox.js").Outcome} Outcome */
+/** @typedef {import("./answers.js").AnswerPlan} AnswerPlan */
 /** @typedef {import("./live_options.js").ConnectionState} ConnectionState */
 
 /**
@@ -23,14 +24,17 @@ import { ConflictError, answerError } from "./errors.js";
 /**
  * What tabs tell each other. `relayed` is the highest seq the leader has relayed: a
  * follower that is behind it (and not reloading) lost a relay. `outbox`: a tab queued a
- * write (read the queue again); `settled`: the sender has the server's answer to one;
- * `signout`: the user signed out in one tab, so all of them close.
+ * write, maybe settling conflicts (read both again); `conflicts`: a tab settled some
+ * (read them again); `settled`: the sender has the server's answer to a write and has
+ * stored what it does to the queue and the conflicts (`plan`); `signout`: the user signed
+ * out in one tab, so all of them close.
  * @typedef {{kind: "event", event: TaskEvent}
  *   | {kind: "resync"}
  *   | {kind: "state", state: ConnectionState, relayed: number, code?: number}
  *   | {kind: "query"}
  *   | {kind: "outbox"}
- *   | {kind: "settled", write: QueuedWrite, outcome: WireOutcome}
+ *   | {kind: "conflicts"}
+ *   | {kind: "settled", write: QueuedWrite, outcome: WireOutcome, plan: AnswerPlan}
  *   | {kind: "signout"}} Relay
  */
 
@@ -80,8 +84,8 @@ export function fromWire(wire) {
   const { kind, message = "", status = 0, problem = null } = wire;
   if (kind === "applied") return { kind, task: wire.task ?? null, seq: wire.seq ?? null };
   if (kind === "conflict") {
-    const error = new ConflictError(message, problem ?? {});
-    return { kind, current: error.current, error };
+    const error = new ConflictError(message, problem ?? {}, status === 409 ? 409 : 412);
+    return { kind, current: error.current, conflicts: error.conflicts, error };
   }
   return { kind, error: answerError(status, message, problem) }; // a quota refusal stays one
 }

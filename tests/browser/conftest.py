@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import (
     Browser,
@@ -30,6 +31,7 @@ from playwright.async_api import (
     expect,
 )
 
+from tests.netcut import Netcut
 from tests.support import ServerProcess, User, running, skip_or_fail
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -88,6 +90,20 @@ async def servers(pg_url: str, artifacts_dir: Path) -> AsyncIterator[list[Server
     """Two server processes on this module's PostgreSQL database."""
     async with running(*start_servers(pg_url, artifacts_dir, 2, "browser")) as started:
         yield started
+
+
+@pytest.fixture
+async def cut(servers: list[ServerProcess]) -> AsyncIterator[Netcut]:
+    """The first server behind a cuttable link (a new origin per test: nothing stored yet)."""
+    async with Netcut(servers[0].port) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+async def api(servers: list[ServerProcess], user: User) -> AsyncIterator[httpx.AsyncClient]:
+    """The user's REST view of the server (the second one, around the cut)."""
+    async with httpx.AsyncClient(base_url=servers[1].url, headers=user.headers) as client:
+        yield client
 
 
 @dataclass

@@ -148,7 +148,7 @@ async def test_closing_the_socket_tab_hands_over_without_losing_a_change(
     await expect(follower.page.locator(".notice")).to_have_count(0)
 
 
-async def test_an_edit_on_stale_data_is_shown_as_a_conflict(
+async def test_an_edit_while_another_device_changed_another_field_merges_without_a_word(
     browsing: Browsing, servers: list[ServerProcess], user: User
 ) -> None:
     laptop = await browsing.device(user.token)
@@ -159,20 +159,19 @@ async def test_an_edit_on_stale_data_is_shown_as_a_conflict(
 
         await tab.row("Draft").locator(".title").click()
         await tab.page.locator(".title-edit").fill("Mine")
-        # Meanwhile, someone else renames it; the open editor keeps the user's text.
-        await api.patch(f"/api/tasks/{task['id']}", json={"title": "Theirs"})
-        await other.expect_titles(["Theirs"])
+        # Meanwhile another device completes it; the open editor keeps the user's text.
+        await api.patch(f"/api/tasks/{task['id']}", json={"completed": True})
+        await expect(other.row("Draft").locator(".toggle")).to_be_checked()
         await tab.page.keyboard.press("Enter")
 
-    conflict = tab.page.locator(".notice.conflict")
-    await expect(conflict).to_contain_text("Your edit “Mine” was not saved")
-    await expect(conflict).to_contain_text("It now reads “Theirs”")
-    await tab.expect_titles(["Theirs"])
-
-    await conflict.get_by_role("button", name="Overwrite with mine").click()
-    await tab.expect_titles(["Mine"])
-    await other.expect_titles(["Mine"])
-    await expect(tab.page.locator(".notice.conflict")).to_have_count(0)
+        for each in (tab, other):
+            await each.expect_titles(["Mine"])
+            await expect(each.row("Mine").locator(".toggle")).to_be_checked()
+        await expect(tab.page.locator(".notice")).to_have_count(0)
+        await expect(tab.page.locator("#conflicts li")).to_have_count(0)
+        await expect(tab.page.locator("#app")).to_have_attribute("data-pending", "0")
+        now = (await api.get(f"/api/tasks/{task['id']}")).json()
+        assert (now["title"], now["completed"]) == ("Mine", True)
 
 
 async def test_filter_and_sort_apply_to_live_changes(

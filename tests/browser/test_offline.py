@@ -2,17 +2,15 @@
 cut for real by a TCP proxy (tests/netcut.py), not by emulation flags. What the user
 does meanwhile shows at once in every tab, survives a reload with no connection (the
 service worker and IndexedDB), and reaches the server exactly once when the network
-returns, even when an answer was lost on the way; a conflicting offline edit is shown,
-and the other device's value kept. The server's own state is checked every time.
+returns, even when an answer was lost on the way. The server's own state is checked
+every time. (Conflicts between devices: test_conflicts.py.)
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 from playwright.async_api import expect
 
 from tests.browser.conftest import LIVE_TIMEOUT_MS, Browsing
@@ -31,20 +29,6 @@ from tests.browser.offline_support import (
 )
 from tests.netcut import Netcut
 from tests.support import ServerProcess, User, wait_until
-
-
-@pytest.fixture
-async def cut(servers: list[ServerProcess]) -> AsyncIterator[Netcut]:
-    """The first server behind a cuttable link (a new origin per test: nothing stored yet)."""
-    async with Netcut(servers[0].port) as proxy:
-        yield proxy
-
-
-@pytest.fixture
-async def api(servers: list[ServerProcess], user: User) -> AsyncIterator[httpx.AsyncClient]:
-    """The user's REST view of the server, around the cut."""
-    async with httpx.AsyncClient(base_url=servers[1].url, headers=user.headers) as client:
-        yield client
 
 
 async def test_offline_writes_show_in_every_tab_survive_a_reload_and_apply_once(
@@ -127,44 +111,6 @@ async def test_a_write_whose_answer_was_lost_is_applied_once(
     await tab.expect_titles(["Only once", "Flip me"])
     assert await server_titles(api) == ["Only once", "Flip me"]
     assert [e["type"] for e in await events_since(api, seq)] == ["task.created"]
-
-
-async def test_a_conflicting_offline_edit_is_shown_and_the_other_device_value_kept(
-    browsing: Browsing, servers: list[ServerProcess], user: User, cut: Netcut, api: httpx.AsyncClient
-) -> None:
-    await api.post("/api/tasks", json={"title": "Plan"})
-    laptop = await tab_at(browsing, await browsing.device(user.token), cut.url)
-    phone = await browsing.tab(await browsing.device(user.token), servers[1])
-    for tab in (laptop, phone):
-        await tab.expect_titles(["Plan"], timeout=LIVE_TIMEOUT_MS)
-
-    await cut.refuse()
-    await until_offline(laptop)
-    await rename(laptop, "Plan", "Laptop plan")
-    await laptop.expect_titles(["Laptop plan"])
-    await expect_waiting(laptop, 1)
-    await rename(phone, "Plan", "Phone plan")  # online, meanwhile
-    await wait_until(lambda: _titles_are(api, ["Phone plan"]), message="the phone's edit never landed")
-
-    await cut.restore()
-    conflict = laptop.page.locator(".notice.conflict")
-    await expect(conflict).to_contain_text("Your edit “Laptop plan” was not saved", timeout=RECOVERY_MS)
-    await expect(conflict).to_contain_text("It now reads “Phone plan”")
-    await laptop.expect_titles(["Phone plan"])
-    await expect_waiting(laptop, 0)
-    assert await server_titles(api) == ["Phone plan"]
-    await phone.expect_titles(["Phone plan"])
-
-    # The user's choice: put their edit on top of the other one (a new write).
-    await conflict.get_by_role("button", name="Overwrite with mine").click()
-    for tab in (laptop, phone):
-        await tab.expect_titles(["Laptop plan"], timeout=LIVE_TIMEOUT_MS)
-    await expect(conflict).to_have_count(0)
-    assert await server_titles(api) == ["Laptop plan"]
-
-
-async def _titles_are(api: httpx.AsyncClient, titles: list[str]) -> bool:
-    return await server_titles(api) == titles
 
 
 async def test_closing_the_sending_tab_mid_flush_leaves_the_write_to_the_next_one_once(

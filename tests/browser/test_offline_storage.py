@@ -1,7 +1,9 @@
 """What the demo keeps in the browser: a reload resumes from the stored `seq` (no
 snapshot refetch), signing out deletes the user's data, a browser without IndexedDB
-still saves every write, with a note that nothing survives the tab, and the service
-worker keeps every module the page imports (one missing would break an offline load).
+still saves every write, with a note that nothing survives the tab, writes queued by the
+previous version of the stored database are still sent after its upgrade, and the
+service worker keeps every module the page imports (one missing would break an offline
+load).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from playwright.async_api import Request, expect
 from server.app import create_app
 from tests.browser.conftest import LIVE_TIMEOUT_MS, Browsing
 from tests.browser.offline_support import add_task, expect_waiting, server_titles
+from tests.browser.store_probe import open_store, probe, until
 from tests.conftest import make_settings
 from tests.support import ServerProcess, User
 
@@ -118,3 +121,49 @@ async def test_a_full_storage_quota_falls_back_to_memory_and_still_saves(
     await expect_waiting(tab, 0, timeout=LIVE_TIMEOUT_MS)
     async with httpx.AsyncClient(base_url=servers[1].url, headers=user.headers) as api:
         assert await server_titles(api) == ["Written to memory"]
+
+
+# What version 1 of the stored database held: a mirror and a queue whose edits were a
+# toggle and a merge patch with If-Match (as the client before field-level edits made them).
+SEED_VERSION_1 = """async ({ token, task }) => {
+  const { tokenClaims } = await import("/client/tasksync.js");
+  const name = `tasksync:${location.origin}/:${tokenClaims(token).sub}`;
+  const db = await new Promise((resolve, reject) => {
+    const request = indexedDB.open(name, 1);
+    request.onupgradeneeded = () => {
+      const db = request.result;
+      db.createObjectStore("tasks", { keyPath: "id" });
+      db.createObjectStore("meta");
+      db.createObjectStore("outbox", { keyPath: "n", autoIncrement: true });
+    };
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  const tx = db.transaction(["tasks", "meta", "outbox"], "readwrite");
+  tx.objectStore("tasks").put(task);
+  tx.objectStore("meta").put(1, "seq");
+  const common = { id: task.id, ifNoneMatch: false, clientId: "old-tab", createdAt: task.created_at,
+    attempts: 0 };
+  const path = `api/tasks/${task.id}`;
+  tx.objectStore("outbox").add({ ...common, operation: "toggle", method: "PATCH", path: `${path}/complete`,
+    body: null, ifMatch: 1, key: crypto.randomUUID() });
+  tx.objectStore("outbox").add({ ...common, operation: "update", method: "PATCH", path,
+    body: { title: "Renamed before the upgrade" }, ifMatch: 2, key: crypto.randomUUID() });
+  await new Promise((resolve) => (tx.oncomplete = resolve));
+  db.close();
+}"""
+
+
+async def test_writes_queued_by_the_previous_storage_version_are_sent_after_the_upgrade(
+    browsing: Browsing, servers: list[ServerProcess], user: User, api: httpx.AsyncClient
+) -> None:
+    task = (await api.post("/api/tasks", json={"title": "Queued long ago"})).json()
+    page = await (await browsing.device()).new_page()
+    await page.goto(servers[0].url + "/")  # the sign-in form: no store of the page's own
+    await page.evaluate(SEED_VERSION_1, {"token": user.token, "task": task})
+
+    await open_store(page, servers[0].url, user.token)
+    await until(page, "store.pending.length === 0 && store.state === 'live'", timeout=LIVE_TIMEOUT_MS)
+    now = (await api.get(f"/api/tasks/{task['id']}")).json()
+    assert (now["title"], now["completed"], now["version"]) == ("Renamed before the upgrade", True, 3)
+    assert await probe(page, "return [probe.dropped, store.conflicts]") == [[], []]

@@ -10,18 +10,20 @@
  * Never the URL.
  *
  * Offline: a service worker (`/sw.js`) keeps the page and the modules, the store keeps
- * the list and the queued writes in IndexedDB; the page marks pending tasks, counts
- * the changes waiting, and shows conflicts with a choice.
+ * the list, the queued writes and the conflicts in IndexedDB; the page marks pending
+ * tasks and counts the changes waiting. Edits of different fields on several devices
+ * merge without a word; a field two devices set differently is shown as a conflict, with
+ * the three values and a choice (docs/sync-model.md).
  */
 
 import { AuthError, LiveStore, QuotaExceededError, TasksyncClient, tokenClaims } from "../tasksync.js";
 
 /** @typedef {import("../tasksync.js").Task} Task */
 /** @typedef {import("../tasksync.js").Change} Change */
-/** @typedef {import("../tasksync.js").ConflictInfo} ConflictInfo */
+/** @typedef {import("../tasksync.js").Conflict} Conflict */
+/** @typedef {import("../tasksync.js").DroppedWrite} DroppedWrite */
 /** @typedef {import("../tasksync.js").ConnectionState} ConnectionState */
 /** @typedef {import("../tasksync.js").TokenProvider} TokenProvider */
-/** @typedef {import("../tasksync.js").QueuedWrite} QueuedWrite */
 
 const DEV_USER_KEY = "tasksync.devUser";
 const TOKEN_KEY = "tasksync.token";
@@ -42,6 +44,7 @@ function $(id) {
 
 const app = $("app");
 const list = /** @type {HTMLUListElement} */ ($("tasks"));
+const conflictList = /** @type {HTMLUListElement} */ ($("conflicts"));
 const notices = $("notices");
 const sortSelect = /** @type {HTMLSelectElement} */ ($("sort"));
 
@@ -49,6 +52,8 @@ const sortSelect = /** @type {HTMLSelectElement} */ ($("sort"));
 let store = null;
 /** @type {Map<string, HTMLLIElement>} */
 const rows = new Map();
+/** The conflicts shown, by key. @type {Map<string, HTMLLIElement>} */
+const conflictRows = new Map();
 const view = loadView();
 
 /** The filter and sort last chosen in this browser. */
@@ -120,7 +125,6 @@ async function connect() {
   store = new LiveStore(client, {
     onChange: (change) => render(change),
     onState: (state, detail) => setConnection(state, detail.role, detail.code),
-    onConflict: (current, info) => showConflict(current, info),
     onDropped: (write, error) => showDropped(write, error),
     onPending: () => showPending(),
     onStorage: ({ reason }) => {
@@ -136,6 +140,7 @@ async function connect() {
       else notice("error", error.message);
     },
   });
+  store.subscribe(renderConflicts);
   try {
     await store.start();
   } catch (error) {
@@ -162,6 +167,7 @@ function signOut(why, { clear = true } = {}) {
   sessionStorage.removeItem(TOKEN_KEY);
   rows.clear();
   list.replaceChildren();
+  renderConflicts();
   notices.replaceChildren();
   showSignIn();
   if (why) notice("error", why, $("signin"));
@@ -245,7 +251,7 @@ function showPending() {
 }
 
 /**
- * @param {"info" | "error" | "conflict"} kind @param {string} text
+ * @param {"info" | "error"} kind @param {string} text
  * @param {HTMLElement} [where] @param {HTMLElement[]} [actions]
  */
 function notice(kind, text, where = notices, actions = []) {
@@ -272,45 +278,97 @@ function button(label, className, onClick) {
   return b;
 }
 
-/**
- * A refused write: the other change is what the list shows now; the user may re-apply
- * theirs on top of it (a new write, based on the current version) or keep it.
- * @param {Task} current @param {ConflictInfo} info
- */
-function showConflict(current, { operation, attempted }) {
-  const now = `It now reads “${current.title}”${current.completed ? " (done)" : ""}.`;
-  const ifMatch = { ifMatch: current.version };
-  const edited = attempted?.title !== undefined ? `Your edit “${attempted.title}”` : "Your edit";
-  /** @type {[string, () => Promise<unknown>]} */
-  const [text, retry] =
-    operation === "delete"
-      ? [`“${current.title}” was changed elsewhere, so it was not deleted.`, () => store?.remove(current.id, ifMatch) ?? Promise.resolve()]
-      : operation === "toggle"
-        ? [`Not marked: the task was changed elsewhere. ${now}`, () => store?.toggle(current.id, ifMatch) ?? Promise.resolve()]
-        : operation === "create"
-          ? [`A task with this id exists already. ${now}`, () => store?.replace(current.id, { title: current.title, ...attempted }, ifMatch) ?? Promise.resolve()]
-          : [`${edited} was not saved: the task was changed in another tab or device. ${now}`,
-             () => (operation === "replace" && attempted?.title
-               ? store?.replace(current.id, { ...attempted, title: attempted.title }, ifMatch)
-               : store?.update(current.id, attempted ?? {}, ifMatch)) ?? Promise.resolve()];
-  const label = operation === "delete" ? "Delete anyway" : operation === "toggle" ? "Toggle anyway" : "Overwrite with mine";
-  const item = notice("conflict", text, notices, [
-    button(label, "primary", () => {
-      item.remove();
-      attempt(retry());
-    }),
-    button("Keep theirs", "", () => item.remove()),
-  ]);
-  item.dataset.conflict = current.id;
+// ---- conflicts -------------------------------------------------------------------
+
+/** @type {Record<string, string>} */
+const fieldLabels = { title: "Title", description: "Description", completed: "Done", due_date: "Due date" };
+
+/** A field's value as the page shows it. @param {string | null} field @param {unknown} value */
+function shownValue(field, value) {
+  if (field === "completed") return value ? "done" : "not done";
+  if (field === "due_date") return typeof value === "string" ? formatDate(value) : "no date";
+  return typeof value === "string" ? (value ? `“${value}”` : "(empty)") : String(value);
 }
 
-/** A queued write the server refused for good (`404`, or another `4xx`). @param {QueuedWrite} write @param {import("../tasksync.js").TasksyncError} error */
-function showDropped(write, error) {
-  if (error.status === 404) {
-    if (write.operation !== "delete") notice("error", "Not saved: that task was deleted elsewhere.");
+/**
+ * Every open conflict, one row per task and field: what this device had, what its user
+ * typed, what the other device has; "Keep theirs" or "Use mine". Rows are kept by key, so
+ * a re-render never replaces a button under the pointer.
+ */
+function renderConflicts() {
+  const open = store?.conflicts ?? [];
+  const keys = new Set(open.map((c) => c.key));
+  for (const [key, row] of conflictRows) {
+    if (keys.has(key)) continue;
+    row.remove();
+    conflictRows.delete(key);
+  }
+  for (const conflict of open) {
+    const row = conflictRows.get(conflict.key) ?? createConflictRow(conflict);
+    updateConflictRow(row, conflict);
+    if (!row.isConnected) conflictList.append(row);
+  }
+  $("conflicts-box").hidden = open.length === 0;
+  app.dataset.conflicts = String(open.length);
+}
+
+/** @param {Conflict} conflict */
+function createConflictRow(conflict) {
+  const row = document.createElement("li");
+  row.className = "conflict";
+  row.dataset.key = conflict.key;
+  row.dataset.field = conflict.field ?? "delete";
+  row.dataset.task = conflict.taskId;
+  const what = document.createElement("p");
+  what.className = "what";
+  const values = document.createElement("dl");
+  for (const [name, label] of [["seen", "You had"], ["wanted", "You typed"], ["server", "Other device"]]) {
+    const term = document.createElement("dt");
+    term.textContent = label;
+    const value = document.createElement("dd");
+    value.className = name;
+    values.append(term, value);
+  }
+  const key = conflict.key;
+  const keep = button("Keep theirs", "keep-theirs", () => attempt(store?.keepTheirs(key) ?? Promise.resolve()));
+  const mine = button("Use mine", "use-mine primary", () => attempt(store?.useMine(key) ?? Promise.resolve()));
+  const actions = document.createElement("div");
+  actions.className = "actions";
+  actions.append(keep, mine);
+  row.append(what, values, actions);
+  conflictRows.set(key, row);
+  return row;
+}
+
+/** @param {HTMLLIElement} row @param {Conflict} conflict */
+function updateConflictRow(row, conflict) {
+  const what = /** @type {HTMLElement} */ (row.querySelector(".what"));
+  const [seen, wanted, server] = ["seen", "wanted", "server"].map((name) => /** @type {HTMLElement} */ (row.querySelector(`dd.${name}`)));
+  if (conflict.field === null) {
+    what.textContent = `You deleted “${conflict.server.title}”, which another device changed since.`;
+    row.querySelector("dl")?.setAttribute("hidden", "");
+    seen.textContent = shownValue("title", conflict.seen?.title ?? null);
+    wanted.textContent = "deleted";
+    server.textContent = shownValue("title", conflict.server.title);
     return;
   }
-  const what = write.body?.title ? ` “${write.body.title}”` : "";
+  const title = store?.get(conflict.taskId)?.title ?? "";
+  what.textContent = `${fieldLabels[conflict.field]} of “${title}” was changed on another device too.`;
+  seen.textContent = shownValue(conflict.field, conflict.seen);
+  wanted.textContent = shownValue(conflict.field, conflict.wanted);
+  server.textContent = shownValue(conflict.field, conflict.server);
+}
+
+/**
+ * A queued write the server refused for good (`404` to an edit, or another `4xx`).
+ * @param {DroppedWrite} write @param {import("../tasksync.js").TasksyncError} error
+ */
+function showDropped(write, error) {
+  if (write.reason === "missing") {
+    notice("error", "Not saved: that task was deleted elsewhere.");
+    return;
+  }
+  const what = write.changes.title ? ` “${write.changes.title}”` : "";
   if (error instanceof QuotaExceededError) {
     const limit = error.limit === null ? "tasks" : `${error.limit.toLocaleString("en")} tasks`;
     const text = `You have reached the limit of ${limit}:${what || " the task"} was not saved. Delete a task to make room.`;
@@ -409,13 +467,16 @@ function formatDate(date) {
   return new Date(y, m - 1, d).toLocaleDateString(undefined, { month: "short", day: "numeric", year: "numeric" });
 }
 
-/** Inline title editing; the version seen when editing began goes out as `If-Match`. @param {HTMLLIElement} row */
+/**
+ * Inline title editing. The edit is made when it is saved, tested against the title
+ * shown then (docs/sync-model.md: the value shown when the edit was made).
+ * @param {HTMLLIElement} row
+ */
 function startEdit(row) {
   const id = row.dataset.id ?? "";
   const task = store?.get(id);
   const shown = row.querySelector(".title");
   if (!task || !shown) return;
-  const base = task.version;
   const input = document.createElement("input");
   input.className = "title-edit";
   input.value = task.title;
@@ -429,7 +490,7 @@ function startEdit(row) {
     input.replaceWith(shown);
     const current = store?.get(id);
     if (current) shown.textContent = current.title;
-    if (save && title && title !== task.title) attempt(store?.update(id, { title }, { ifMatch: base }) ?? Promise.resolve());
+    if (save && title && title !== task.title) attempt(store?.update(id, { title }) ?? Promise.resolve());
   };
   input.addEventListener("keydown", (event) => {
     if (event.key === "Enter") finish(true);

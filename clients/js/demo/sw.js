@@ -9,11 +9,13 @@
  */
 
 const sw = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self));
-const CACHE = "tasksync-demo-v1";
+const CACHE = "tasksync-demo-v2";
 // Every module the page imports (a test checks this list against clients/js/).
 const SHELL = [
   "./",
   "client/tasksync.js",
+  "client/answers.js",
+  "client/conflicts.js",
   "client/connection.js",
   "client/errors.js",
   "client/live.js",
@@ -28,6 +30,7 @@ const SHELL = [
   "client/storage.js",
   "client/tabs.js",
   "client/tokens.js",
+  "client/writes.js",
   "client/demo/demo.js",
   "client/demo/demo.css",
 ].map((path) => new URL(path, sw.registration.scope).href);

@@ -10,8 +10,9 @@ export function answerError(status: number, message: string, problem: Record<str
 /**
  * The errors of the Tasksync browser client: `TasksyncError` for any answer of the API
  * (or the network) that is not a success, and its subclasses `AuthError`,
- * `ConflictError` and `QuotaExceededError`; `errorFrom` builds the right one from a
- * response, `answerError` from its parts (also when another tab relays them).
+ * `ConflictError` and `QuotaExceededError`; `StoreClosedError` for a write through a
+ * `LiveStore` that cannot send it. `errorFrom` builds the right one from a response,
+ * `answerError` from its parts (also when another tab relays them).
  * @module tasksync/errors
  */
 /** @typedef {import("./rest.js").Task} Task */
@@ -47,12 +48,30 @@ export class AuthError extends TasksyncError {
         problem?: Record<string, any> | null;
     });
 }
-/** `412`: the task changed since the version the write named; `current` is how it is now. */
+/**
+ * The task is not as the write expected: `412`, it changed since the version the write
+ * named (`If-Match`); `409`, a JSON Patch `test` failed, and `conflicts` lists each
+ * failed one (`path`, the `expected` value, the `actual` one). `current` is the task now.
+ */
 export class ConflictError extends TasksyncError {
-    /** @param {string} message @param {Record<string, any>} problem */
-    constructor(message: string, problem: Record<string, any>);
+    /** @param {string} message @param {Record<string, any>} problem @param {409 | 412} [status] */
+    constructor(message: string, problem: Record<string, any>, status?: 409 | 412);
     /** @type {Task} */
     current: Task;
+    /** @type {{path: string, expected: unknown, actual: unknown}[]} */
+    conflicts: {
+        path: string;
+        expected: unknown;
+        actual: unknown;
+    }[];
+}
+/**
+ * A write through a `LiveStore` that cannot send it: not started, closed, or signed out
+ * (also in another tab). Nothing was queued.
+ */
+export class StoreClosedError extends TasksyncError {
+    /** @param {string} message */
+    constructor(message: string);
 }
 /**
  * `403` with a problem whose `type` ends in `quota-exceeded`: the user holds as many

@@ -5,15 +5,17 @@
 /**
  * The user's tasks, live. `start()` shows the stored list (or loads the snapshot) and
  * keeps it current. Writes through the store show at once, are queued durably and sent
- * in order when the server is reachable, each with `If-Match` set to the version it was
- * made on, so an edit made on stale data becomes a conflict (`onConflict`) instead of
- * silently overwriting someone else's change.
+ * in order when the server is reachable. An edit carries only the fields it changes,
+ * each tested against the value the user saw, so edits of different fields on several
+ * devices all apply; two devices setting one field differently make a conflict
+ * (`onConflict`, `conflicts`), settled by the user (`keepTheirs`, `useMine`), never a
+ * silent overwrite.
  *
  * @example
  * const store = new LiveStore(client, {
- *   onChange: () => render(store.list({ status: "pending" })),
+ *   onChange: () => render(store.list({ status: "pending" }), store.conflicts),
  *   onState: (state, { role }) => showBadge(state, role),
- *   onConflict: (current) => toast(`“${current.title}” was changed elsewhere`),
+ *   onConflict: (c) => toast(`${c.field ?? "the task"} was changed on another device`),
  * });
  * await store.start();
  * await store.update(id, { title: "Buy oat milk" });
@@ -21,6 +23,8 @@
 export class LiveStore extends LiveSync {
     /** @param {TasksyncClient} client @param {LiveStoreOptions} [options] */
     constructor(client: TasksyncClient, options?: LiveStoreOptions);
+    /** Whether the stored list or the first snapshot is in. */
+    loaded: boolean;
     /**
      * The tasks by id, as they will be once the queued writes are applied.
      * @example
@@ -32,7 +36,7 @@ export class LiveStore extends LiveSync {
      * @example
      * badge.textContent = store.pending.length ? `${store.pending.length} changes waiting` : "";
      */
-    get pending(): import("./outbox.js").QueuedWrite[];
+    get pending(): import("./writes.js").QueuedWrite[];
     /** Whether a queued write to this task is still waiting. @param {string} id */
     isPending(id: string): boolean;
     /**
@@ -70,6 +74,10 @@ export class LiveStore extends LiveSync {
      * render(store.list());
      */
     start(): Promise<void>;
+    /** Whether this tab keeps the state the tabs share (sends the queue, sweeps conflicts). */
+    keepsShared(): boolean;
+    /** Another tab signed the user out (its relay, or the database it deleted). */
+    signedOutElsewhere(): void;
     /**
      * Sign out: stop, and delete everything stored for this user in this browser (the
      * mirror and any write still queued). The other tabs of the user close too

@@ -1,8 +1,8 @@
 export type Task = import("./rest.js").Task;
 export type TaskFields = import("./rest.js").TaskFields;
 export type Change = import("./mirror.js").Change;
-export type QueuedWrite = import("./outbox.js").QueuedWrite;
-export type ConflictError = import("./errors.js").ConflictError;
+export type QueuedWrite = import("./writes.js").QueuedWrite;
+export type Conflict = import("./conflicts.js").Conflict;
 export type TasksyncError = import("./errors.js").TasksyncError;
 export type ConnectionState = "connecting" | "live" | "offline" | "resyncing" | "closed";
 /**
@@ -10,18 +10,16 @@ export type ConnectionState = "connecting" | "live" | "offline" | "resyncing" | 
  * does, or it has its own socket (the browser lacks Web Locks or BroadcastChannel).
  */
 export type Role = "leader" | "follower" | "solo";
-export type ConflictInfo = {
-    operation: import("./outbox.js").Operation;
-    id: string;
-    /**
-     * the fields that were not written
-     */
-    attempted: TaskFields | null;
-    error: ConflictError;
-    /**
-     * the queued write the server refused
-     */
-    write: QueuedWrite;
+/**
+ * Why a queued write was dropped: `missing`, an edit of a task deleted elsewhere (and
+ * every later write of that task); `rejected`, any other refusal (invalid, over quota, …).
+ */
+export type DropReason = "missing" | "rejected";
+/**
+ * A queued write the server refused for good, with why.
+ */
+export type DroppedWrite = QueuedWrite & {
+    reason: DropReason;
 };
 export type LiveStoreOptions = {
     onChange?: ((change: Change) => void) | undefined;
@@ -33,13 +31,13 @@ export type LiveStoreOptions = {
         code?: number;
     }) => void) | undefined;
     /**
-     * a `412`: the write was refused; `current` is the task now (and shown)
+     * a new conflict (once each; listed in `store.conflicts` until settled)
      */
-    onConflict?: ((current: Task, info: ConflictInfo) => void) | undefined;
+    onConflict?: ((conflict: Conflict) => void) | undefined;
     /**
-     * a queued write the server refused for good: `404` (the task is gone) or another `4xx`
+     * a queued write the server refused for good: `404` to an edit (the task is gone; `write.reason` is `missing`) or another `4xx` (`rejected`)
      */
-    onDropped?: ((write: QueuedWrite, error: TasksyncError) => void) | undefined;
+    onDropped?: ((write: DroppedWrite, error: TasksyncError) => void) | undefined;
     /**
      * the queue changed (writes not yet answered, oldest first)
      */

@@ -9,7 +9,6 @@ export class LiveSync extends LiveWrites {
     state: ConnectionState;
     /** @type {Role | null} */
     role: Role | null;
-    closed: boolean;
     stop: AbortController;
     /** @type {TabChannel | null} */
     channel: TabChannel | null;
@@ -30,14 +29,13 @@ export class LiveSync extends LiveWrites {
     listeners: Set<() => void>;
     /** How many changes `subscribe`'s listeners were told of. */
     revision: number;
-    /** @param {Change} _change */
-    changed(_change: Change): void;
     /** Stop; if this tab held the socket, the next tab takes it over. */
     close(): void;
     notify(): void;
     /** Runs with the Web Lock held (or at once without sharing), until the store closes. */
     lead(): Promise<void>;
     announce(): void;
+    reloadConflicts(): Promise<void>;
     /** @param {Relay} message */
     onRelay(message: Relay): void;
     /** Tell `onState` (and, from the leader, the other tabs) of a change. @param {boolean} [roleChanged] */
@@ -48,7 +46,6 @@ export class LiveSync extends LiveWrites {
 export type Task = import("./rest.js").Task;
 export type TaskEvent = import("./rest.js").TaskEvent;
 export type TasksyncClient = import("./rest.js").TasksyncClient;
-export type Change = import("./mirror.js").Change;
 export type MirrorKeeper = import("./storage.js").MirrorKeeper;
 export type TaskStorage = import("./storage.js").TaskStorage;
 export type Relay = import("./tabs.js").Relay;

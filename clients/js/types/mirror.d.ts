@@ -15,11 +15,12 @@ export function sortTasks(tasks: Iterable<Task>, { status, sort, order }?: TaskQ
 /** @typedef {import("./rest.js").TaskEvent} TaskEvent */
 /** @typedef {import("./rest.js").TasksyncClient} TasksyncClient */
 /**
- * What `onChange` is told. `echo` is true for this tab's own writes (their responses
- * and the events they caused); `type: "snapshot"` means the whole set was reloaded (or
- * restored from storage), `type: "outbox"` that writes were queued or settled.
+ * What `onChange` is told. `echo` is true for this tab's own writes only (their answers
+ * and the events they caused), never for another tab's; `type: "snapshot"` means the
+ * whole set was reloaded (or restored from storage), `type: "outbox"` that writes were
+ * queued or settled, `type: "conflicts"` that conflicts came or went.
  * @typedef {object} Change
- * @property {"snapshot" | "outbox" | "task.created" | "task.updated" | "task.deleted"} type
+ * @property {"snapshot" | "outbox" | "conflicts" | "task.created" | "task.updated" | "task.deleted"} type
  * @property {string | null} id  the task's id (null for a snapshot)
  * @property {Task | null} task  the task as it is now (null when deleted, or for a snapshot)
  * @property {boolean} echo
@@ -59,14 +60,21 @@ export class TaskMirror {
     receive(event: TaskEvent): void;
     /** @param {TaskEvent} event */
     apply(event: TaskEvent): void;
-    /** A task as a write's response (or a conflict) returned it: newer versions win. @param {Task} task */
-    applyWrite(task: Task): void;
     /**
-     * A task that is gone (deleted here, or found missing by a write).
-     * @param {string} id @param {{mine: boolean}} how  `mine`: this tab deleted it
+     * A task as a write's answer (or a conflict) returned it: newer versions win.
+     * @param {Task} task @param {{echo: boolean}} how  `echo`: the answer to this tab's own write
      */
-    forget(id: string, { mine }: {
+    applyWrite(task: Task, { echo }: {
+        echo: boolean;
+    }): void;
+    /**
+     * A task that is gone (deleted by this device, or found missing by a write).
+     * @param {string} id @param {{mine: boolean, echo: boolean}} how  `mine`: deleted by a
+     * write of this device (an older update must not revive it); `echo`: of this tab
+     */
+    forget(id: string, { mine, echo }: {
         mine: boolean;
+        echo: boolean;
     }): void;
     /**
      * Reload the snapshot, then apply the events that arrived meanwhile; one reload at a
@@ -92,12 +100,13 @@ export type Task = import("./rest.js").Task;
 export type TaskEvent = import("./rest.js").TaskEvent;
 export type TasksyncClient = import("./rest.js").TasksyncClient;
 /**
- * What `onChange` is told. `echo` is true for this tab's own writes (their responses
- * and the events they caused); `type: "snapshot"` means the whole set was reloaded (or
- * restored from storage), `type: "outbox"` that writes were queued or settled.
+ * What `onChange` is told. `echo` is true for this tab's own writes only (their answers
+ * and the events they caused), never for another tab's; `type: "snapshot"` means the
+ * whole set was reloaded (or restored from storage), `type: "outbox"` that writes were
+ * queued or settled, `type: "conflicts"` that conflicts came or went.
  */
 export type Change = {
-    type: "snapshot" | "outbox" | "task.created" | "task.updated" | "task.deleted";
+    type: "snapshot" | "outbox" | "conflicts" | "task.created" | "task.updated" | "task.deleted";
     /**
      * the task's id (null for a snapshot)
      */

@@ -1,18 +1,9 @@
 /**
- * A write as data, ready to queue.
- * @param {Operation} operation @param {string | null} id  null: a create, with a new id
- * @param {TaskFields | null} body @param {number | null} ifMatch @param {string} clientId
- * @returns {QueuedWrite}
+ * The server's answer to `write` as an outcome; null when there is none yet (the network,
+ * a `5xx`, `408`, `429`, a token to renew): the write is sent again with the same key.
+ * @param {QueuedWrite} write @param {unknown} error @returns {Outcome | null}
  */
-export function queuedWrite(operation: Operation, id: string | null, body: TaskFields | null, ifMatch: number | null, clientId: string): QueuedWrite;
-/**
- * The tasks as they will be once the queued writes are applied, in order, on top of
- * the server's state; each write adds one to the version, as the server will (a create
- * makes version 1), so a write queued after another names the version that one makes.
- * @param {Map<string, Task>} confirmed @param {QueuedWrite[]} writes
- * @returns {Map<string, Task>}
- */
-export function overlay(confirmed: Map<string, Task>, writes: QueuedWrite[]): Map<string, Task>;
+export function outcomeOf(write: QueuedWrite, error: unknown): Outcome | null;
 export class Outbox {
     /** @param {TaskStorage} storage @param {TasksyncClient} client @param {OutboxHooks} hooks */
     constructor(storage: TaskStorage, client: TasksyncClient, hooks: OutboxHooks);
@@ -27,6 +18,8 @@ export class Outbox {
      * @type {Set<number>}
      */
     settled: Set<number>;
+    /** Counts this tab's own changes to the queue, so a read that overlapped one is redone. */
+    generation: number;
     /** @type {Promise<void> | null} */
     flushing: Promise<void> | null;
     /** @type {(() => void) | null} */
@@ -34,8 +27,12 @@ export class Outbox {
     closed: boolean;
     /** Read the queue again (another tab changed it). */
     reload(): Promise<void>;
-    /** Queue a write; resolves once it is stored. @param {QueuedWrite} write */
-    add(write: QueuedWrite): Promise<QueuedWrite>;
+    /**
+     * Queue a write, settling the conflicts `settles` names in the same transaction;
+     * resolves with the write, numbered, once it is stored.
+     * @param {QueuedWrite} write @param {string[]} [settles]  conflict keys
+     */
+    add(write: QueuedWrite, settles?: string[]): Promise<import("./writes.js").QueuedWrite>;
     /** Another tab settled write `n`. @param {number} n */
     forget(n: number): void;
     /** Send now: the queue has a new write, or the server may be reachable again. */
@@ -43,59 +40,31 @@ export class Outbox {
     close(): void;
     flush(): Promise<void>;
     /**
+     * Apply an answer to the queue: the write leaves it (or, after a `409`, stays at its
+     * head with the fields that held, under a new key), and the later writes of its task
+     * follow (answers.js). Planned on the queue as stored, in the transaction that stores
+     * the plan, so a write another tab queued meanwhile is not missed; only then is
+     * anything told.
+     * @param {QueuedWrite} write @param {Outcome} outcome
+     */
+    settle(write: QueuedWrite, outcome: Outcome): Promise<void>;
+    /**
      * Wait `ms`, or less when woken (a new write, back online) or closed; a wake-up within
      * the first `atLeast` ms is ignored. @param {number} ms @param {number} [atLeast]
      */
     pause(ms: number, atLeast?: number): Promise<any>;
 }
 export type Task = import("./rest.js").Task;
-export type TaskFields = import("./rest.js").TaskFields;
+export type QueuedWrite = import("./writes.js").QueuedWrite;
 export type TasksyncClient = import("./rest.js").TasksyncClient;
 export type TaskStorage = import("./storage.js").TaskStorage;
-export type Operation = "create" | "update" | "replace" | "toggle" | "delete";
-export type QueuedWrite = {
-    /**
-     * its place in the queue (given by storage)
-     */
-    n?: number | undefined;
-    operation: Operation;
-    /**
-     * the task's id; for a create, chosen here (a UUID)
-     */
-    id: string;
-    method: "PUT" | "PATCH" | "DELETE";
-    /**
-     * relative to the API's base URL
-     */
-    path: string;
-    body: TaskFields | null;
-    /**
-     * the version the write was based on (null: last writer wins)
-     */
-    ifMatch: number | null;
-    /**
-     * a create: `If-None-Match: *`
-     */
-    ifNoneMatch: boolean;
-    /**
-     * its `Idempotency-Key`, the same on every attempt
-     */
-    key: string;
-    /**
-     * the `X-Client-Id` of the tab that made it
-     */
-    clientId: string;
-    createdAt: string;
-    /**
-     * how many times it was sent (its answer may have been lost)
-     */
-    attempts: number;
-};
+export type AnswerPlan = import("./answers.js").AnswerPlan;
 /**
- * How the server settled a write. `applied`: written (or replayed), `task` as the
- * server returned it (null for a delete), `seq` its event; `conflict`: a `412`, nothing
- * written, `current` the task now; `missing`: a `404` (deleted elsewhere); `rejected`:
- * another `4xx` (invalid, over quota, …).
+ * How the server answered a write. `applied`: written (or replayed; a delete of a task
+ * already gone counts), `task` as returned (null for a delete), `seq` its event;
+ * `conflict`: nothing written, `current` the task now, `conflicts` the failed tests of
+ * an edit's `409` (empty for a delete's `412`); `missing`: an edit's `404` (deleted
+ * elsewhere); `rejected`: any other `4xx` (invalid, over quota, …).
  */
 export type Outcome = {
     kind: "applied";
@@ -104,6 +73,11 @@ export type Outcome = {
 } | {
     kind: "conflict";
     current: Task;
+    conflicts: {
+        path: string;
+        expected: unknown;
+        actual: unknown;
+    }[];
     error: ConflictError;
 } | {
     kind: "missing";
@@ -117,11 +91,14 @@ export type OutboxHooks = {
      * whether this tab sends the queue now
      */
     mayFlush: () => boolean;
-    onSettled: (write: QueuedWrite, outcome: Outcome) => void;
     /**
-     * the queue changed (a write added, settled or reloaded)
+     * after the queue and the conflicts were updated in storage
      */
-    onChange: () => void;
+    onSettled: (write: QueuedWrite, outcome: Outcome, plan: AnswerPlan) => void;
+    /**
+     * the queue changed; `echo`: by this tab's own doing
+     */
+    onChange: (echo: boolean) => void;
     onError: (error: Error) => void;
 };
 import { ConflictError } from "./errors.js";

@@ -3,6 +3,7 @@
 /** @typedef {import("./live_options.js").ConnectionState} ConnectionState */
 /** @typedef {import("./live_options.js").Role} Role */
 /** @typedef {import("./live.js").LiveStore} LiveStore */
+/** @typedef {import("./conflicts.js").Conflict} Conflict */
 /**
  * What `useLiveTasks` returns; a new object only when something in it may have changed.
  * @typedef {object} LiveTasks
@@ -10,6 +11,7 @@
  * @property {ConnectionState} state  `connecting`, `live`, `offline`, `resyncing` or `closed`
  * @property {number} pending  how many queued writes the server has not answered yet
  * @property {Role | null} role  which part this tab plays in sharing the socket
+ * @property {readonly Conflict[]} conflicts  `store.conflicts`: same-field disagreements waiting for the user's choice
  */
 /**
  * The store's tasks (`store.list(query)`) and connection state, kept current.
@@ -25,6 +27,7 @@ export type TaskQuery = import("./mirror.js").TaskQuery;
 export type ConnectionState = import("./live_options.js").ConnectionState;
 export type Role = import("./live_options.js").Role;
 export type LiveStore = import("./live.js").LiveStore;
+export type Conflict = import("./conflicts.js").Conflict;
 /**
  * What `useLiveTasks` returns; a new object only when something in it may have changed.
  */
@@ -45,4 +48,8 @@ export type LiveTasks = {
      * which part this tab plays in sharing the socket
      */
     role: Role | null;
+    /**
+     * `store.conflicts`: same-field disagreements waiting for the user's choice
+     */
+    conflicts: readonly Conflict[];
 };

@@ -105,13 +105,14 @@ export class TasksyncClient {
     /** The WebSocket URL; the token goes in the first message, never here. @param {number | null} since */
     socketUrl(since: number | null): string;
     /**
-     * Send a queued write (outbox.js) once: its own `Idempotency-Key`, `X-Client-Id` and
-     * preconditions. Resolves with the task the server returned (null for a delete) and
-     * the `seq` of the event it recorded (`Tasksync-Seq`).
-     * @param {import("./outbox.js").QueuedWrite} write
+     * Send a queued write (writes.js) once: its own `Idempotency-Key`, `X-Client-Id` and
+     * preconditions (an edit's are the `test`s of its JSON Patch body). Resolves with the
+     * task the server returned (null for a delete) and the `seq` of the event it recorded
+     * (`Tasksync-Seq`).
+     * @param {import("./writes.js").QueuedWrite} write
      * @returns {Promise<{task: Task | null, seq: number | null, replayed: boolean}>}
      */
-    send(write: import("./outbox.js").QueuedWrite): Promise<{
+    send(write: import("./writes.js").QueuedWrite): Promise<{
         task: Task | null;
         seq: number | null;
         replayed: boolean;
@@ -174,5 +175,9 @@ export type TaskEvent = {
      */
     origin: string | null;
     at: string;
+    /**
+     * `task.updated`: the fields whose value it set
+     */
+    changed?: ("completed" | "title" | "description" | "due_date")[] | undefined;
 };
 import { TokenSource } from "./tokens.js";

@@ -1,21 +1,20 @@
 /**
  * Open the database for `name` (the store's scope: API origin + user), or a memory
  * store if that cannot be done. Never rejects.
- * @param {string} name @param {{onFallback?: (reason: string) => void}} [hooks]
+ * @param {string} name @param {StorageHooks} [hooks]
  * @returns {Promise<TaskStorage>}
  */
-export function openStorage(name: string, hooks?: {
-    onFallback?: (reason: string) => void;
-}): Promise<TaskStorage>;
+export function openStorage(name: string, hooks?: StorageHooks): Promise<TaskStorage>;
+/**
+ * @typedef {object} StorageHooks
+ * @property {(reason: string) => void} [onFallback]
+ * @property {() => void} [onDeleted]  another tab deleted the database: the user signed out
+ */
 export class TaskStorage {
-    /** @param {string} name @param {{onFallback?: (reason: string) => void}} hooks */
-    constructor(name: string, hooks: {
-        onFallback?: (reason: string) => void;
-    });
+    /** @param {string} name @param {StorageHooks} hooks */
+    constructor(name: string, hooks: StorageHooks);
     name: string;
-    hooks: {
-        onFallback?: (reason: string) => void;
-    };
+    hooks: StorageHooks;
     /** @type {IDBDatabase | null} */
     db: IDBDatabase | null;
     /** Why storage is in memory only, or null while IndexedDB holds it. @type {string | null} */
@@ -27,18 +26,23 @@ export class TaskStorage {
     /** @type {QueuedWrite[]} */
     memOutbox: QueuedWrite[];
     memNext: number;
+    /** @type {Map<string, Conflict>} */
+    memConflicts: Map<string, Conflict>;
     /**
      * Hand the memory copy what the caller holds, when falling back mid-session (from
      * `onFallback`, before the write that failed is redone in memory).
-     * @param {{tasks: Iterable<Task>, seq: number, outbox: QueuedWrite[]}} state
+     * @param {{tasks: Iterable<Task>, seq: number, outbox: QueuedWrite[], conflicts: Conflict[]}} state
      */
-    seedMemory({ tasks, seq, outbox }: {
+    seedMemory({ tasks, seq, outbox, conflicts }: {
         tasks: Iterable<Task>;
         seq: number;
         outbox: QueuedWrite[];
+        conflicts: Conflict[];
     }): void;
     /** Whether what is stored survives a reload and is shared with the other tabs. */
     get durable(): boolean;
+    /** Another tab deleted the database (signing the user out). */
+    deleted(): void;
     /** Switch to memory, keeping what the caller hands over. @param {string} reason */
     fallBack(reason: string): void;
     /**
@@ -58,16 +62,33 @@ export class TaskStorage {
     writeMirror(delta: MirrorDelta): Promise<void>;
     /** The queued writes, oldest first. @returns {Promise<QueuedWrite[]>} */
     readOutbox(): Promise<QueuedWrite[]>;
-    /** Append a write; resolves with it, numbered, once it is stored. @param {QueuedWrite} write @returns {Promise<QueuedWrite>} */
-    addWrite(write: QueuedWrite): Promise<QueuedWrite>;
+    /**
+     * Store changes to the queue and the conflicts in one transaction; resolves, once
+     * stored, with the added write numbered (null without one).
+     * @param {QueueDelta} delta @returns {Promise<QueuedWrite | null>}
+     */
+    commit(delta: QueueDelta): Promise<QueuedWrite | null>;
+    /**
+     * Read the queue and change it in one transaction: `change` sees the queued writes as
+     * stored (oldest first) and says what to store, so no other tab's write slips between
+     * the reading and the writing. Resolves with the added write, numbered.
+     * @param {(writes: QueuedWrite[]) => QueueDelta} change @returns {Promise<QueuedWrite | null>}
+     */
+    updateQueue(change: (writes: QueuedWrite[]) => QueueDelta): Promise<QueuedWrite | null>;
+    /** The open conflicts. @returns {Promise<Conflict[]>} */
+    readConflicts(): Promise<Conflict[]>;
+    /**
+     * Remove the conflicts `settled` says the server's state has settled, judged on what
+     * is stored; resolves with their keys.
+     * @param {(conflict: Conflict) => boolean} settled @returns {Promise<string[]>}
+     */
+    removeConflictsWhere(settled: (conflict: Conflict) => boolean): Promise<string[]>;
     /**
      * Count one more attempt at sending write `n`, in the same transaction that reads it:
      * resolves with the write as stored, or null if another tab already settled it.
      * @param {number} n @returns {Promise<QueuedWrite | null>}
      */
     claimWrite(n: number): Promise<QueuedWrite | null>;
-    /** @param {number} n */
-    removeWrite(n: number): Promise<void>;
     /** Delete everything stored for this user (signing out). Other tabs' connections close first. */
     clear(): Promise<void>;
     close(): void;
@@ -99,7 +120,8 @@ export class MirrorKeeper {
     save(): Promise<void>;
 }
 export type Task = import("./rest.js").Task;
-export type QueuedWrite = import("./outbox.js").QueuedWrite;
+export type QueuedWrite = import("./writes.js").QueuedWrite;
+export type Conflict = import("./conflicts.js").Conflict;
 export type MirrorDelta = {
     put: Task[];
     remove: string[];
@@ -108,4 +130,33 @@ export type MirrorDelta = {
      * a snapshot: everything not in `put` is gone
      */
     replace?: boolean | undefined;
+};
+/**
+ * Changes to the queue and the conflicts, stored in one transaction.
+ */
+export type QueueDelta = {
+    /**
+     * a new write, numbered at the end of the queue
+     */
+    add?: import("./writes.js").QueuedWrite | undefined;
+    /**
+     * queued writes changed in place (same `n`)
+     */
+    put?: import("./writes.js").QueuedWrite[] | undefined;
+    /**
+     * queued writes that leave the queue
+     */
+    remove?: number[] | undefined;
+    /**
+     * each replaces any conflict of its key
+     */
+    putConflicts?: import("./conflicts.js").Conflict[] | undefined;
+    removeConflicts?: string[] | undefined;
+};
+export type StorageHooks = {
+    onFallback?: ((reason: string) => void) | undefined;
+    /**
+     * another tab deleted the database: the user signed out
+     */
+    onDeleted?: (() => void) | undefined;
 };

@@ -4,8 +4,9 @@ export function toWire(outcome: Outcome): WireOutcome;
 export function fromWire(wire: WireOutcome): Outcome;
 /** @typedef {import("./rest.js").Task} Task */
 /** @typedef {import("./rest.js").TaskEvent} TaskEvent */
-/** @typedef {import("./outbox.js").QueuedWrite} QueuedWrite */
+/** @typedef {import("./writes.js").QueuedWrite} QueuedWrite */
 /** @typedef {import("./outbox.js").Outcome} Outcome */
+/** @typedef {import("./answers.js").AnswerPlan} AnswerPlan */
 /** @typedef {import("./live_options.js").ConnectionState} ConnectionState */
 /**
  * An outcome as it crosses to another tab (errors lose their class on the way).
@@ -14,14 +15,17 @@ export function fromWire(wire: WireOutcome): Outcome;
 /**
  * What tabs tell each other. `relayed` is the highest seq the leader has relayed: a
  * follower that is behind it (and not reloading) lost a relay. `outbox`: a tab queued a
- * write (read the queue again); `settled`: the sender has the server's answer to one;
- * `signout`: the user signed out in one tab, so all of them close.
+ * write, maybe settling conflicts (read both again); `conflicts`: a tab settled some
+ * (read them again); `settled`: the sender has the server's answer to a write and has
+ * stored what it does to the queue and the conflicts (`plan`); `signout`: the user signed
+ * out in one tab, so all of them close.
  * @typedef {{kind: "event", event: TaskEvent}
  *   | {kind: "resync"}
  *   | {kind: "state", state: ConnectionState, relayed: number, code?: number}
  *   | {kind: "query"}
  *   | {kind: "outbox"}
- *   | {kind: "settled", write: QueuedWrite, outcome: WireOutcome}
+ *   | {kind: "conflicts"}
+ *   | {kind: "settled", write: QueuedWrite, outcome: WireOutcome, plan: AnswerPlan}
  *   | {kind: "signout"}} Relay
  */
 export class TabChannel {
@@ -42,8 +46,9 @@ export class TabChannel {
 }
 export type Task = import("./rest.js").Task;
 export type TaskEvent = import("./rest.js").TaskEvent;
-export type QueuedWrite = import("./outbox.js").QueuedWrite;
+export type QueuedWrite = import("./writes.js").QueuedWrite;
 export type Outcome = import("./outbox.js").Outcome;
+export type AnswerPlan = import("./answers.js").AnswerPlan;
 export type ConnectionState = import("./live_options.js").ConnectionState;
 /**
  * An outcome as it crosses to another tab (errors lose their class on the way).
@@ -59,8 +64,10 @@ export type WireOutcome = {
 /**
  * What tabs tell each other. `relayed` is the highest seq the leader has relayed: a
  * follower that is behind it (and not reloading) lost a relay. `outbox`: a tab queued a
- * write (read the queue again); `settled`: the sender has the server's answer to one;
- * `signout`: the user signed out in one tab, so all of them close.
+ * write, maybe settling conflicts (read both again); `conflicts`: a tab settled some
+ * (read them again); `settled`: the sender has the server's answer to a write and has
+ * stored what it does to the queue and the conflicts (`plan`); `signout`: the user signed
+ * out in one tab, so all of them close.
  */
 export type Relay = {
     kind: "event";
@@ -77,9 +84,12 @@ export type Relay = {
 } | {
     kind: "outbox";
 } | {
+    kind: "conflicts";
+} | {
     kind: "settled";
     write: QueuedWrite;
     outcome: WireOutcome;
+    plan: AnswerPlan;
 } | {
     kind: "signout";
 };

@@ -3,14 +3,14 @@
 // really there (an `any` would make it unused, and tsc fails on that).
 import { createRoot } from "react-dom/client";
 import {
-  ConflictError,
   LiveStore,
   QuotaExceededError,
+  StoreClosedError,
   TasksyncClient,
   TasksyncError,
-  type ConflictInfo,
+  type Conflict,
   type ConnectionState,
-  type QueuedWrite,
+  type DroppedWrite,
   type Task,
   type TaskEvent,
 } from "tasksync";
@@ -21,15 +21,21 @@ const client = new TasksyncClient({
   token: async () => sessionStorage.getItem("token"),
 });
 
-function onConflict(current: Task, info: ConflictInfo): void {
-  const attempted: string | undefined = info.attempted?.title;
-  const error: ConflictError = info.error;
-  console.warn(`“${current.title}” (version ${current.version}) was changed elsewhere`, attempted, error.current.id);
+function onConflict(conflict: Conflict): void {
+  if (conflict.field === null) {
+    // A delete refused: `server` is the whole task as it is now.
+    const now: Task = conflict.server;
+    console.warn(`“${now.title}” was changed elsewhere, so it was not deleted`, conflict.seen?.version);
+  } else {
+    const wanted: string | boolean | null = conflict.wanted;
+    console.warn(`${conflict.key}: you had ${conflict.seen}, chose ${wanted}, the server has ${conflict.server}`);
+  }
 }
 
-function onDropped(write: QueuedWrite, error: TasksyncError): void {
+function onDropped(write: DroppedWrite, error: TasksyncError): void {
+  const why: "missing" | "rejected" = write.reason;
   if (error instanceof QuotaExceededError) console.warn(`You have reached the limit of ${error.limit ?? "?"} tasks`);
-  else console.warn(`${write.operation} ${write.id} not saved: ${error.status}`, error.retryAfter);
+  else console.warn(`${write.operation} ${write.id} not saved (${why}): ${error.status}`, write.changes, error.retryAfter);
 }
 
 const store = new LiveStore(client, {
@@ -64,6 +70,17 @@ async function main(): Promise<void> {
   await store.start();
   const task: Task = await store.create({ title: "Buy milk", due_date: "2026-12-01" });
   await store.update(task.id, { title: "Buy oat milk" });
+  await store.complete(task.id);
+  await store.complete(task.id, false);
+  for (const conflict of store.conflicts) {
+    if (conflict.field === "title") await store.useMine(conflict);
+    else await store.keepTheirs(conflict.key);
+  }
+  try {
+    await store.create({ title: "after close" });
+  } catch (error) {
+    if (error instanceof StoreClosedError) console.warn("signed out: not queued");
+  }
   const page = await client.list({ status: "pending", limit: 10 });
   const seq: number = page.seq;
   const feed = await client.changes(seq, { wait: 1 });
@@ -76,6 +93,10 @@ async function main(): Promise<void> {
   useLiveTasks(store, { status: "done" });
   // @ts-expect-error: a create needs a title
   await store.create({ description: "untitled" });
+  // @ts-expect-error: edits are tested against the values shown, not a version
+  await store.update(task.id, { title: "x" }, { ifMatch: 3 });
+  // @ts-expect-error: a conflict's field is one of the four editable ones, or null for a delete
+  if (store.conflicts[0]?.field === "version") void 0;
   // @ts-expect-error: the state is one of five names
   const state: LiveTasks["state"] = "online";
   void version;
