@@ -34,11 +34,14 @@ def test_the_offline_names_are_exported() -> None:
         "EditConflict",
         "FailedTest",
         "LiveTasks",
+        "Quarantined",
         "QueuedWrite",
         "StoreClosedError",
+        "StoreLockedError",
         "WriteRequest",
         "WriteResult",
     }
     assert offline <= set(tasksync_client.__all__)
     assert issubclass(tasksync_client.StoreClosedError, tasksync_client.TasksyncError)
+    assert issubclass(tasksync_client.StoreLockedError, tasksync_client.TasksyncError)
     assert issubclass(tasksync_client.EditConflict, tasksync_client.ApiError)

@@ -138,5 +138,5 @@ def test_a_file_of_the_previous_schema_keeps_its_queue_as_field_edits(tmp_path: 
         ),
     ]
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     db.close()

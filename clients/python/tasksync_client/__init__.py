@@ -28,6 +28,7 @@ from tasksync_client.errors import (
     RateLimited,
     ServerError,
     StoreClosedError,
+    StoreLockedError,
     StreamClosed,
     TasksyncError,
     TokenProviderError,
@@ -51,6 +52,7 @@ from tasksync_client.models import (
 )
 from tasksync_client.outbox import QueuedWrite
 from tasksync_client.rest import UNSET, TasksyncClient, Unset
+from tasksync_client.store_damage import Quarantined
 from tasksync_client.streams import Transport
 from tasksync_client.writes import WriteRequest, WriteResult
 
@@ -79,11 +81,13 @@ __all__ = [
     "PreconditionFailed",
     "Problem",
     "ProtocolError",
+    "Quarantined",
     "QueuedWrite",
     "RateLimited",
     "ServerError",
     "Snapshot",
     "StoreClosedError",
+    "StoreLockedError",
     "StreamClosed",
     "Task",
     "TaskPage",

@@ -15,6 +15,7 @@
     ├── StreamClosed             a live socket was closed; .code, .reason
     ├── TokenProviderError       the token provider raised
     ├── StoreClosedError         a write through a LiveTasks that cannot send it
+    ├── StoreLockedError         the store file is open for the same user elsewhere
     └── ProtocolError            the server sent something the contract does not allow
 
 `is_retryable(exc)` says whether trying again later can help.
@@ -164,6 +165,12 @@ class TokenProviderError(TasksyncError):
 class StoreClosedError(TasksyncError):
     """A write through a `LiveTasks` that cannot send it: never started, closed, or
     signed out. Nothing was queued."""
+
+
+class StoreLockedError(TasksyncError):
+    """The store file is open for the same API origin and user in another `LiveTasks`,
+    here or in another process: two would send the same queue. Close that one first
+    (its lock goes when it closes or its process ends)."""
 
 
 class ProtocolError(TasksyncError):

@@ -21,7 +21,7 @@ from tasksync_client.mirror import TaskMirror
 from tasksync_client.models import Task
 from tasksync_client.outbox import Answer, Outbox, QueuedWrite
 from tasksync_client.rest import MAX_PAGE, TasksyncClient
-from tasksync_client.storage import LocalStore
+from tasksync_client.storage import LocalStore, Quarantined
 from tasksync_client.streams import TRANSPORTS, Hello, Resync, Transport, open_stream
 
 log = logging.getLogger("tasksync_client")
@@ -66,7 +66,9 @@ class LiveTasks(LiveWrites):
     With `store` (a file path) the mirror and the outbox live in that SQLite file, per
     API origin and user: a new process with the same file shows the stored tasks at
     once, even offline, resumes from the stored `seq` and sends what is still queued.
-    `sign_out()` forgets them.
+    `sign_out()` forgets them. A second `LiveTasks` on the same file and user (here or
+    in another process) cannot start while this one runs: `StoreLockedError`. What the
+    file held that could not be read is set aside, not fatal: `quarantined` lists it.
 
     A failure that retrying cannot cure (a refused token with no provider, or one the
     provider cannot replace; a forbidden origin; a protocol violation) stops the
@@ -76,7 +78,8 @@ class LiveTasks(LiveWrites):
     change applied), `pending` (the writes not yet taken by the server), `conflicts`
     (the open ones, oldest first), `connected`
     (a subscription is open now), `connections` (subscriptions opened so far) and
-    `error` (what stopped the mirror, if anything).
+    `error` (what stopped the mirror, if anything), `quarantined` (what `start()` found
+    damaged in the store and set aside).
     """
 
     def __init__(
@@ -106,6 +109,7 @@ class LiveTasks(LiveWrites):
         self.connected = False
         self.connections = 0
         self.error: BaseException | None = None
+        self.quarantined: tuple[Quarantined, ...] = ()
         self.outbox = Outbox()
         self.mirror = TaskMirror(self.outbox, client.client_id)
         # Feeds nobody holds any more drop out by themselves.
@@ -166,8 +170,13 @@ class LiveTasks(LiveWrites):
             raise RuntimeError("this mirror was already started")
         try:
             if self.store_path is not None:
-                self.outbox.store = await self._open_store()
-                restored = await self.mirror.restore(await self.outbox.store.load())
+                store = self.outbox.store = await self._open_store()
+                # The rows the mirror cannot take are set aside by the store, the rest kept.
+                stored = await store.load(
+                    check_write=QueuedWrite.from_json, check_conflict=Conflict.from_json
+                )
+                self.quarantined = tuple(store.quarantined)
+                restored = await self.mirror.restore(stored)
             else:
                 restored = False
             if not restored:
