@@ -170,6 +170,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(
                 Edge,
                 metrics=metrics,
+                send_timeout=settings.send_timeout_seconds,
                 fixed={**HARDENING, **VARY_ORIGIN},
                 cors={
                     "allow_origins": settings.cors_origins,

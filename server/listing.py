@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from server.connection import Conn
+from server.connection import Conn, Row
 from server.errors import ValidationFailed, field_error
 from server.models import tasks, users
 from server.schemas import is_storable
@@ -153,10 +153,32 @@ def _page_statement(status: Status, sort: Sort, order: Order, cursor: CursorKind
     )
 
 
+# What a task's JSON holds besides its title and description (names, id, timestamps).
+_TASK_OVERHEAD_BYTES = 256
+
+
+def _text_bytes(text: str) -> int:
+    # An upper bound without encoding: UTF-8 takes at most 4 bytes a code point.
+    return len(text) if text.isascii() else 4 * len(text)
+
+
+def _fitting(rows: list[Row], max_bytes: int) -> int:
+    """How many of `rows` fit in about `max_bytes` of JSON (at least one)."""
+    total = 0
+    for count, row in enumerate(rows):
+        total += _TASK_OVERHEAD_BYTES + _text_bytes(row["title"]) + _text_bytes(row["description"])
+        if total > max_bytes and count > 0:
+            return count
+    return len(rows)
+
+
 async def list_tasks(
-    conn: Conn, user_id: str, query: ListQuery
+    conn: Conn, user_id: str, query: ListQuery, *, max_bytes: int | None = None
 ) -> tuple[list[dict[str, Any]], int, str | None]:
-    """One page of the user's tasks, the `seq` of the same snapshot, and the next cursor."""
+    """One page of the user's tasks, the `seq` of the same snapshot, and the next cursor.
+
+    With `max_bytes` the page also stops once it holds about that much JSON (at least
+    one task): the next cursor continues after the last task given."""
     c = query.cursor
     kind: CursorKind = "none" if c is None else ("null-key" if c.key is None else "key")
     stmt = _page_statement(query.status, query.sort, query.order, kind)
@@ -167,8 +189,9 @@ async def list_tasks(
     seq = int(rows[0]["head"]) if rows else 0
     rows = [row for row in rows if row["id"] is not None]
     next_cursor = None
-    if len(rows) > query.limit:
-        rows = rows[: query.limit]
+    keep = min(query.limit, len(rows) if max_bytes is None else _fitting(rows, max_bytes))
+    if len(rows) > keep:
+        rows = rows[:keep]
         last = rows[-1]
         key: Any = None
         if query.sort == "title":

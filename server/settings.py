@@ -104,6 +104,13 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1,::1"
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # A page of the list or of the changes feed stops once it holds about this much
+    # (the client continues from `next_cursor` / its last seq): a response is bounded in
+    # bytes, not only in items (500 tasks of 10,000 emoji were 20 MB).
+    max_page_bytes: int = Field(default=1024 * 1024, ge=16 * 1024)
+    # A large response goes out in pieces; a client that takes longer than this to read
+    # one has its request ended (its connection closed) and the response let go.
+    send_timeout_seconds: float = Field(default=30.0, gt=0)
     # From the request's headers to the end of its body. uvicorn bounds the wait for a
     # request's headers (`timeout_keep_alive` between requests) but not for its body: a
     # client that promises a length and stops sending would hold its request for ever.

@@ -74,7 +74,8 @@ async def _page(request: Request, user_id: str, since: int, limit: int) -> str |
         window = await log_window(conn, user_id)
         if not window.can_resume(since):
             return f'{{"events":[],"seq":{window.head},"resync":true}}'
-        rows = await events_since(conn, user_id, since, limit=limit)
+        max_bytes = services(request).settings.max_page_bytes
+        rows = await events_since(conn, user_id, since, limit=limit, max_bytes=max_bytes)
     if not rows:
         return None
     # The bodies are stored as the exact JSON every transport sends: no re-encoding.

@@ -9,10 +9,9 @@ In order, for each connection:
    log lines.
 3. Websockets then go straight to the router: every layer a connection passes through is
    a coroutine that stays suspended as long as it is open — nothing for a request, but
-   memory per socket for an idle socket held for hours (the issue-9 idle-socket
-   target). Nothing below acts on a websocket: CORS, the response fields and
-   Starlette's `ExceptionMiddleware` only touch HTTP responses, and `GET /api/ws`
-   catches its own errors.
+   memory per socket for an idle socket held for hours. Nothing below acts on a
+   websocket: CORS, the response fields and Starlette's `ExceptionMiddleware` only
+   touch HTTP responses, and `GET /api/ws` catches its own errors.
 4. HTTP: requests with an `Origin` (a browser's cross-origin requests and preflights)
    pass through Starlette's `CORSMiddleware`; the rest — REST clients, same-origin
    reads — go straight on, sparing each a layer that would only add `Vary: Origin`,
@@ -20,17 +19,21 @@ In order, for each connection:
 5. On the way out, one wrapper of `send` adds `X-Request-Id`, the fixed fields
    (browser hardening, `Vary: Origin`) and the rate-limit fields a handler left in the
    scope's state (`RATE_LIMIT_STATE`), whatever kind of response it built (JSON, 204,
-   a stream), leaving alone any field the response has already.
-6. When the response is done: the request's log line and latency metric
-   (`server.observability.log_request`).
+   a stream), leaving alone any field the response has already. A large body goes out
+   in pieces, each within `SEND_TIMEOUT_SECONDS`: a client that stops reading holds a
+   piece in the transport's buffer, not the whole response, and not for long.
+6. When the response is done: the request's place among its user's requests in flight
+   is given back (`server.inflight`), and the request's log line and latency metric
+   are written (`server.observability.log_request`).
 
 One layer, not five: each layer is a coroutine call per request and each `send`
 wrapper a closure and a call per message; merging them took about 20 µs off a list
-request (issue 9's profile: routing and middleware 100 → 75-84 µs).
+request (a profile of the REST read benchmark: routing and middleware 100 → 75-84 µs).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -44,15 +47,42 @@ from server.api.headers import IN_FLIGHT_STATE, RATE_LIMIT_STATE
 from server.metrics import Metrics
 from server.observability import log_request, request_id_of
 
+# uvicorn writes a body message into the transport's buffer whole, whether or not the
+# client reads: bodies above this go out in pieces of this size, each waited for.
+_CHUNK_BYTES = 64 * 1024
+
+
+async def send_in_pieces(send: Send, message: Message, piece_seconds: float) -> None:
+    """Send a large body message as several, each within `piece_seconds`; past it the
+    request fails (uvicorn closes the connection) and lets the body go."""
+    body: bytes = message["body"]
+    more = message.get("more_body", False)
+    view = memoryview(body)
+    for start in range(0, len(body), _CHUNK_BYTES):
+        piece = {
+            "type": "http.response.body",
+            "body": bytes(view[start : start + _CHUNK_BYTES]),
+            "more_body": more or start + _CHUNK_BYTES < len(body),
+        }
+        async with asyncio.timeout(piece_seconds):
+            await send(piece)
+
 
 class Edge:
     """ASGI middleware (see the module docstring). `fixed` are header fields for every
     HTTP response; `cors` are `CORSMiddleware`'s options."""
 
     def __init__(
-        self, app: ASGIApp, *, metrics: Metrics, fixed: Mapping[str, str], cors: Mapping[str, Any]
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        fixed: Mapping[str, str],
+        cors: Mapping[str, Any],
+        send_timeout: float = 30.0,
     ) -> None:
         self.app = app
+        self.send_timeout = send_timeout
         self.cors = CORSMiddleware(app, **cors)
         self.metrics = metrics
         self.fixed = [(name.lower().encode(), value.encode()) for name, value in fixed.items()]
@@ -79,6 +109,7 @@ class Edge:
         started = time.perf_counter()
         status = 500  # what the client gets if no response start is ever sent
         fixed = self.fixed
+        send_timeout = self.send_timeout
         stamp = (b"x-request-id", request_id.encode())
 
         async def send_with_fields(message: Message) -> None:
@@ -97,6 +128,9 @@ class Edge:
                     )
                 out.append(stamp)
                 message["headers"] = out
+            elif len(message.get("body", b"")) > _CHUNK_BYTES:
+                await send_in_pieces(send, message, send_timeout)
+                return
             await send(message)
 
         try:

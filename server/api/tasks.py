@@ -67,7 +67,9 @@ async def list_endpoint(request: Request) -> Response:
     user = await authenticate(request, Budget.READS)
     query = parse_list_query(request.query_params)
     async with services(request).db.read() as conn:
-        items, seq, next_cursor = await list_tasks(conn, user.user_id, query)
+        items, seq, next_cursor = await list_tasks(
+            conn, user.user_id, query, max_bytes=services(request).settings.max_page_bytes
+        )
     return json_response({"items": items, "seq": seq, "next_cursor": next_cursor})
 
 

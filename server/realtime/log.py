@@ -184,17 +184,49 @@ class LoggedEvent(NamedTuple):
     at: datetime
 
 
+@cache
+def _events_since_within(dialect: str) -> sa.Select[Any]:
+    """`_EVENTS_SINCE` cut where the page passes `:max_bytes` of event text (the first
+    event always comes): the cut is made in the database, so a page of large events
+    never crosses the wire, nor sits in this process, whole."""
+    size = (
+        sa.func.octet_length(events.c.body)
+        if dialect == "postgresql"
+        else sa.func.length(sa.cast(events.c.body, sa.LargeBinary))  # SQLite before 3.43
+    )
+    page = _EVENTS_SINCE.add_columns(size.label("size")).subquery()
+    through = sa.func.sum(page.c.size).over(order_by=page.c.seq).label("through")
+    sized = sa.select(page.c.seq, page.c.body, page.c.at, page.c.size, through).subquery()
+    return (
+        sa.select(sized.c.seq, sized.c.body, sized.c.at)
+        .where(sized.c.through - sized.c.size < sa.bindparam("max_bytes", type_=sa.BigInteger))
+        .order_by(sized.c.seq)
+    )
+
+
 async def events_since(
-    conn: Conn, user_id: str, after: int, *, upto: int | None = None, limit: int = 1000
+    conn: Conn,
+    user_id: str,
+    after: int,
+    *,
+    upto: int | None = None,
+    limit: int = 1000,
+    max_bytes: int | None = None,
 ) -> list[LoggedEvent]:
-    """The user's events after `after` (and at most `upto`), oldest first."""
+    """The user's events after `after` (and at most `upto`), oldest first; with
+    `max_bytes`, only as many as fit in about that much event text (at least one)."""
     values = {
         "user_id": user_id,
         "after": after,
         "upto": _NO_UPPER_BOUND if upto is None else upto,
         "limit": limit,
     }
-    rows = await conn.fetch(_EVENTS_SINCE, values)
+    if max_bytes is None:
+        stmt: sa.Executable = _EVENTS_SINCE
+    else:
+        stmt = _events_since_within(conn.dialect)
+        values["max_bytes"] = max_bytes
+    rows = await conn.fetch(stmt, values)
     return [LoggedEvent(int(row["seq"]), row["body"], _utc(row["at"])) for row in rows]
 
 

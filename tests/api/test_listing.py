@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.api.helpers import assert_problem, create, error_fields, list_ids, list_page
+from tests.conftest import AppFactory
 from tests.support import User
 
 SORTS = ["created", "title", "due_date"]
@@ -214,3 +215,41 @@ async def test_seq_counts_the_users_changes(client: httpx.AsyncClient, user: Use
     assert page["seq"] == 5
     assert [task["id"] for task in page["items"]] == [first["id"]]
     assert (await list_page(client, other_user))["seq"] == 1
+
+
+async def test_pages_are_bounded_in_bytes_and_continue_by_cursor(app_factory: AppFactory, user: User) -> None:
+    client = await app_factory(max_page_bytes=16 * 1024)
+    # Each task holds 4,000 bytes of description (2,000 two-byte characters).
+    created = [
+        (await create(client, user, title=f"t{i:02}", description="é" * 2000))["id"] for i in range(12)
+    ]
+    first = await list_page(client, user, limit=500, sort="title", order="asc")
+    assert 1 <= len(first["items"]) < 12 and first["next_cursor"] is not None
+    titles = [t["title"] for t in first["items"]]
+    cursor = first["next_cursor"]
+    while cursor is not None:
+        page = await list_page(client, user, limit=500, sort="title", order="asc", cursor=cursor)
+        titles += [t["title"] for t in page["items"]]
+        cursor = page["next_cursor"]
+    assert titles == [f"t{i:02}" for i in range(12)]
+
+    response = await client.get("/api/changes", params={"since": 0, "limit": 1000}, headers=user.headers)
+    page = response.json()
+    assert 1 <= len(page["events"]) < 12 and page["resync"] is False
+    assert len(response.content) < 2 * 16 * 1024
+    seen = [e["task"]["id"] for e in page["events"]]
+    while len(seen) < 12:
+        since = page["events"][-1]["seq"]
+        page = (await client.get("/api/changes", params={"since": since}, headers=user.headers)).json()
+        assert page["events"], "the feed stopped before the head"
+        seen += [e["task"]["id"] for e in page["events"]]
+    assert seen == created
+
+
+async def test_one_task_larger_than_the_bound_still_comes(app_factory: AppFactory, user: User) -> None:
+    client = await app_factory(max_page_bytes=16 * 1024)
+    big = await create(client, user, title="big", description="😀" * 10_000)  # 40,000 bytes
+    page = await list_page(client, user)
+    assert [t["id"] for t in page["items"]] == [big["id"]]
+    events = (await client.get("/api/changes", params={"since": 0}, headers=user.headers)).json()["events"]
+    assert [e["task"]["id"] for e in events] == [big["id"]]

@@ -6,6 +6,7 @@ A real server; two requests whose bodies are still arriving hold the user's plac
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 
 import httpx
@@ -44,3 +45,52 @@ async def test_past_its_bound_a_users_request_waits_and_others_are_served(
         assert answered.status_code == 200 and [t["title"] for t in answered.json()["items"]] == ["a"]
         await second.send(b' "b"}\n')
         assert (await second.response()).status == 201
+
+
+async def unread_request(
+    port: int, user: User, path: str
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A request whose client then reads nothing (and has a tiny receive buffer)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+    reader, writer = await asyncio.open_connection(sock=sock)
+    writer.write(request("GET", path, user=user))
+    await writer.drain()
+    return reader, writer
+
+
+async def test_a_response_nobody_reads_is_cut_after_the_send_timeout(
+    pg_url: str, artifacts_dir: Path
+) -> None:
+    # A client asks for a large page and stops reading. Past SEND_TIMEOUT_SECONDS the
+    # request ends and the server lets the response go: what the client can still read
+    # is what was already on its way, then the connection closes. Pages of up to 16 MiB
+    # here, so that a response is far larger than the kernel's socket buffers.
+    env = {"DATABASE_URL": pg_url, "SEND_TIMEOUT_SECONDS": "1", "MAX_PAGE_BYTES": str(16 * 1024 * 1024)}
+    user = User()
+    async with (
+        running(ServerProcess(env, artifacts_dir, "unread")) as (server,),
+        httpx.AsyncClient(base_url=server.url, headers=user.headers, timeout=20) as http,
+    ):
+        big = {"description": "😀" * 10_000}  # 40,000 bytes
+        for i in range(200):  # a page of about 8 MB
+            response = await http.post("/api/tasks", json={"title": f"t{i}", **big})
+            assert response.status_code == 201
+        reader, writer = await unread_request(server.port, user, "/api/tasks?limit=500")
+        try:
+            await asyncio.sleep(3)  # the client reads nothing, past the send timeout
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            length = int(
+                next(
+                    line.split(b":")[1]
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
+                )
+            )
+            body = await asyncio.wait_for(reader.read(), 20)  # until the server closes
+            assert length > 8_000_000 and len(body) < length / 2, (length, len(body))
+            assert (await http.get("/api/tasks", params={"limit": 1})).status_code == 200
+        finally:
+            writer.transport.abort()
