@@ -3,9 +3,10 @@
  * The writes of `LiveStore`, its base class (as `LiveWrites` is `LiveTasks`'s in the
  * Python client), as docs/sync-model.md has them: each write is a `QueuedWrite`
  * (writes.js) added to the outbox (outbox.js) and shown at once on top of the server's
- * state. An edit is the fields it changes, each tested against the value shown, so
- * edits of different fields from several devices merge; a same-field disagreement
- * becomes a conflict (conflicts.js) the user settles with `keepTheirs` or `useMine`.
+ * state. An edit is the fields it changes, each tested against the value the user saw
+ * (shown now, or given as `seen` by a form opened earlier), so edits of different fields
+ * from several devices merge; a same-field disagreement becomes a conflict
+ * (conflicts.js) the user settles with `keepTheirs` or `useMine`.
  * `settle` applies the server's answer to the mirror and reports new conflicts
  * (`onConflict`) and dropped writes (`onDropped`). `LiveStore` (live.js) and `LiveSync`
  * (live_sync.js), its subclasses, provide the state they work on: the mirror, the
@@ -15,7 +16,7 @@
 
 import { withServer } from "./conflicts.js";
 import { StoreClosedError } from "./errors.js";
-import { createWrite, deleteWrite, editWrite, fieldsToEdit } from "./writes.js";
+import { FIELDS, createWrite, deleteWrite, editWrite, fieldsToEdit, valueOf } from "./writes.js";
 
 /** @typedef {import("./rest.js").Task} Task */
 /** @typedef {import("./rest.js").TaskFields} TaskFields */
@@ -96,24 +97,30 @@ export class LiveWrites {
   /**
    * Change some fields: only those that differ from what is shown are queued, each
    * tested against the value shown, so another device's change of another field merges.
-   * Resolves with the task as shown.
+   * An edit made in a form opened earlier passes `seen`, the values the form showed
+   * (only for fields in `changes`; any other key throws a `TypeError`): those fields are
+   * tested against them, so a change made elsewhere meanwhile becomes a conflict instead
+   * of being overwritten, and a field left as the form showed it is not sent. Resolves
+   * with the task as shown.
    * @example
    * await store.update(id, { title: "Buy oat milk" });
-   * @param {string} id @param {TaskFields} changes
+   * await store.update(id, { title: input.value }, { seen: { title: titleWhenOpened } });
+   * @param {string} id @param {TaskFields} changes @param {{seen?: TaskFields}} [options]
    */
-  async update(id, changes) {
-    return this.edit(id, changes);
+  async update(id, changes, options = {}) {
+    return this.edit(id, changes, options.seen);
   }
 
   /**
    * Set every editable field: those omitted return to their defaults (`""`, `false`,
-   * `null`). Queued, as any edit, as the fields that change.
+   * `null`). Queued, as any edit, as the fields that change; `seen` as in `update`
+   * (any editable field may be named: they all change).
    * @example
    * await store.replace(id, { title: "Buy milk", completed: true });
-   * @param {string} id @param {TaskFields & {title: string}} fields
+   * @param {string} id @param {TaskFields & {title: string}} fields @param {{seen?: TaskFields}} [options]
    */
-  async replace(id, fields) {
-    return this.edit(id, { description: "", completed: false, due_date: null, ...fields });
+  async replace(id, fields, options = {}) {
+    return this.edit(id, { description: "", completed: false, due_date: null, ...fields }, options.seen);
   }
 
   /**
@@ -214,11 +221,12 @@ export class LiveWrites {
     return task;
   }
 
-  /** @param {string} id @param {TaskFields} wanted */
-  async edit(id, wanted) {
+  /** @param {string} id @param {TaskFields} wanted @param {TaskFields} [seen] */
+  async edit(id, wanted, seen) {
     const outbox = this.writable();
     const shown = this.shown(id);
-    const edit = fieldsToEdit(shown, wanted);
+    checkSeen(wanted, seen);
+    const edit = fieldsToEdit(shown, wanted, seen);
     if (!edit) return shown; // nothing to do
     // Editing a field in conflict is the user's choice: that conflict is settled.
     const settles = this.openKeys(id, Object.keys(edit.changes));
@@ -293,6 +301,22 @@ export class LiveWrites {
     if (await this.conflictList?.sweep(this.mirror.tasks)) {
       if (this.durable) this.post({ kind: "conflicts" });
       this.conflictsChanged();
+    }
+  }
+}
+
+/**
+ * `seen` names only fields the edit changes: a value seen of a field not being changed
+ * means nothing, and a misspelt field would silently fall back to the value shown now,
+ * overwriting the very change `seen` is there to protect.
+ * @param {TaskFields} wanted @param {TaskFields | undefined} seen
+ */
+function checkSeen(wanted, seen) {
+  if (seen === undefined) return;
+  if (seen === null || typeof seen !== "object") throw new TypeError("seen is an object: field → the value the user saw");
+  for (const field of Object.keys(seen)) {
+    if (!FIELDS.includes(/** @type {any} */ (field)) || valueOf(wanted, /** @type {any} */ (field)) === undefined) {
+      throw new TypeError(`seen names ${JSON.stringify(field)}, which this edit does not change`);
     }
   }
 }

@@ -170,24 +170,31 @@ export function upgradeWrites(old, confirmed) {
 }
 
 /**
- * The edit that takes `shown` to `wanted`: only the fields that change, each with its
- * value as shown; null when nothing changes. Titles are trimmed first, as the server
- * trims them.
- * @param {Task} shown @param {TaskFields} wanted
+ * The edit that takes `shown` to `wanted`: only the fields that change, each with the
+ * value the user saw — its entry in `seen` if there is one (a form opened earlier saw an
+ * older value than the one shown now), else the value shown now; null when nothing
+ * changes. A field is left out when its wanted value is the one shown now (nothing to
+ * do: another device may have made the same change) or the one the user saw (they did
+ * not change it, so a change made elsewhere since stands). Titles are trimmed first, as
+ * the server trims them.
+ * @param {Task} shown @param {TaskFields} wanted @param {TaskFields} [seen]
  * @returns {{changes: TaskFields, seen: TaskFields} | null}
  */
-export function fieldsToEdit(shown, wanted) {
+export function fieldsToEdit(shown, wanted, seen = {}) {
   /** @type {Record<string, unknown>} */
   const changes = {};
   /** @type {Record<string, unknown>} */
-  const seen = {};
+  const tested = {};
   for (const field of FIELDS) {
-    let value = valueOf(wanted, field);
-    if (value === undefined) continue;
-    if (field === "title" && typeof value === "string") value = value.trim();
-    if (same(value, shown[field])) continue;
+    const value = trimmed(field, valueOf(wanted, field));
+    if (value === undefined || same(value, shown[field])) continue;
+    const saw = valueOf(seen, field) === undefined ? shown[field] : trimmed(field, valueOf(seen, field));
+    if (same(value, saw)) continue;
     changes[field] = value;
-    seen[field] = shown[field];
+    tested[field] = saw;
   }
-  return Object.keys(changes).length ? { changes, seen } : null;
+  return Object.keys(changes).length ? { changes, seen: tested } : null;
 }
+
+/** @param {Field} field @param {unknown} value */
+const trimmed = (field, value) => (field === "title" && typeof value === "string" ? value.trim() : value);

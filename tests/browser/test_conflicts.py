@@ -166,3 +166,39 @@ async def test_deleting_a_task_changed_elsewhere_is_a_conflict_of_the_whole_task
 
 async def _no_tasks(api: httpx.AsyncClient) -> bool:
     return await server_tasks(api) == {}
+
+
+async def test_a_rename_that_arrives_while_the_title_editor_is_open_is_a_conflict_not_overwritten(
+    browsing: Browsing, servers: list[ServerProcess], user: User, api: httpx.AsyncClient
+) -> None:
+    await api.post("/api/tasks", json={"title": "Plan"})
+    laptop = await browsing.tab(await browsing.device(user.token), servers[0])
+    phone = await browsing.tab(await browsing.device(user.token), servers[1])
+    for tab in (laptop, phone):
+        await tab.expect_titles(["Plan"], timeout=LIVE_TIMEOUT_MS)
+    answers = patch_answers(laptop.page)
+    # The laptop's user opens the title editor and types; before they save, the phone
+    # renames the task and the laptop, online, hears of it.
+    await laptop.row("Plan").locator(".title").click()
+    editor = laptop.page.locator(".title-edit")
+    await editor.fill("Laptop plan")
+    await rename(phone, "Plan", "Phone plan")
+    await wait_until(lambda: landed(api, "Phone plan"), message="the phone's edit never landed")
+    toggle = laptop.page.locator("#tasks li .toggle")
+    await expect(toggle).to_have_attribute("aria-label", "Done: Phone plan", timeout=LIVE_TIMEOUT_MS)
+    await expect(editor).to_have_value("Laptop plan")  # still open: not saved yet
+
+    await editor.press("Enter")
+    # Tested against the title the editor showed, not the one shown when it is saved.
+    conflict = laptop.page.locator("#conflicts li[data-key]")
+    await expect(conflict).to_have_count(1, timeout=LIVE_TIMEOUT_MS)
+    await expect(conflict).to_have_attribute("data-field", "title")
+    await expect(conflict.locator(".seen")).to_have_text("“Plan”")
+    await expect(conflict.locator(".wanted")).to_have_text("“Laptop plan”")
+    await expect(conflict.locator(".server")).to_have_text("“Phone plan”")
+    await laptop.expect_titles(["Phone plan"])
+    await expect_waiting(laptop, 0)
+    assert answers == [409]
+    task = (await server_tasks(api))["Phone plan"]
+    assert task["version"] == 2  # the phone's rename stands: nothing overwrote it
+    await phone.expect_titles(["Phone plan"])

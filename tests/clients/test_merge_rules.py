@@ -5,7 +5,7 @@ and to the conflicts. Pure functions first, then the mirror fed with answers."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -22,6 +22,7 @@ from tasksync_client import (
     WriteResult,
 )
 from tasksync_client.errors import api_error
+from tasksync_client.live_writes import LiveWrites
 from tasksync_client.merge import follow, new_edit, overlay, rebase, resolve_409, shift_deletes
 from tasksync_client.mirror import TaskMirror
 from tasksync_client.outbox import Outbox
@@ -75,6 +76,23 @@ def test_queued_edits_chain_each_seeing_what_the_one_before_set() -> None:
         {"title": "Buy oat milk"},
     )
     assert new_edit(shown, {"title": "Buy oat milk"}) == ({}, {})  # nothing to do
+
+
+def test_an_edit_from_a_form_opened_earlier_is_tested_against_what_the_form_showed() -> None:
+    # The form showed "Buy milk"; another device renamed it to "Buy bread" since.
+    now = task(2, title="Buy bread")
+    assert new_edit(now, {"title": "Buy oat milk"}, {"title": "Buy milk"}) == (
+        {"title": "Buy oat milk"},
+        {"title": "Buy milk"},  # its test fails: a conflict, not an overwrite
+    )
+    # Typed what is there now: agreed. Left as the form showed it: their change stands.
+    assert new_edit(now, {"title": "Buy bread"}, {"title": "Buy milk"}) == ({}, {})
+    assert new_edit(now, {"title": "Buy milk"}, {"title": "Buy milk"}) == ({}, {})
+    # A field without a value seen keeps the rule of the value shown now.
+    assert new_edit(now, {"title": "X", "completed": True}, {"title": "Buy milk"}) == (
+        {"title": "X", "completed": True},
+        {"title": "Buy milk", "completed": False},
+    )
 
 
 def test_an_edit_goes_on_the_wire_as_a_field_level_json_patch_without_if_match() -> None:
@@ -274,3 +292,57 @@ async def test_a_write_through_a_store_that_cannot_send_it_is_refused_at_once() 
 
 def _unused(request: httpx.Request) -> httpx.Response:
     raise AssertionError("no request is made")
+
+
+class Writes(LiveWrites):
+    """`LiveTasks`'s writes on a mirror alone: what they queue, with no server."""
+
+    def __init__(self, client: TasksyncClient, mirror: TaskMirror) -> None:
+        self.client, self.mirror = client, mirror
+
+    def _check_open(self) -> None:
+        pass
+
+    def _notify(self) -> None:
+        pass
+
+
+async def test_update_and_replace_with_seen_send_a_test_of_the_value_the_form_showed() -> None:
+    async with TasksyncClient(
+        "http://127.0.0.1:9", "token", transport=httpx.MockTransport(_unused)
+    ) as client:
+        # Shown now: another device's rename and due date, which arrived while the form was open.
+        mirror = await mirror_with(confirmed=task(2, title="Buy bread", due_date="2026-12-24"))
+        mirror.show_all()
+        writes = Writes(client, mirror)
+        await writes.update(ID, title=" Buy oat milk ", seen={"title": " Buy milk"})
+        (queued,) = writes.mirror.outbox.writes
+        assert queued.request.body == [
+            {"op": "test", "path": "/title", "value": "Buy milk"},
+            {"op": "replace", "path": "/title", "value": "Buy oat milk"},
+        ]
+        # A whole form: the fields left as the form showed them are not sent (theirs stand).
+        await writes.replace(
+            ID,
+            title="Buy oat milk",
+            description="2 litres",
+            seen={"title": "Buy oat milk", "description": "", "completed": False, "due_date": None},
+        )
+        assert writes.mirror.outbox.writes[-1].request.body == [
+            {"op": "test", "path": "/description", "value": ""},
+            {"op": "replace", "path": "/description", "value": "2 litres"},
+        ]
+        # The value typed is the one shown now: agreed, nothing queued.
+        await writes.update(ID, description="2 litres", seen={"description": "1 litre"})
+        assert len(writes.mirror.outbox.writes) == 2
+        with pytest.raises(ValueError, match="completed"):
+            await writes.update(ID, title="Buy soy milk", seen={"completed": False})  # not being changed
+        with pytest.raises(ValueError, match="due_date"):
+            await writes.update(ID, due_date=date(2026, 12, 25), seen={"due_date": "someday"})
+        assert len(writes.mirror.outbox.writes) == 2
+        await writes.update(ID, due_date=None, seen={"due_date": date(2026, 12, 1)})
+        assert writes.mirror.outbox.writes[-1].request.body[0] == {
+            "op": "test",
+            "path": "/due_date",
+            "value": "2026-12-01",
+        }

@@ -468,8 +468,10 @@ function formatDate(date) {
 }
 
 /**
- * Inline title editing. The edit is made when it is saved, tested against the title
- * shown then (docs/sync-model.md: the value shown when the edit was made).
+ * Inline title editing. The edit is made when it is saved, but tested against the title
+ * shown when editing started (`seen`): the user typed over that one, so a rename from
+ * another device that arrives while the editor is open becomes a conflict instead of
+ * being overwritten (docs/sync-model.md).
  * @param {HTMLLIElement} row
  */
 function startEdit(row) {
@@ -477,9 +479,10 @@ function startEdit(row) {
   const task = store?.get(id);
   const shown = row.querySelector(".title");
   if (!task || !shown) return;
+  const seen = task.title;
   const input = document.createElement("input");
   input.className = "title-edit";
-  input.value = task.title;
+  input.value = seen;
   input.maxLength = 200;
   input.setAttribute("aria-label", "Title");
   let done = false;
@@ -490,7 +493,7 @@ function startEdit(row) {
     input.replaceWith(shown);
     const current = store?.get(id);
     if (current) shown.textContent = current.title;
-    if (save && title && title !== task.title) attempt(store?.update(id, { title }) ?? Promise.resolve());
+    if (save && title && title !== seen) attempt(store?.update(id, { title }, { seen: { title: seen } }) ?? Promise.resolve());
   };
   input.addEventListener("keydown", (event) => {
     if (event.key === "Enter") finish(true);

@@ -52,21 +52,31 @@ export class LiveWrites {
     /**
      * Change some fields: only those that differ from what is shown are queued, each
      * tested against the value shown, so another device's change of another field merges.
-     * Resolves with the task as shown.
+     * An edit made in a form opened earlier passes `seen`, the values the form showed
+     * (only for fields in `changes`; any other key throws a `TypeError`): those fields are
+     * tested against them, so a change made elsewhere meanwhile becomes a conflict instead
+     * of being overwritten, and a field left as the form showed it is not sent. Resolves
+     * with the task as shown.
      * @example
      * await store.update(id, { title: "Buy oat milk" });
-     * @param {string} id @param {TaskFields} changes
+     * await store.update(id, { title: input.value }, { seen: { title: titleWhenOpened } });
+     * @param {string} id @param {TaskFields} changes @param {{seen?: TaskFields}} [options]
      */
-    update(id: string, changes: TaskFields): Promise<import("./rest.js").Task | undefined>;
+    update(id: string, changes: TaskFields, options?: {
+        seen?: TaskFields;
+    }): Promise<import("./rest.js").Task | undefined>;
     /**
      * Set every editable field: those omitted return to their defaults (`""`, `false`,
-     * `null`). Queued, as any edit, as the fields that change.
+     * `null`). Queued, as any edit, as the fields that change; `seen` as in `update`
+     * (any editable field may be named: they all change).
      * @example
      * await store.replace(id, { title: "Buy milk", completed: true });
-     * @param {string} id @param {TaskFields & {title: string}} fields
+     * @param {string} id @param {TaskFields & {title: string}} fields @param {{seen?: TaskFields}} [options]
      */
     replace(id: string, fields: TaskFields & {
         title: string;
+    }, options?: {
+        seen?: TaskFields;
     }): Promise<import("./rest.js").Task | undefined>;
     /**
      * Set `completed` (never a blind flip: another device completing it too agrees).
@@ -120,8 +130,8 @@ export class LiveWrites {
     writable(): import("./outbox.js").Outbox;
     /** The task as shown, or an error: an edit needs the values it is tested against. @param {string} id */
     shown(id: string): import("./rest.js").Task;
-    /** @param {string} id @param {TaskFields} wanted */
-    edit(id: string, wanted: TaskFields): Promise<import("./rest.js").Task | undefined>;
+    /** @param {string} id @param {TaskFields} wanted @param {TaskFields} [seen] */
+    edit(id: string, wanted: TaskFields, seen?: TaskFields): Promise<import("./rest.js").Task | undefined>;
     /** @param {string} id @param {string[]} fields @returns {string[]} */
     openKeys(id: string, fields: string[]): string[];
     /**

@@ -40,13 +40,17 @@ export function overlay(confirmed: Map<string, Task>, writes: QueuedWrite[]): Ma
  */
 export function upgradeWrites(old: Record<string, any>[], confirmed: Map<string, Task>): QueuedWrite[];
 /**
- * The edit that takes `shown` to `wanted`: only the fields that change, each with its
- * value as shown; null when nothing changes. Titles are trimmed first, as the server
- * trims them.
- * @param {Task} shown @param {TaskFields} wanted
+ * The edit that takes `shown` to `wanted`: only the fields that change, each with the
+ * value the user saw — its entry in `seen` if there is one (a form opened earlier saw an
+ * older value than the one shown now), else the value shown now; null when nothing
+ * changes. A field is left out when its wanted value is the one shown now (nothing to
+ * do: another device may have made the same change) or the one the user saw (they did
+ * not change it, so a change made elsewhere since stands). Titles are trimmed first, as
+ * the server trims them.
+ * @param {Task} shown @param {TaskFields} wanted @param {TaskFields} [seen]
  * @returns {{changes: TaskFields, seen: TaskFields} | null}
  */
-export function fieldsToEdit(shown: Task, wanted: TaskFields): {
+export function fieldsToEdit(shown: Task, wanted: TaskFields, seen?: TaskFields): {
     changes: TaskFields;
     seen: TaskFields;
 } | null;

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -68,21 +69,27 @@ class LiveWrites:
         description: str | None | Unset = UNSET,
         completed: bool | None | Unset = UNSET,
         due_date: date | str | None | Unset = UNSET,
+        seen: Mapping[str, Any] | None = None,
     ) -> Task:
         """Change some fields (`None` resets one); the task as shown now.
 
         Only the fields whose value differs from the one shown are sent, each tested
         against that value: another device's change of another field merges, one of
-        the same field becomes a `Conflict`.
+        the same field becomes a `Conflict`. An edit made in a form opened earlier
+        passes `seen`, the values the form showed (only for fields being changed; any
+        other name raises `ValueError`): those fields are tested against them, so a
+        change made elsewhere meanwhile becomes a `Conflict` instead of being
+        overwritten, and a field left as the form showed it is not sent.
 
-        `await live.update(task.id, title="Buy oat milk")`
+        `await live.update(task.id, title="Buy oat milk")`;
+        `await live.update(task.id, title=typed, seen={"title": title_when_opened})`
         """
         self._check_open()
         wanted = patch_body(title=title, description=description, completed=completed, due_date=due_date)
         if not wanted:
             raise ValueError("nothing to change")
         reset = {name: DEFAULTS[name] if value is None else value for name, value in wanted.items()}
-        return await self._edit(task, reset)
+        return await self._edit(task, reset, seen)
 
     async def replace(
         self,
@@ -92,14 +99,16 @@ class LiveWrites:
         description: str = "",
         completed: bool = False,
         due_date: date | str | None = None,
+        seen: Mapping[str, Any] | None = None,
     ) -> Task:
         """Set every editable field (those not given to their defaults), as an edit of the
-        fields that differ from the ones shown.
+        fields that differ from the ones shown; `seen` as in `update` (any editable field
+        may be named: they all change).
 
         `await live.replace(task.id, title="Buy bread")`
         """
         self._check_open()
-        return await self._edit(task, task_fields(title, description, completed, due_date))
+        return await self._edit(task, task_fields(title, description, completed, due_date), seen)
 
     async def complete(self, task: TaskRef, completed: bool = True) -> Task:
         """Set `completed` (never a blind flip: a retry or a merge cannot undo it).
@@ -174,9 +183,12 @@ class LiveWrites:
             raise KeyError(f"no task {task_id!r} in this mirror")
         return shown
 
-    async def _edit(self, task: TaskRef, wanted: dict[str, Any]) -> Task:
+    async def _edit(
+        self, task: TaskRef, wanted: dict[str, Any], saw: Mapping[str, Any] | None = None
+    ) -> Task:
         shown = self._shown(task)
-        changes, seen = merge.new_edit(shown, _checked(wanted))
+        wanted = _checked(wanted)
+        changes, seen = merge.new_edit(shown, wanted, _checked_seen(wanted, saw))
         if not changes:
             self._notify()
             return shown
@@ -208,6 +220,23 @@ def _checked(fields: dict[str, Any]) -> dict[str, Any]:
     if isinstance(due, str) and not (CALENDAR_DATE.fullmatch(due) and _is_date(due)):
         raise ValueError(f"a due_date is a calendar date (YYYY-MM-DD), not {due!r}")
     return fields
+
+
+def _checked_seen(wanted: Mapping[str, Any], seen: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """`seen` as JSON values, checked as the changes are. It names only fields the edit
+    changes: a value seen of a field not being changed means nothing, and a misspelt
+    field would silently fall back to the value shown now, overwriting the very change
+    `seen` is there to protect."""
+    if seen is None:
+        return None
+    for name in seen:
+        if name not in wanted:
+            raise ValueError(f"seen names {name!r}, which this edit does not change")
+    return _checked({name: _jsonable(value) for name, value in seen.items()})
+
+
+def _jsonable(value: object) -> object:
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _is_date(text: str) -> bool:

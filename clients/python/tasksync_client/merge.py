@@ -2,7 +2,8 @@
 
 What a device shows is the confirmed task with the queued writes laid over it
 (`overlay`). An edit carries the fields the user changed and the value each showed
-(`new_edit`), so queued edits of one task chain. Each answer of the server rewrites
+(`new_edit`; a form opened earlier gives the values it showed), so queued edits of one
+task chain. Each answer of the server rewrites
 the writes queued after the one it answered: an applied write moves a later delete's
 `If-Match` on (`shift_deletes`), a `409` splits the write into agreed, conflicting and
 still-to-send fields and folds later edits of a conflicting field into its conflict
@@ -60,12 +61,23 @@ def overlay(confirmed: Task | None, writes: Iterable[QueuedWrite]) -> Task | Non
     return task
 
 
-def new_edit(shown: Task, wanted: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """`changes` and `seen` of an edit of `shown` to the `wanted` JSON values: the fields
-    whose value differs, each with the value shown now. Both empty: nothing to do."""
+def new_edit(
+    shown: Task, wanted: Mapping[str, Any], seen: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`changes` and `seen` of an edit of `shown` to the `wanted` JSON values, each field
+    with the value the user saw: its entry in `seen` if there is one (a form opened
+    earlier saw an older value than the one shown now), else the value shown now. A
+    field is left out when its wanted value is the one shown now (nothing to do: another
+    device may have made the same change) or the one the user saw (they did not change
+    it, so a change made elsewhere since stands). Both empty: nothing to do."""
     values = wire_fields(shown)
-    changes = {name: value for name, value in wanted.items() if not same(values[name], value)}
-    return changes, {name: values[name] for name in changes}
+    saw = {**values, **(seen or {})}
+    changes = {
+        name: value
+        for name, value in wanted.items()
+        if not same(values[name], value) and not same(saw[name], value)
+    }
+    return changes, {name: saw[name] for name in changes}
 
 
 def shift_deletes(later: Sequence[QueuedWrite], version: int) -> dict[str, QueuedWrite]:

@@ -70,6 +70,8 @@ async function main(): Promise<void> {
   await store.start();
   const task: Task = await store.create({ title: "Buy milk", due_date: "2026-12-01" });
   await store.update(task.id, { title: "Buy oat milk" });
+  await store.update(task.id, { title: "Buy soy milk" }, { seen: { title: "Buy oat milk" } });
+  await store.replace(task.id, { title: "Buy milk", completed: true }, { seen: { title: "Buy soy milk" } });
   await store.complete(task.id);
   await store.complete(task.id, false);
   for (const conflict of store.conflicts) {
@@ -95,6 +97,8 @@ async function main(): Promise<void> {
   await store.create({ description: "untitled" });
   // @ts-expect-error: edits are tested against the values shown, not a version
   await store.update(task.id, { title: "x" }, { ifMatch: 3 });
+  // @ts-expect-error: `seen` holds field values, not a version
+  await store.update(task.id, { title: "x" }, { seen: { version: 3 } });
   // @ts-expect-error: a conflict's field is one of the four editable ones, or null for a delete
   if (store.conflicts[0]?.field === "version") void 0;
   // @ts-expect-error: the state is one of five names
