@@ -7,6 +7,7 @@ import asyncio
 import atexit
 import contextlib
 import inspect
+import json
 import os
 import re
 import signal
@@ -291,6 +292,19 @@ class ServerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:]
+
+    def log_records(self) -> list[dict[str, Any]]:
+        """Every JSON line of the whole log, parsed (lines that are not JSON are skipped:
+        a log assertion reads fields, never the formatting)."""
+        records = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        return records
 
     async def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
         """Signal the process and wait for it to exit (killing it after `timeout`, or at

@@ -94,9 +94,6 @@ class StreamCounts:
         if self._counts[key] <= 0:
             del self._counts[key]
 
-    def total(self) -> int:
-        return self._total
-
 
 def client_network(host: str) -> str:
     """What the per-address caps count by: an IPv4 address as it is, an IPv6 one by its

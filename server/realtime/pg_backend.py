@@ -62,7 +62,6 @@ class ResilientPostgresBackend(BroadcastBackend):
         self._lost = asyncio.Event()
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
         self._supervisor: asyncio.Task[None] | None = None
-        self.reconnects = 0
 
     @property
     def connected(self) -> bool:
@@ -182,7 +181,6 @@ class ResilientPostgresBackend(BroadcastBackend):
                 except _FAILED as exc:
                     log.warning("listener reconnect failed (%r); retrying in %.2fs", exc, delay)
                 else:
-                    self.reconnects += 1
                     for channel in self._channels:
                         self._queue.put_nowait(Event(channel=channel, message=CATCH_UP))
                     break

@@ -49,7 +49,6 @@ class ResilientRedisBackend(BroadcastBackend):
         self._lock = asyncio.Lock()
         self._ok = False
         self._reader: asyncio.Task[None] | None = None
-        self.reconnects = 0
 
     def _client(self) -> aioredis.Redis:
         return aioredis.Redis.from_url(
@@ -143,7 +142,6 @@ class ResilientRedisBackend(BroadcastBackend):
                 log.warning("redis resubscribe failed: %r", exc)
                 return
             self._ok = True
-            self.reconnects += 1
             for channel in self._channels:
                 self._queue.put_nowait(Event(channel=channel, message=CATCH_UP))
         log.warning("redis listener reconnected; %d channels re-subscribed", len(self._channels))
