@@ -6,6 +6,7 @@ client generator (and schemathesis, in the test suite) sees the API as it behave
 
 from __future__ import annotations
 
+import copy
 import json
 from functools import cache
 from typing import Any
@@ -14,6 +15,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server.api.deps import services
 from server.schemas import ChangesPage, Health, Problem, Task, TaskFields, TaskList, TaskPatch
 
 _REF = "#/components/schemas/{model}"
@@ -30,8 +32,18 @@ _STATUS_TEXT = {
     413: "Body over the size limit",
     415: "Body is not JSON by its Content-Type",
     422: "Invalid fields, query parameters or header values; `errors` names each",
-    503: "Not ready",
+    403: "The user holds the most tasks allowed (`type` ends in `quota-exceeded`): delete some first",
+    429: "Over one of the user's rate limits (`type` ends in `rate-limited`): retry after `Retry-After`",
+    503: "The database cannot be reached: nothing was written; retry after `Retry-After`",
 }
+_NOT_READY = "Not ready: the database or the change listener cannot be used now"
+_RATE_LIMIT_HEADERS = {
+    "Retry-After": {"description": "Seconds until a retry can succeed", "schema": {"type": "string"}},
+    "RateLimit": {"description": 'Where the caller stands: `"writes";r=0;t=4`', "schema": {"type": "string"}},
+    "RateLimit-Policy": {"description": 'The budget: `"writes";q=100;w=10`', "schema": {"type": "string"}},
+}
+# Problem members that only some problems carry: absent otherwise, never null.
+_OPTIONAL_PROBLEM_MEMBERS = ("errors", "current", "conflicts")
 
 
 def _schemas() -> dict[str, Any]:
@@ -52,7 +64,30 @@ def _schemas() -> dict[str, Any]:
         out.update(schema.pop("$defs", {}))
         out[schema.get("title", model.__name__)] = schema
     out["TaskJsonPatch"] = _json_patch_schema(out["TaskInput"]["properties"])
+    for name in _OPTIONAL_PROBLEM_MEMBERS:
+        member = out["Problem"]["properties"][name]
+        member.pop("default", None)
+        # `X | None` in the model, so that a problem can leave it out; on the wire it is
+        # left out rather than null, and a generated client should type it as optional.
+        member.update(next(branch for branch in member.pop("anyOf") if branch.get("type") != "null"))
     return out
+
+
+def _service_answers(paths: dict[str, Any]) -> None:
+    """Every route under /api answers `429` (a rate limit) and `503` (the database is
+    out of reach) whatever it does; the routes that create also `403` (the task quota)."""
+    creating = {("/api/tasks", "post"), ("/api/tasks/{task_id}", "put")}
+    for path, item in paths.items():
+        if not path.startswith("/api/"):
+            continue
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            responses = operation["responses"]
+            responses.update(_problems(503))
+            responses["429"] = {**_problems(429)["429"], "headers": _RATE_LIMIT_HEADERS}
+            if (path, method) in creating:
+                responses.update(_problems(403))
 
 
 def _defaults_in_words(schema: dict[str, Any], *, omitted_means_default: bool) -> None:
@@ -104,6 +139,47 @@ def _operation(ops: list[str], name: str, value: dict[str, Any]) -> dict[str, An
         "properties": {"op": op, "path": {"const": f"/{name}"}, "value": value},
         "required": ["op", "path", "value"],
     }
+
+
+_DEV_TOKEN: dict[str, Any] = {
+    "post": {
+        "operationId": "devToken",
+        "summary": "Development mode only: a token for any user name, for this machine's callers",
+        "description": (
+            "Served only in development mode (no BETTER_AUTH_SECRET, no JWKS_URL, never with "
+            "TASKSYNC_ENV=production), to a loopback caller naming a loopback host; anywhere "
+            "else the route does not exist (404), and this document does not list it."
+        ),
+        "security": [],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"user": {"type": "string", "minLength": 1, "maxLength": 255}},
+                        "required": ["user"],
+                    }
+                }
+            },
+        },
+        "responses": {
+            "200": {
+                "description": "A token for `user`",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"token": {"type": "string"}},
+                            "required": ["token"],
+                        }
+                    }
+                },
+            },
+            "404": {"description": "Not development mode, or not this machine"},
+        },
+    }
+}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -184,7 +260,9 @@ def _json_body(name: str, media_types: tuple[str, ...] = ("application/json",)) 
     return {"required": True, "content": {m: {"schema": _ref(name)} for m in media_types}}
 
 
-def build_document() -> dict[str, Any]:
+def build_document(*, dev: bool = False) -> dict[str, Any]:
+    """The document; `dev` adds the development-mode token route (absent otherwise, as
+    the route itself is: outside development mode it answers 404 like an unknown one)."""
     write_errors = _problems(400, 401, 404, 408, 412, 413, 415, 422)
     task_path = {
         "parameters": [_TASK_ID],
@@ -262,7 +340,7 @@ def build_document() -> dict[str, Any]:
                         "description": "Ready",
                         "content": {"application/json": {"schema": _ref("Health")}},
                     },
-                    **_problems(503),
+                    "503": {**_problems(503)["503"], "description": _NOT_READY},
                 },
             }
         },
@@ -370,6 +448,11 @@ def build_document() -> dict[str, Any]:
             },
         },
     }
+    _service_answers(paths)
+    if dev:
+        route = copy.deepcopy(_DEV_TOKEN)
+        route["post"]["responses"].update(_problems(400, 413, 415, 422))
+        paths["/api/dev/token"] = route
     return {
         "openapi": "3.1.0",
         "info": {
@@ -392,9 +475,10 @@ def build_document() -> dict[str, Any]:
 
 
 @cache
-def _document_json() -> bytes:
-    return json.dumps(build_document()).encode()
+def _document_json(dev: bool) -> bytes:
+    return json.dumps(build_document(dev=dev)).encode()
 
 
-async def openapi_endpoint(_request: Request) -> Response:
-    return Response(_document_json(), media_type="application/json")
+async def openapi_endpoint(request: Request) -> Response:
+    dev = services(request).settings.dev_mode
+    return Response(_document_json(dev), media_type="application/json")

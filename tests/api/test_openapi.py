@@ -34,6 +34,7 @@ from schemathesis.specs.openapi.checks import (
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from server.api.openapi import build_document
+from server.settings import Settings
 from tests.support import ServerProcess, User, running
 
 # Every HTTP route of the contract (PROTOCOL.md "REST", plus the SSE stream of "Sync"),
@@ -205,8 +206,17 @@ async def api_server(
     if database_url.startswith("sqlite"):
         database_url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('fuzz')}/tasksync.db"
     server = ServerProcess(
-        # A long-poll that finds nothing would hold each `wait` example for seconds.
-        {"DATABASE_URL": database_url, "LONGPOLL_MAX_WAIT_SECONDS": "0.05"},
+        {
+            "DATABASE_URL": database_url,
+            # A long-poll that finds nothing would hold each `wait` example for seconds.
+            "LONGPOLL_MAX_WAIT_SECONDS": "0.05",
+            # The limits as shipped, not the suite's raised ones: their 429s must be in the
+            # document too. Refusals are answered at once, not held for a second each.
+            "RATE_LIMIT_WRITES": Settings.model_fields["rate_limit_writes"].default,
+            "RATE_LIMIT_READS": Settings.model_fields["rate_limit_reads"].default,
+            "RATE_LIMIT_STREAM_OPENS": Settings.model_fields["rate_limit_stream_opens"].default,
+            "RATE_LIMIT_REFUSAL_DELAY_SECONDS": "0",
+        },
         artifacts_dir,
         name="schemathesis",
     )
@@ -254,3 +264,28 @@ def test_api_conforms_to_its_document(
         case.call_and_validate(base_url=api_server.url, session=http, headers=auth, checks=CHECKS)
 
     check()
+
+
+def test_every_api_route_documents_limits_and_outages() -> None:
+    paths = build_document()["paths"]
+    for path, item in paths.items():
+        for method, operation in item.items():
+            if path.startswith("/api/") and method != "parameters":
+                assert {"429", "503"} <= operation["responses"].keys(), (method, path)
+    assert "403" in paths["/api/tasks"]["post"]["responses"]
+    assert "403" in paths["/api/tasks/{task_id}"]["put"]["responses"]
+    assert "Retry-After" in paths["/api/tasks"]["get"]["responses"]["429"]["headers"]
+
+
+def test_optional_problem_members_are_optional_not_null() -> None:
+    problem = build_document()["components"]["schemas"]["Problem"]
+    assert set(problem["required"]) == {"type", "title", "status", "detail"}
+    for name in ("errors", "current", "conflicts"):
+        assert "default" not in problem["properties"][name]
+        assert "anyOf" not in problem["properties"][name]
+
+
+def test_the_development_token_route_is_documented_in_development_only() -> None:
+    assert "/api/dev/token" not in build_document()["paths"]
+    route = build_document(dev=True)["paths"]["/api/dev/token"]
+    assert "Development mode only" in route["post"]["summary"]
