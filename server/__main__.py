@@ -38,6 +38,7 @@ def _serve(settings: Settings) -> None:
             super().handle_exit(sig, frame)
 
     from server.api.web import is_loopback
+    from server.http_guard import guarded_protocol
 
     host = os.environ.get("HOST", "127.0.0.1")
     if settings.dev_mode and not is_loopback(host):
@@ -51,8 +52,9 @@ def _serve(settings: Settings) -> None:
         host=host,
         port=int(os.environ.get("PORT", "8000")),
         # uvloop + httptools: the asyncio loop with h11 keeps Nagle on keep-alive responses.
+        # httptools with a bound on unfinished header blocks, in bytes and in time.
         loop="auto",
-        http="auto",
+        http=guarded_protocol(settings.max_header_block_bytes, settings.header_timeout_seconds),
         ws="websockets-sansio",
         ws_max_size=settings.ws_max_message_bytes,
         ws_per_message_deflate=False,  # ~2.5x the memory per idle socket; events are small

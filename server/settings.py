@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     # A page of the list or of the changes feed stops once it holds about this much
     # (the client continues from `next_cursor` / its last seq): a response is bounded in
     # bytes, not only in items (500 tasks of 10,000 emoji were 20 MB).
+    # What a connection may send before its request's headers are complete, and how long
+    # it may take (server.http_guard): 431 / 408 and the connection closed past them.
+    max_header_block_bytes: int = Field(default=64 * 1024, ge=8 * 1024)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
     max_page_bytes: int = Field(default=1024 * 1024, ge=16 * 1024)
     # A large response goes out in pieces; a client that takes longer than this to read
     # one has its request ended (its connection closed) and the response let go.

@@ -14,7 +14,15 @@ import pytest
 from tests.support import ServerProcess, User, running, wait_until
 
 # The README's command for running the app under plain uvicorn.
-UVICORN_FLAGS = ["--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--proxy-headers"]
+UVICORN_FLAGS = [
+    "--ws",
+    "websockets-sansio",
+    "--ws-per-message-deflate",
+    "false",
+    "--proxy-headers",
+    "--http",
+    "server.http_guard:GuardedHttpToolsProtocol",
+]
 
 
 class UvicornProcess(ServerProcess):

@@ -14,7 +14,12 @@ from tests.support import ServerProcess, User, running
 
 @pytest.fixture(scope="module")
 async def server(database_url: str, artifacts_dir: Path) -> AsyncIterator[ServerProcess]:
-    env = {"DATABASE_URL": database_url, "LOG_LEVEL": "info", "BODY_TIMEOUT_SECONDS": "1"}
+    env = {
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "info",
+        "BODY_TIMEOUT_SECONDS": "1",
+        "HEADER_TIMEOUT_SECONDS": "1",
+    }
     process = ServerProcess(env, artifacts_dir, "http")
     async with running(process):
         yield process

@@ -3,11 +3,13 @@ the app's bounded headers, and the size and count limits."""
 
 from __future__ import annotations
 
+import contextlib
+
 import httpx
 import pytest
 
 from tests.http_layer.conftest import titles
-from tests.http_layer.wire import Wire, json_body, request
+from tests.http_layer.wire import RawResponse, Wire, json_body, request
 from tests.support import ServerProcess, User
 
 CONTROL_CHARACTERS = {"NUL": b"\x00", "SOH": b"\x01", "ESC": b"\x1b", "DEL": b"\x7f", "bare CR": b"\r"}
@@ -131,3 +133,37 @@ async def test_a_request_line_far_over_any_url_is_refused(server: ServerProcess,
         await wire.send(request("GET", "/api/tasks?cursor=" + "c" * 200_000, user=user))
         refused = await wire.response()
         assert 400 <= refused.status < 500
+
+
+async def test_an_endless_header_block_is_cut_off_before_it_is_buffered(
+    server: ServerProcess, user: User
+) -> None:
+    # 4 MB of one header, sent without ever ending the block: the server answers 431 and
+    # closes once the block passes its bound, instead of buffering all of it.
+    async with Wire(server.port) as wire:
+        await wire.send(b"GET /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: ")
+        refused: RawResponse | None = None
+        with contextlib.suppress(ConnectionError):
+            for _ in range(64):
+                await wire.send(b"p" * 65536)
+        refused = await wire.response()
+        assert refused.status == 431 and refused.is_problem
+        assert await wire.closed()
+
+
+async def test_a_header_block_that_stops_arriving_is_a_408(server: ServerProcess, user: User) -> None:
+    # The module's server allows HEADER_TIMEOUT_SECONDS=1: a stalled block, and a
+    # connection that never sends anything, are both closed instead of kept for good.
+    async with Wire(server.port) as stalled, Wire(server.port) as silent:
+        await stalled.send(b"GET /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Half: ")
+        refused = await stalled.response()
+        assert refused.status == 408 and refused.header("connection") == "close"
+        assert await stalled.closed()
+        assert await silent.closed()
+    # A request that takes its time between requests on a kept-alive connection is not
+    # cut: the bound is on an unfinished header block only.
+    async with Wire(server.port) as wire:
+        await wire.send(request("GET", "/api/tasks", user=user))
+        assert (await wire.response()).status == 200
+        await wire.send(request("GET", "/api/tasks", user=user))
+        assert (await wire.response()).status == 200
