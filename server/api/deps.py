@@ -30,9 +30,9 @@ from server.errors import (
 )
 from server.inflight import InFlight
 from server.ratelimit import Budget, RateLimiter
-from server.realtime.log import ensure_user
 from server.refusals import RefusalHold
 from server.settings import Settings
+from server.users import ensure_user
 
 if TYPE_CHECKING:
     from server.realtime.hub import Hub

@@ -32,30 +32,9 @@ def now() -> datetime:
     return t.replace(microsecond=t.microsecond // 1000 * 1000)
 
 
-def _upsert(dialect: str) -> Any:
+def upsert_for(dialect: str) -> Any:
+    """The dialect's `INSERT … ON CONFLICT` construct."""
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
-@cache
-def _ensure_user_statement(dialect: str, email: bool, name: bool) -> sa.Executable:
-    columns = ("id", "email", "name", "created_at")
-    stmt = _upsert(dialect)(users).values({c: sa.bindparam(c) for c in columns})
-    update: dict[str, Any] = {}
-    if email:
-        update["email"] = stmt.excluded.email
-    if name:
-        update["name"] = stmt.excluded.name
-    if update:
-        upsert: sa.Executable = stmt.on_conflict_do_update(index_elements=[users.c.id], set_=update)
-    else:
-        upsert = stmt.on_conflict_do_nothing(index_elements=[users.c.id])
-    return upsert
-
-
-async def ensure_user(conn: Conn, user_id: str, email: str | None, name: str | None) -> None:
-    """Create the user row on first sight, keeping its profile claims current."""
-    stmt = _ensure_user_statement(conn.dialect, email is not None, name is not None)
-    await conn.execute(stmt, {"id": user_id, "email": email, "name": name, "created_at": now()})
 
 
 @cache
@@ -67,7 +46,7 @@ def _next_seq_statement(dialect: str, counted: bool = False, within_quota: bool 
         values["task_count"] = sa.bindparam("delta")
         changes["task_count"] = users.c.task_count + sa.bindparam("delta")
         returned.append(users.c.task_count)
-    stmt = _upsert(dialect)(users).values(values)
+    stmt = upsert_for(dialect)(users).values(values)
     # `within_quota`: no row (no seq, no count) once the count would pass `:quota`.
     guard = (users.c.task_count + sa.bindparam("delta")) <= sa.bindparam("quota", type_=sa.BigInteger)
     upsert: sa.Executable = stmt.on_conflict_do_update(
