@@ -22,6 +22,7 @@ import { Outbox } from "./outbox.js";
 import { MirrorKeeper, openStorage } from "./storage.js";
 import { TabChannel, toWire } from "./tabs.js";
 import { tokenClaims } from "./tokens.js";
+import { TokenTrust } from "./trust.js";
 import { overlay } from "./writes.js";
 
 /** @typedef {import("./rest.js").TaskEvent} TaskEvent */
@@ -53,6 +54,7 @@ export class LiveStore extends LiveSync {
     super(client, options);
     /** Whether the stored list or the first snapshot is in. */
     this.loaded = false;
+    this.started = false;
   }
 
   /**
@@ -61,6 +63,8 @@ export class LiveStore extends LiveSync {
    * for (const task of store.tasks.values()) console.log(task.title, store.isPending(task.id));
    */
   get tasks() {
+    // Nothing stored is shown for a token the server has not accepted, or after the session ended.
+    if (!this.trust?.trusted) return new Map();
     this.view ??= overlay(this.mirror.tasks, this.outbox?.writes ?? []);
     return this.view;
   }
@@ -145,16 +149,21 @@ export class LiveStore extends LiveSync {
   /**
    * Show the stored list (or, the first time, load the snapshot), then go live in the
    * background. Resolves once the tasks are there; rejects on a fatal error (no token,
-   * or one the server refuses).
+   * or one the server refuses: the store closes). The stored list is shown at once only
+   * for the token the server last accepted in this browser; for any other, once the
+   * server has accepted it (meanwhile `state` is `connecting`, or `offline` while the
+   * server cannot be reached, and nothing is shown).
    * @example
    * await store.start();
    * render(store.list());
    */
   async start() {
-    if (this.role) throw new Error("a LiveStore starts once");
+    if (this.started) throw new Error("a LiveStore starts once");
     if (this.closed) throw new StoreClosedError("the store is closed: start a new one");
+    this.started = true;
     const token = await this.client.token();
-    const scope = `tasksync:${this.client.baseUrl.href}:${tokenClaims(token)?.sub ?? "?"}`;
+    const user = tokenClaims(token)?.sub ?? "?";
+    const scope = `tasksync:${this.client.baseUrl.href}:${user}`;
     const share = this.options.shareTabs !== false && TabChannel.supported;
     const storage = await openStorage(scope, {
       onFallback: (reason) => {
@@ -171,6 +180,10 @@ export class LiveStore extends LiveSync {
     });
     if (storage.fallbackReason) this.options.onStorage?.({ durable: false, reason: storage.fallbackReason });
     this.storage = storage;
+    this.trust = new TokenTrust(this.client, storage, user);
+    globalThis.addEventListener?.("online", this.onOnline);
+    this.refreshState();
+    if (!(await this.trust.known(token)) && !(await this.verify(token))) return;
     this.keeper = new MirrorKeeper(storage, this.mirror);
     this.conflictList = new ConflictList(storage);
     this.outbox = new Outbox(storage, this.client, {
@@ -187,8 +200,7 @@ export class LiveStore extends LiveSync {
     // Listen before loading: every event after the snapshot's seq is relayed after this.
     if (share) this.channel = new TabChannel(scope, (message) => this.onRelay(message));
     this.role = share ? "follower" : "solo";
-    globalThis.addEventListener?.("online", this.onOnline);
-    this.refreshState();
+    this.refreshState(true);
     const stored = await storage.readMirror();
     await this.outbox.reload();
     await this.conflictList.reload();
@@ -210,6 +222,29 @@ export class LiveStore extends LiveSync {
       .catch((/** @type {unknown} */ error) => {
         if (!this.closed) this.report(error);
       });
+  }
+
+  /**
+   * A token the server has not accepted here before: ask it first, showing nothing (the
+   * tabs' channel is not even joined) until it answers. Resolves false if the store
+   * closed meanwhile; a refusal closes the store and rejects.
+   * @param {string} token
+   */
+  async verify(token) {
+    const trust = /** @type {TokenTrust} */ (this.trust);
+    try {
+      return await trust.verify(token, {
+        onLink: (link) => {
+          this.link = link;
+          this.refreshState();
+        },
+        pause: (ms, atLeast) => this.connection.pause(ms, atLeast),
+        closed: () => this.closed,
+      });
+    } catch (error) {
+      this.close();
+      throw error;
+    }
   }
 
   /** Whether this tab keeps the state the tabs share (sends the queue, sweeps conflicts). */

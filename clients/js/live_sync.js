@@ -6,11 +6,13 @@
  * apply the relayed events with the same ordering rules (mirror.js). When the owner
  * closes, the next tab in line gets the lock and resumes with `since` = its own `seq`.
  * Without those APIs every tab has its own socket. The connection state goes to
- * `onState` (and, from the owner, to the other tabs); `close` stops all of it.
+ * `onState` (and, from the owner, to the other tabs); `close` stops all of it, and
+ * `endSession` too when the server refuses the user's tokens for good.
  * @module tasksync/live_sync
  */
 
 import { Connection } from "./connection.js";
+import { AuthError } from "./errors.js";
 import { LiveWrites } from "./live_writes.js";
 import { TaskMirror } from "./mirror.js";
 import { fromWire } from "./tabs.js";
@@ -22,11 +24,14 @@ import { fromWire } from "./tabs.js";
 /** @typedef {import("./storage.js").TaskStorage} TaskStorage */
 /** @typedef {import("./tabs.js").Relay} Relay */
 /** @typedef {import("./tabs.js").TabChannel} TabChannel */
+/** @typedef {import("./trust.js").TokenTrust} TokenTrust */
+/** @typedef {import("./socket.js").SocketSession} SocketSession */
 /** @typedef {import("./live_options.js").ConnectionState} ConnectionState */
 /** @typedef {import("./live_options.js").LiveStoreOptions} LiveStoreOptions */
 /** @typedef {import("./live_options.js").Role} Role */
 
-// The leader announces itself this often, so a follower notices a relay it never got.
+// The leader announces itself this often, so a follower notices a relay it never got;
+// the socket's holder also notes the token it renewed the socket with (`noteRenewal`).
 const HEARTBEAT_MS = 15_000;
 
 /** The socket, the tab relays and the connection state of a `LiveStore` (use that). */
@@ -49,8 +54,11 @@ export class LiveSync extends LiveWrites {
       resync: (reason) => this.mirror.resync(reason),
       onLink: (link, code) => {
         this.link = link;
-        if (link === "live") this.closeCode = undefined;
-        else if (code !== undefined) this.closeCode = code;
+        if (link === "live") {
+          this.closeCode = undefined;
+          // The socket's hello: the server took the token it sent.
+          this.trust?.accepted(this.connection.socket?.sent).catch((error) => this.report(error));
+        } else if (code !== undefined) this.closeCode = code;
         this.refreshState();
         if (link === "live") this.outbox?.wake();
       },
@@ -88,6 +96,10 @@ export class LiveSync extends LiveWrites {
     this.storage = null;
     /** @type {MirrorKeeper | null} */
     this.keeper = null;
+    /** Whether what is stored may be shown for this store's token. @type {TokenTrust | null} */
+    this.trust = null;
+    /** The socket's token at the last heartbeat. @type {{socket: SocketSession, token: string, at: number} | null} */
+    this.renewal = null;
     /** The tasks with the queued writes applied (computed when asked). @type {Map<string, Task> | null} */
     this.view = null;
     /** @type {(() => void)[]} */
@@ -119,6 +131,45 @@ export class LiveSync extends LiveWrites {
     this.notify();
   }
 
+  /**
+   * The session ended: the server refused fresh tokens, or the provider has none (the
+   * user signed out elsewhere). The store closes and shows nothing any more; what is
+   * stored is deleted unless it holds writes not sent yet or open conflicts, kept for the
+   * user's next sign-in, and the token is forgotten either way (an offline start with it
+   * shows nothing). `onError` is told what was kept.
+   * @param {Error} error
+   */
+  async endSession(error) {
+    if (this.closed) return;
+    const storage = this.storage;
+    this.keeper?.stop();
+    // Hides everything at once; what to keep is decided in storage before it is closed.
+    const ending = this.trust?.end() ?? Promise.resolve(null);
+    this.storage = null;
+    this.close();
+    this.mirror.tasks = new Map();
+    this.outbox = null;
+    this.conflictList = null;
+    this.view = null;
+    this.options.onChange?.({ type: "snapshot", id: null, task: null, echo: false, seq: this.mirror.seq });
+    this.notify();
+    /** @type {{writes: number, conflicts: number} | null} */
+    let kept = null;
+    try {
+      kept = await ending;
+    } finally {
+      storage?.close();
+    }
+    const user = this.client.userId ?? "this user";
+    let what = `what this browser stored for ${user} is deleted`;
+    if (!kept) what = "nothing stored was shown";
+    else if (kept.writes + kept.conflicts > 0) {
+      what = `what this browser stored for ${user} is kept until they sign in again`;
+      what += ` (writes not sent yet: ${kept.writes}, open conflicts: ${kept.conflicts})`;
+    }
+    this.report(new AuthError(`${error.message}; ${what}`));
+  }
+
   notify() {
     this.revision++;
     for (const listener of [...this.listeners]) listener();
@@ -131,11 +182,29 @@ export class LiveSync extends LiveWrites {
     if (this.role === "follower") this.role = "leader";
     this.link = "connecting";
     this.refreshState(true);
-    if (this.role === "leader") this.heartbeat = setInterval(() => this.announce(), HEARTBEAT_MS);
+    this.heartbeat = setInterval(() => {
+      if (this.role === "leader") this.announce();
+      this.noteRenewal();
+    }, HEARTBEAT_MS);
     // From now on this tab keeps the stored mirror and sends the queue.
     this.keeper?.note(null);
     await this.outbox?.reload();
     await this.connection.run();
+  }
+
+  /**
+   * A token renewed on the open socket gets no answer, but a refused one closes it at
+   * once (4401), and the server reads a socket's messages in order. So the token the
+   * socket carried at the last heartbeat was accepted if the same socket is still open
+   * now and has heard from the server since: the one to recognise offline.
+   */
+  noteRenewal() {
+    const socket = this.connection.socket;
+    const last = this.renewal;
+    if (last && last.socket === socket && socket.heard > last.at) {
+      this.trust?.accepted(last.token).catch((error) => this.report(error));
+    }
+    this.renewal = socket?.hello ? { socket, token: socket.sent, at: Date.now() } : null;
   }
 
   announce() {
@@ -203,8 +272,15 @@ export class LiveSync extends LiveWrites {
     this.notify();
   }
 
-  /** A fatal error: offline until the store is closed and started again. @param {Error} error */
+  /**
+   * A fatal error: offline until the store is closed and started again; a refused
+   * session ends the store. @param {Error} error
+   */
   fail(error) {
+    if (error instanceof AuthError) {
+      void this.endSession(error);
+      return;
+    }
     this.link = "offline";
     this.refreshState();
     this.report(error);

@@ -1,7 +1,8 @@
 // @ts-check
 /**
- * What survives a reload: the mirror (tasks + `seq`), the outbox of queued writes and
- * the open conflicts, in one IndexedDB database per API origin and user. This is the
+ * What survives a reload: the mirror (tasks + `seq`), the outbox of queued writes, the
+ * open conflicts and the hash of the token the server last accepted (trust.js), in one
+ * IndexedDB database per API origin and user. This is the
  * only module that touches IndexedDB. Where IndexedDB is missing, refuses to open, or
  * runs out of quota, the same interface keeps everything in memory (this tab, until it
  * closes) and says so once through `onFallback`: writes are still applied and sent, they
@@ -46,6 +47,8 @@ const TASKS = "tasks";
 const META = "meta";
 const OUTBOX = "outbox";
 const CONFLICTS = "conflicts";
+// The `meta` key of the SHA-256 of the token the server last accepted for this database.
+const ACCEPTED = "accepted";
 // A database that another tab is upgrading or deleting answers neither way for a while.
 const OPEN_TIMEOUT_MS = 5_000;
 
@@ -57,7 +60,7 @@ const OPEN_TIMEOUT_MS = 5_000;
 function upgrade(db, from, tx) {
   if (from < 1) {
     db.createObjectStore(TASKS, { keyPath: "id" });
-    db.createObjectStore(META); // "seq" → number
+    db.createObjectStore(META); // "seq" → number; "accepted" → a token's hash (no new version: a key, not a store)
     db.createObjectStore(OUTBOX, { keyPath: "n", autoIncrement: true }); // n: queue order
   }
   if (from < 2) {
@@ -164,6 +167,8 @@ export class TaskStorage {
     this.memNext = 1;
     /** @type {Map<string, Conflict>} */
     this.memConflicts = new Map();
+    /** @type {string | null} */
+    this.memAccepted = null;
   }
 
   /**
@@ -373,12 +378,72 @@ export class TaskStorage {
     );
   }
 
+  /** The hash of the token the server last accepted for this database, if any. @returns {Promise<string | null>} */
+  readAccepted() {
+    return this.run(
+      async (db) => {
+        const hash = await result(db.transaction(META, "readonly").objectStore(META).get(ACCEPTED));
+        return typeof hash === "string" ? hash : null;
+      },
+      () => this.memAccepted,
+    );
+  }
+
+  /** Remember that the server accepted the token with this hash. @param {string} hash */
+  writeAccepted(hash) {
+    return this.run(
+      async (db) => {
+        const tx = db.transaction(META, "readwrite");
+        tx.objectStore(META).put(hash, ACCEPTED);
+        await committed(tx);
+      },
+      () => {
+        this.memAccepted = hash;
+      },
+    );
+  }
+
+  /**
+   * The session ended (the server refused the token for good, or the provider has none):
+   * forget the accepted token and, unless the outbox or the conflicts hold something the
+   * user did, the mirror too. One transaction, not a deleted database: a write another
+   * tab queues meanwhile is either seen here (and kept) or lands after the clearing, never
+   * lost with the rest. Resolves with what was kept.
+   * @returns {Promise<{writes: number, conflicts: number}>}
+   */
+  endSession() {
+    return this.run(
+      async (db) => {
+        const tx = db.transaction([TASKS, META, OUTBOX, CONFLICTS], "readwrite");
+        const counts = [result(tx.objectStore(OUTBOX).count()), result(tx.objectStore(CONFLICTS).count())];
+        const [writes, conflicts] = await Promise.all(counts);
+        tx.objectStore(META).delete(ACCEPTED);
+        if (writes + conflicts === 0) {
+          tx.objectStore(TASKS).clear();
+          tx.objectStore(META).clear();
+        }
+        await committed(tx);
+        return { writes, conflicts };
+      },
+      () => {
+        const kept = { writes: this.memOutbox.length, conflicts: this.memConflicts.size };
+        this.memAccepted = null;
+        if (kept.writes + kept.conflicts === 0) {
+          this.memTasks.clear();
+          this.memSeq = null;
+        }
+        return kept;
+      },
+    );
+  }
+
   /** Delete everything stored for this user (signing out). Other tabs' connections close first. */
   async clear() {
     this.memTasks.clear();
     this.memSeq = null;
     this.memOutbox = [];
     this.memConflicts.clear();
+    this.memAccepted = null;
     const idb = globalThis.indexedDB;
     this.db?.close();
     this.db = null;
@@ -409,12 +474,20 @@ export class MirrorKeeper {
     this.dirty = new Set();
     this.replace = false;
     this.scheduled = false;
+    /** Set when the session ends: nothing more is written (what is kept was decided). */
+    this.stopped = false;
     /** The last write, so callers can wait for it. @type {Promise<void>} */
     this.saved = Promise.resolve();
   }
 
+  /** Write nothing more: the session ended, and what is kept was decided. */
+  stop() {
+    this.stopped = true;
+  }
+
   /** A task changed (or, with null, the whole set was reloaded). @param {string | null} id */
   note(id) {
+    if (this.stopped) return;
     if (id === null) this.replace = true;
     else this.dirty.add(id);
     if (this.scheduled) return;
@@ -426,6 +499,7 @@ export class MirrorKeeper {
   }
 
   save() {
+    if (this.stopped) return Promise.resolve();
     const { tasks, seq } = this.mirror;
     const replace = this.replace;
     const ids = replace ? [] : [...this.dirty];

@@ -2,7 +2,8 @@
 /**
  * The token behind every request and socket: `TokenSource` caches what the provider
  * gave and asks again shortly before it expires (or after a `401`); `tokenClaims` reads
- * `sub` and `exp` from a JWT without verifying it (the server verifies).
+ * `sub` and `exp` from a JWT without verifying it (the server verifies); `tokenHash` is
+ * how a store recognises the token the server last accepted (trust.js).
  * @module tasksync/tokens
  */
 
@@ -39,6 +40,19 @@ export function tokenClaims(token) {
   } catch {
     return null;
   }
+}
+
+/**
+ * The SHA-256 of a token, in hex: what a store keeps of the token the server last
+ * accepted, so that it can recognise it offline without keeping a bearer credential in
+ * IndexedDB. Null where `crypto.subtle` is missing (plain `http://` other than localhost).
+ * @param {string} token @returns {Promise<string | null>}
+ */
+export async function tokenHash(token) {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) return null;
+  const digest = await subtle.digest("SHA-256", new TextEncoder().encode(token));
+  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 /** Caches the provider's token and asks again shortly before it expires. */

@@ -30,6 +30,7 @@ const SHELL = [
   "client/storage.js",
   "client/tabs.js",
   "client/tokens.js",
+  "client/trust.js",
   "client/writes.js",
   "client/demo/demo.js",
   "client/demo/demo.css",

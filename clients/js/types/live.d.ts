@@ -25,12 +25,13 @@ export class LiveStore extends LiveSync {
     constructor(client: TasksyncClient, options?: LiveStoreOptions);
     /** Whether the stored list or the first snapshot is in. */
     loaded: boolean;
+    started: boolean;
     /**
      * The tasks by id, as they will be once the queued writes are applied.
      * @example
      * for (const task of store.tasks.values()) console.log(task.title, store.isPending(task.id));
      */
-    get tasks(): Map<string, import("./rest.js").Task>;
+    get tasks(): Map<any, any>;
     /**
      * The queued writes that the server has not answered yet, oldest first (every tab's).
      * @example
@@ -49,6 +50,8 @@ export class LiveStore extends LiveSync {
     flushed(): Promise<any>;
     /** The seq of the last change applied. */
     get seq(): number;
+    /** The task as it will be once its queued writes are applied. @param {string} id */
+    get(id: string): any;
     /**
      * The tasks, filtered and ordered as the server's list would, queued writes applied.
      * @example
@@ -68,12 +71,22 @@ export class LiveStore extends LiveSync {
     /**
      * Show the stored list (or, the first time, load the snapshot), then go live in the
      * background. Resolves once the tasks are there; rejects on a fatal error (no token,
-     * or one the server refuses).
+     * or one the server refuses: the store closes). The stored list is shown at once only
+     * for the token the server last accepted in this browser; for any other, once the
+     * server has accepted it (meanwhile `state` is `connecting`, or `offline` while the
+     * server cannot be reached, and nothing is shown).
      * @example
      * await store.start();
      * render(store.list());
      */
     start(): Promise<void>;
+    /**
+     * A token the server has not accepted here before: ask it first, showing nothing (the
+     * tabs' channel is not even joined) until it answers. Resolves false if the store
+     * closed meanwhile; a refusal closes the store and rejects.
+     * @param {string} token
+     */
+    verify(token: string): Promise<boolean>;
     /** Whether this tab keeps the state the tabs share (sends the queue, sweeps conflicts). */
     keepsShared(): boolean;
     /** Another tab signed the user out (its relay, or the database it deleted). */

@@ -19,6 +19,14 @@ export class LiveSync extends LiveWrites {
     storage: TaskStorage | null;
     /** @type {MirrorKeeper | null} */
     keeper: MirrorKeeper | null;
+    /** Whether what is stored may be shown for this store's token. @type {TokenTrust | null} */
+    trust: TokenTrust | null;
+    /** The socket's token at the last heartbeat. @type {{socket: SocketSession, token: string, at: number} | null} */
+    renewal: {
+        socket: SocketSession;
+        token: string;
+        at: number;
+    } | null;
     /** The tasks with the queued writes applied (computed when asked). @type {Map<string, Task> | null} */
     view: Map<string, Task> | null;
     /** @type {(() => void)[]} */
@@ -31,16 +39,35 @@ export class LiveSync extends LiveWrites {
     revision: number;
     /** Stop; if this tab held the socket, the next tab takes it over. */
     close(): void;
+    /**
+     * The session ended: the server refused fresh tokens, or the provider has none (the
+     * user signed out elsewhere). The store closes and shows nothing any more; what is
+     * stored is deleted unless it holds writes not sent yet or open conflicts, kept for the
+     * user's next sign-in, and the token is forgotten either way (an offline start with it
+     * shows nothing). `onError` is told what was kept.
+     * @param {Error} error
+     */
+    endSession(error: Error): Promise<void>;
     notify(): void;
     /** Runs with the Web Lock held (or at once without sharing), until the store closes. */
     lead(): Promise<void>;
+    /**
+     * A token renewed on the open socket gets no answer, but a refused one closes it at
+     * once (4401), and the server reads a socket's messages in order. So the token the
+     * socket carried at the last heartbeat was accepted if the same socket is still open
+     * now and has heard from the server since: the one to recognise offline.
+     */
+    noteRenewal(): void;
     announce(): void;
     reloadConflicts(): Promise<void>;
     /** @param {Relay} message */
     onRelay(message: Relay): void;
     /** Tell `onState` (and, from the leader, the other tabs) of a change. @param {boolean} [roleChanged] */
     refreshState(roleChanged?: boolean): void;
-    /** A fatal error: offline until the store is closed and started again. @param {Error} error */
+    /**
+     * A fatal error: offline until the store is closed and started again; a refused
+     * session ends the store. @param {Error} error
+     */
     fail(error: Error): void;
 }
 export type Task = import("./rest.js").Task;
@@ -50,6 +77,8 @@ export type MirrorKeeper = import("./storage.js").MirrorKeeper;
 export type TaskStorage = import("./storage.js").TaskStorage;
 export type Relay = import("./tabs.js").Relay;
 export type TabChannel = import("./tabs.js").TabChannel;
+export type TokenTrust = import("./trust.js").TokenTrust;
+export type SocketSession = import("./socket.js").SocketSession;
 export type ConnectionState = import("./live_options.js").ConnectionState;
 export type LiveStoreOptions = import("./live_options.js").LiveStoreOptions;
 export type Role = import("./live_options.js").Role;

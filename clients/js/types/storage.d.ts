@@ -28,6 +28,8 @@ export class TaskStorage {
     memNext: number;
     /** @type {Map<string, Conflict>} */
     memConflicts: Map<string, Conflict>;
+    /** @type {string | null} */
+    memAccepted: string | null;
     /**
      * Hand the memory copy what the caller holds, when falling back mid-session (from
      * `onFallback`, before the write that failed is redone in memory).
@@ -89,6 +91,22 @@ export class TaskStorage {
      * @param {number} n @returns {Promise<QueuedWrite | null>}
      */
     claimWrite(n: number): Promise<QueuedWrite | null>;
+    /** The hash of the token the server last accepted for this database, if any. @returns {Promise<string | null>} */
+    readAccepted(): Promise<string | null>;
+    /** Remember that the server accepted the token with this hash. @param {string} hash */
+    writeAccepted(hash: string): Promise<void>;
+    /**
+     * The session ended (the server refused the token for good, or the provider has none):
+     * forget the accepted token and, unless the outbox or the conflicts hold something the
+     * user did, the mirror too. One transaction, not a deleted database: a write another
+     * tab queues meanwhile is either seen here (and kept) or lands after the clearing, never
+     * lost with the rest. Resolves with what was kept.
+     * @returns {Promise<{writes: number, conflicts: number}>}
+     */
+    endSession(): Promise<{
+        writes: number;
+        conflicts: number;
+    }>;
     /** Delete everything stored for this user (signing out). Other tabs' connections close first. */
     clear(): Promise<void>;
     close(): void;
@@ -113,8 +131,12 @@ export class MirrorKeeper {
     dirty: Set<string>;
     replace: boolean;
     scheduled: boolean;
+    /** Set when the session ends: nothing more is written (what is kept was decided). */
+    stopped: boolean;
     /** The last write, so callers can wait for it. @type {Promise<void>} */
     saved: Promise<void>;
+    /** Write nothing more: the session ended, and what is kept was decided. */
+    stop(): void;
     /** A task changed (or, with null, the whole set was reloaded). @param {string | null} id */
     note(id: string | null): void;
     save(): Promise<void>;

@@ -5,6 +5,13 @@
  * @returns {Record<string, any> | null}
  */
 export function tokenClaims(token: string): Record<string, any> | null;
+/**
+ * The SHA-256 of a token, in hex: what a store keeps of the token the server last
+ * accepted, so that it can recognise it offline without keeping a bearer credential in
+ * IndexedDB. Null where `crypto.subtle` is missing (plain `http://` other than localhost).
+ * @param {string} token @returns {Promise<string | null>}
+ */
+export function tokenHash(token: string): Promise<string | null>;
 /** Caches the provider's token and asks again shortly before it expires. */
 export class TokenSource {
     /** When to ask for a new token: a margin before `exp`; never, for an opaque token. */
