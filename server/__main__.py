@@ -39,6 +39,7 @@ def _serve(settings: Settings) -> None:
 
     from server.api.web import is_loopback
     from server.http_guard import guarded_protocol
+    from server.ws_guard import guarded_ws_protocol
 
     host = os.environ.get("HOST", "127.0.0.1")
     if settings.dev_mode and not is_loopback(host):
@@ -55,7 +56,8 @@ def _serve(settings: Settings) -> None:
         # httptools with a bound on unfinished header blocks, in bytes and in time.
         loop="auto",
         http=guarded_protocol(settings.max_header_block_bytes, settings.header_timeout_seconds),
-        ws="websockets-sansio",
+        # websockets-sansio with a bound on what a socket sends before it is parsed.
+        ws=guarded_ws_protocol(2 * settings.ws_max_message_bytes, settings.ws_receive_bytes_per_second),
         ws_max_size=settings.ws_max_message_bytes,
         ws_per_message_deflate=False,  # ~2.5x the memory per idle socket; events are small
         proxy_headers=True,

@@ -166,6 +166,9 @@ class Settings(BaseSettings):
     # process more than a request would.
     ws_messages_per_second: float = Field(default=2.0, gt=0)
     ws_message_burst: int = Field(default=10, ge=1)
+    # Bytes an open socket may send before they are parsed (server.ws_guard): a burst of
+    # two of the largest messages, then this many a second; past it the socket is dropped.
+    ws_receive_bytes_per_second: float = Field(default=4096.0, gt=0)
     sse_keepalive_seconds: float = Field(default=15.0, gt=0)
     longpoll_max_wait_seconds: float = Field(default=30.0, gt=0, le=30)
     listener_health_seconds: float = Field(default=5.0, gt=0)

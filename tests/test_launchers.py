@@ -16,7 +16,7 @@ from tests.support import ServerProcess, User, running, wait_until
 # The README's command for running the app under plain uvicorn.
 UVICORN_FLAGS = [
     "--ws",
-    "websockets-sansio",
+    "server.ws_guard:GuardedWebSocketsProtocol",
     "--ws-per-message-deflate",
     "false",
     "--proxy-headers",

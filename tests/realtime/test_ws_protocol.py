@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 
 import httpx
@@ -164,6 +165,22 @@ async def test_a_message_flood_closes_4429_and_costs_others_nothing(cluster: Clu
         assert flood.close_reason == "too many messages on this socket"
         pongs = [frame for frame in flood.frames if frame.get("type") == "pong"]
         assert 1 <= len(pongs) <= 12  # the burst was answered, the flood was not
+        await bystander.send({"type": "ping"})
+        await bystander.next_frame("pong")
+
+
+async def test_a_hard_flood_is_dropped_before_it_is_parsed(cluster: Cluster, user: User) -> None:
+    # Far past the bytes an open socket may send (two of the largest messages, then
+    # 4 KiB/s): the connection is dropped at once, without a closing handshake whose
+    # wait would let the flood go on being parsed; other users are unaffected.
+    async with LiveSocket(cluster.a.ws_url, User()) as bystander, LiveSocket(cluster.a.ws_url, user) as flood:
+        await flood.wait_for(lambda s: bool(s.frames))
+        await bystander.wait_for(lambda s: bool(s.frames))
+        ping = json.dumps({"type": "ping", "pad": "p" * 1000})
+        with contextlib.suppress(websockets.ConnectionClosed):
+            for _ in range(1000):  # about 1 MB
+                await flood.send(ping)
+        assert await flood.wait_closed() == 1006
         await bystander.send({"type": "ping"})
         await bystander.next_frame("pong")
 
