@@ -43,11 +43,19 @@ class Sizes:
     burst_events: int = 5
     socket_workers: int = 4
     settle_seconds: float = 3.0
-    # Fairness: seconds per phase, the victim's creates (and reads) per second — half its
-    # write budget — and the flooding user's connections.
+    # Fairness: seconds per phase, victims (users at once, for more samples per phase),
+    # each one's creates (and reads) per second — half its write budget — and each
+    # flood's connections: its write budget over 32, an expired token retried on 8,
+    # sockets sending messages, connections never reading (and the tasks of ~40 KB
+    # its largest pages are made of).
     fairness_seconds: float = 10.0
+    fairness_victims: int = 4
     fairness_rate: float = 5.0
     fairness_flood_connections: int = 32
+    fairness_token_connections: int = 8
+    fairness_socket_connections: int = 16
+    fairness_unread_connections: int = 20
+    fairness_unread_tasks: int = 500
     # What the absolute targets are stated for (scaled-down runs say "n/a").
     full_size: bool = True
 
@@ -69,6 +77,7 @@ QUICK = Sizes(
     socket_workers=2,
     settle_seconds=1.0,
     fairness_seconds=4.0,
+    fairness_victims=2,
     fairness_flood_connections=16,
     full_size=False,
 )
@@ -91,7 +100,12 @@ TINY = Sizes(
     socket_workers=2,
     settle_seconds=0.3,
     fairness_seconds=1.0,
+    fairness_victims=1,
     fairness_flood_connections=2,
+    fairness_token_connections=2,
+    fairness_socket_connections=2,
+    fairness_unread_connections=2,
+    fairness_unread_tasks=30,
     full_size=False,
 )
 SIZES = {s.name: s for s in (FULL, QUICK, TINY)}

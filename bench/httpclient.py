@@ -51,6 +51,11 @@ class HttpConnection:
             await self.close()
         return status, data
 
+    @property
+    def closed(self) -> bool:
+        """The connection is closing (this side closed it, e.g. after `Connection: close`)."""
+        return self._writer.is_closing()
+
     async def close(self) -> None:
         self._writer.close()
         try:

@@ -37,7 +37,7 @@ TASK_COLUMNS = [
 ]  # fmt: skip
 
 
-async def seed(db_url: str, users: list[str], per_user: int) -> None:
+async def seed(db_url: str, users: list[str], per_user: int, description: str = "seeded") -> None:
     """Users, their tasks and the matching `task.created` events, by COPY."""
     base = datetime(2026, 1, 1, tzinfo=UTC)
     user_rows, task_rows, event_rows = [], [], []
@@ -52,7 +52,7 @@ async def seed(db_url: str, users: list[str], per_user: int) -> None:
                 user,
                 title,
                 title.casefold(),
-                "seeded",
+                description,
                 k % 4 == 0,
                 due,
                 stamp,
@@ -63,9 +63,10 @@ async def seed(db_url: str, users: list[str], per_user: int) -> None:
             task_rows.append(row)
             task = task_json(dict(zip(TASK_COLUMNS, row, strict=True)))
             body = {"seq": k, "type": "task.created", "task": task, "origin": None, "at": iso(stamp)}
-            event_rows.append(
-                (user, k, "task.created", row[0], json.dumps(body, separators=(",", ":")), stamp)
-            )
+            # UTF-8 as the server writes it (orjson), not \u escapes: a seeded event
+            # is as large as a written one.
+            text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+            event_rows.append((user, k, "task.created", row[0], text, stamp))
     conn = await asyncpg.connect(db_url)
     try:
         await conn.copy_records_to_table(

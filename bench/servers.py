@@ -39,12 +39,12 @@ def free_port() -> int:
     raise RuntimeError("no free port below the ephemeral range")
 
 
-def rss_kib(pid: int) -> int:
-    """Resident set size of a process, from /proc/<pid>/status (VmRSS, in KiB)."""
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    """Resident set size of a process, from /proc/<pid>/status (VmRSS, in KiB; VmHWM: its peak)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+    raise RuntimeError(f"no {field} for pid {pid}")
 
 
 def cpu_seconds(pid: int) -> float:

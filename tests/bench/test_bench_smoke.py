@@ -87,10 +87,20 @@ async def test_servers_started_by_uvicorn(pg_admin_url: str, tmp_path: Path) -> 
 async def test_fairness_benchmark(pg_admin_url: str, tmp_path: Path) -> None:
     data = await asyncio.to_thread(_run, pg_admin_url, tmp_path, ["fairness"])
     r = data["raw"]["fairness"]
-    for phase in ("baseline", "flooded"):
-        victim = r[phase]
-        assert victim["errors"] == victim["lost"] == 0 and victim["write_n"] == victim["event_n"] > 0, victim
-    # The flooding user got its budget (100 per 10 s; over a few seconds the sliding
-    # window's weighting may let a few more through) and everything past it was refused.
-    assert 0 < r["flood"].get("write 201", 0) <= 120
-    assert sum(n for kind, n in r["flood"].items() if kind.endswith("429")) > 0
+    assert set(r) == {"writes", "tokens", "sockets", "unread"}
+    for kind, phases in r.items():
+        for phase in ("alone", "flooded"):
+            victim = phases[phase]
+            assert victim["errors"] == victim["lost"] == victim["sockets_closed"] == 0, (kind, phase, victim)
+            assert victim["write_n"] == victim["event_n"] > 0 and victim["read_n"] > 0, (kind, phase, victim)
+            assert victim["rss_peak_kib"] >= victim["rss_start_kib"] > 0, (kind, phase, victim)
+    # Each flood did what it is named for. The writing user got its budget (100 per
+    # 10 s; over a few seconds the sliding window's weighting may let a few more
+    # through) and everything past it was refused.
+    writes, tokens = r["writes"]["flooded"]["flood"], r["tokens"]["flooded"]["flood"]
+    assert 0 < writes.get("write 201", 0) <= 120 and writes.get("write 429", 0) > 0, writes
+    assert tokens.get("token 401", 0) > 0 and set(tokens) <= {"token 401", "connections opened"}, tokens
+    sockets = r["sockets"]["flooded"]["flood"]
+    assert sockets.get("open 101", 0) > 0 and sockets["messages written"] > 0, sockets
+    unread = r["unread"]["flooded"]["flood"]
+    assert unread["requests sent"] == 2 * unread["connections"] > 0, unread
