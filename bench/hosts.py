@@ -4,7 +4,7 @@ same run.
 
 A simpler variant of tests/hosts (no network namespaces): 3 `python -m server serve`
 processes on 127.0.0.1, each its own port, standing for three hosts, and Debian's HAProxy
-on loopback running tests/hosts/haproxy.cfg itself (the README's configuration). Two
+on loopback running tests/hosts/haproxy.cfg itself (docs/deployment.md's configuration). Two
 groups of users, each user with 3 sockets: the "through HAProxy" group's sockets and
 writes all go to HAProxy's port (leastconn spreads the sockets); the "direct" group has
 one socket on each process and its writes go round-robin straight to the processes.

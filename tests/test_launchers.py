@@ -13,7 +13,7 @@ import pytest
 
 from tests.support import ServerProcess, User, running, wait_until
 
-# The README's command for running the app under plain uvicorn.
+# The deployment guide's command (docs/deployment.md) for running the app under plain uvicorn.
 UVICORN_FLAGS = [
     "--ws",
     "server.ws_guard:GuardedWebSocketsProtocol",

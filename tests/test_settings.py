@@ -283,7 +283,7 @@ async def test_platform_sslmode_urls_connect(pg_admin_url: str) -> None:
 
 
 async def test_a_pooler_url_without_prepared_statements_serves(pg_url: str) -> None:
-    # The README's advice for PgBouncer in transaction mode: the URL option is the
+    # The deployment guide's advice for PgBouncer in transaction mode: the URL option is the
     # pool's statement cache size, not a server setting PostgreSQL would refuse.
     from server.app import create_app
     from tests.conftest import make_settings

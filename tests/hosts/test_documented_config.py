@@ -1,5 +1,5 @@
-"""The HAProxy and nginx configurations the README's Deployment section shows are the
-ones the multi-host tests run, so the guide stays true."""
+"""The HAProxy and nginx configurations the deployment guide (docs/deployment.md) shows
+are the ones the multi-host tests run, so the guide stays true."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from tests.support import ROOT
 
 
 def _deployment() -> str:
-    readme = (ROOT / "README.md").read_text()
-    return readme.split("\n## Deployment\n", 1)[1].split("\n## ", 1)[0]
+    return (ROOT / "docs" / "deployment.md").read_text()
 
 
 def test_the_readme_shows_the_configuration_the_tests_run() -> None:

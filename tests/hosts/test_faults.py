@@ -19,7 +19,7 @@ from tests.support import User, metric, wait_until
 pytestmark = pytest.mark.slow
 
 # The issue's target is 5 s back live; the tests' bounds stay generous (a loaded CI
-# machine), and the measured figures are printed (and kept in the README).
+# machine), and the measured figures are printed (and kept in docs/deployment.md).
 BACK_LIVE_BOUND = 15.0
 TRANSPORTS = ("ws", "sse", "poll")
 

@@ -1,4 +1,4 @@
-"""nginx in front of the hosts, running tests/hosts/nginx.conf (the README's nginx
+"""nginx in front of the hosts, running tests/hosts/nginx.conf (the deployment guide's nginx
 configuration): a REST write reaches a websocket and an SSE stream opened through it, and
 a write carrying an Idempotency-Key that a host without its database answered 503 is
 resent to another host."""
