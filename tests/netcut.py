@@ -134,8 +134,7 @@ class Netcut:
                 client_writer.transport.abort()
                 return
             self._writers.add(upstream_writer)
-            up = asyncio.create_task(self._pipe(client_reader, upstream_writer, upstream=True))
-            down = asyncio.create_task(self._pipe(upstream_reader, client_writer, upstream=False))
+            up, down = self._links_for(client_reader, client_writer, upstream_reader, upstream_writer)
             try:
                 await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -144,9 +143,26 @@ class Netcut:
                 for writer in (client_writer, upstream_writer):
                     writer.transport.abort()
                     self._writers.discard(writer)
+        except asyncio.CancelledError:
+            # `close()` ends the links by cancelling them. Python 3.11's stream server
+            # logs a cancelled connection task as an error; this one ended as asked.
+            return
         finally:
             self._writers.discard(client_writer)
             self._links.discard(task)
+
+    def _links_for(
+        self,
+        client_reader: asyncio.StreamReader,
+        client_writer: asyncio.StreamWriter,
+        upstream_reader: asyncio.StreamReader,
+        upstream_writer: asyncio.StreamWriter,
+    ) -> tuple[asyncio.Task[None], asyncio.Task[None]]:
+        """The two tasks that carry one connection's bytes, up and down (a subclass that
+        reads what it carries, as the conformance suite's proxy does, replaces these)."""
+        up = asyncio.create_task(self._pipe(client_reader, upstream_writer, upstream=True))
+        down = asyncio.create_task(self._pipe(upstream_reader, client_writer, upstream=False))
+        return up, down
 
     async def _pipe(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, upstream: bool

@@ -99,39 +99,19 @@ class DeviceProxy(Netcut):
     def keep_writes(self) -> None:
         self.loss = "none"
 
-    async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
-        # Netcut's own bookkeeping (counted, reset by `refuse()`, cancelled by `close()`),
-        # with an HTTP-reading pipe upstream instead of a byte pipe.
-        self.accepted += 1
-        self._writers.add(client_writer)
-        task = asyncio.current_task()
-        assert task is not None
-        self._links.add(task)
-        try:
-            try:
-                upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
-            except OSError:
-                client_writer.transport.abort()
-                return
-            self._writers.add(upstream_writer)
-            connection = _Connection()
-            up = asyncio.create_task(self._requests(client_reader, upstream_writer, connection))
-            down = asyncio.create_task(self._answers(upstream_reader, client_writer, connection))
-            try:
-                await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for pipe in (up, down):
-                    pipe.cancel()
-                for writer in (client_writer, upstream_writer):
-                    writer.transport.abort()
-                    self._writers.discard(writer)
-        except asyncio.CancelledError:
-            # `close()` ends the links by cancelling them. Python 3.11's stream server
-            # logs a cancelled connection task as an error; this one ended as asked.
-            return
-        finally:
-            self._writers.discard(client_writer)
-            self._links.discard(task)
+    def _links_for(
+        self,
+        client_reader: asyncio.StreamReader,
+        client_writer: asyncio.StreamWriter,
+        upstream_reader: asyncio.StreamReader,
+        upstream_writer: asyncio.StreamWriter,
+    ) -> tuple[asyncio.Task[None], asyncio.Task[None]]:
+        # Netcut's connection handling (counted, reset by `refuse()`, cancelled by
+        # `close()`), with pipes that read the HTTP they carry.
+        connection = _Connection()
+        up = asyncio.create_task(self._requests(client_reader, upstream_writer, connection))
+        down = asyncio.create_task(self._answers(upstream_reader, client_writer, connection))
+        return up, down
 
     async def _requests(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, connection: _Connection

@@ -6,6 +6,8 @@ retried write (same `Idempotency-Key`) applies exactly once."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,61 +22,58 @@ def through(pg_url: str, port: int) -> str:
     return parts._replace(netloc=f"{parts.username or 'postgres'}@127.0.0.1:{port}").geturl()
 
 
-async def test_an_unreachable_database_is_503_and_nothing_is_lost(pg_url: str, artifacts_dir: Path) -> None:
+@asynccontextmanager
+async def cut_off_server(
+    pg_url: str, artifacts_dir: Path, name: str, **env: str
+) -> AsyncIterator[tuple[Netcut, ServerProcess, httpx.AsyncClient]]:
+    """A server whose path to PostgreSQL goes through a cuttable proxy, and a client of one user."""
     target = urlsplit(pg_url).port or 5432
-    user = User()
     async with Netcut(target) as cut:
-        env = {
-            "DATABASE_URL": sqlalchemy_url(through(pg_url, cut.port)),
-            "LOG_LEVEL": "info",
-            "LISTENER_HEALTH_SECONDS": "1",
-            "LISTENER_TIMEOUT_SECONDS": "1",
-            "DB_POOL_SIZE": "3",
-        }
+        settings = {"DATABASE_URL": sqlalchemy_url(through(pg_url, cut.port)), "DB_POOL_SIZE": "3", **env}
         async with (
-            running(ServerProcess(env, artifacts_dir, "outage")) as (server,),
-            httpx.AsyncClient(base_url=server.url, headers=user.headers, timeout=20) as client,
+            running(ServerProcess(settings, artifacts_dir, name)) as (server,),
+            httpx.AsyncClient(base_url=server.url, headers=User().headers, timeout=20) as client,
         ):
-            first = await client.post("/api/tasks", json={"title": "before"})
-            assert first.status_code == 201
+            yield cut, server, client
 
-            await cut.refuse()
-            key = str(uuid.uuid4())
-            answers = []
-            for _ in range(12):
-                answers.append(await client.get("/api/tasks"))
-                answers.append(
-                    await client.post(
-                        "/api/tasks", json={"title": "during"}, headers={"Idempotency-Key": key}
-                    )
-                )
-                answers.append(await client.patch(f"/api/tasks/{first.json()['id']}/complete"))
-            assert {r.status_code for r in answers} == {503}, [
-                r.text for r in answers if r.status_code != 503
-            ]
-            for response in answers:
-                assert response.headers["content-type"].startswith("application/problem+json")
-                assert int(response.headers["retry-after"]) >= 1
-            ready = await client.get("/readyz")
-            assert ready.status_code == 503 and "database" in ready.json()["detail"]
-            whole_log = server.log_path.read_text()
-            assert whole_log.count("database unreachable") == 1
-            assert "Traceback" not in whole_log and '"status": 500' not in whole_log
 
-            await cut.restore()
-            retried = await wait_until(
-                lambda: _created(client, key),
-                timeout=30,
-                message="writes did not succeed after the database came back",
+async def test_an_unreachable_database_is_503_and_nothing_is_lost(pg_url: str, artifacts_dir: Path) -> None:
+    env = {"LOG_LEVEL": "info", "LISTENER_HEALTH_SECONDS": "1", "LISTENER_TIMEOUT_SECONDS": "1"}
+    async with cut_off_server(pg_url, artifacts_dir, "outage", **env) as (cut, server, client):
+        first = await client.post("/api/tasks", json={"title": "before"})
+        assert first.status_code == 201
+
+        await cut.refuse()
+        key = str(uuid.uuid4())
+        answers = []
+        for _ in range(12):
+            answers.append(await client.get("/api/tasks"))
+            answers.append(
+                await client.post("/api/tasks", json={"title": "during"}, headers={"Idempotency-Key": key})
             )
-            again = await client.post(
-                "/api/tasks", json={"title": "during"}, headers={"Idempotency-Key": key}
-            )
-            assert again.json() == retried.json() and again.headers["idempotent-replayed"] == "true"
-            page = (await client.get("/api/tasks")).json()
-            assert sorted(t["title"] for t in page["items"]) == ["before", "during"]
-            assert page["items"][-1]["completed"] is False  # no toggle got through
-            await wait_until(lambda: _ready(client), timeout=30, message="/readyz did not recover")
+            answers.append(await client.patch(f"/api/tasks/{first.json()['id']}/complete"))
+        assert {r.status_code for r in answers} == {503}, [r.text for r in answers if r.status_code != 503]
+        for response in answers:
+            assert response.headers["content-type"].startswith("application/problem+json")
+            assert int(response.headers["retry-after"]) >= 1
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503 and "database" in ready.json()["detail"]
+        whole_log = server.log_path.read_text()
+        assert whole_log.count("database unreachable") == 1
+        assert "Traceback" not in whole_log and '"status": 500' not in whole_log
+
+        await cut.restore()
+        retried = await wait_until(
+            lambda: _created(client, key),
+            timeout=30,
+            message="writes did not succeed after the database came back",
+        )
+        again = await client.post("/api/tasks", json={"title": "during"}, headers={"Idempotency-Key": key})
+        assert again.json() == retried.json() and again.headers["idempotent-replayed"] == "true"
+        page = (await client.get("/api/tasks")).json()
+        assert sorted(t["title"] for t in page["items"]) == ["before", "during"]
+        assert page["items"][-1]["completed"] is False  # no toggle got through
+        await wait_until(lambda: _ready(client), timeout=30, message="/readyz did not recover")
 
 
 async def _created(client: httpx.AsyncClient, key: str) -> httpx.Response | None:
@@ -90,36 +89,25 @@ async def test_a_silent_partition_is_answered_503_not_hung(pg_url: str, artifact
     # Packets to PostgreSQL dropped, not refused: nothing ever fails on its own. The
     # clients' timeouts below are far above the server's bounds (1.5 s for /readyz, 2 s
     # per statement or connect here) and far below TCP's own minutes: a hang fails it.
-    target = urlsplit(pg_url).port or 5432
-    user = User()
-    async with Netcut(target) as cut:
-        env = {
-            "DATABASE_URL": sqlalchemy_url(through(pg_url, cut.port)),
-            "DB_TIMEOUT_SECONDS": "2",
-            "DB_POOL_SIZE": "3",
-        }
-        async with (
-            running(ServerProcess(env, artifacts_dir, "partition")) as (server,),
-            httpx.AsyncClient(base_url=server.url, headers=user.headers, timeout=12) as client,
+    async with cut_off_server(pg_url, artifacts_dir, "partition", DB_TIMEOUT_SECONDS="2") as (cut, _, client):
+        first = await client.post("/api/tasks", json={"title": "before"})
+        assert first.status_code == 201
+        await cut.blackhole()
+        ready = await client.get("/readyz", timeout=5)
+        assert ready.status_code == 503 and "database" in ready.json()["detail"]
+        key = str(uuid.uuid4())
+        for response in (
+            await client.get("/api/tasks"),
+            await client.post("/api/tasks", json={"title": "during"}, headers={"Idempotency-Key": key}),
         ):
-            first = await client.post("/api/tasks", json={"title": "before"})
-            assert first.status_code == 201
-            await cut.blackhole()
-            ready = await client.get("/readyz", timeout=5)
-            assert ready.status_code == 503 and "database" in ready.json()["detail"]
-            key = str(uuid.uuid4())
-            for response in (
-                await client.get("/api/tasks"),
-                await client.post("/api/tasks", json={"title": "during"}, headers={"Idempotency-Key": key}),
-            ):
-                assert response.status_code == 503, response.text
-                assert int(response.headers["retry-after"]) >= 1
-            await cut.restore()
-            retried = await wait_until(
-                lambda: _created(client, key),
-                timeout=30,
-                message="writes did not come back after the partition",
-            )
-            page = (await client.get("/api/tasks")).json()
-            assert sorted(t["title"] for t in page["items"]) == ["before", "during"]
-            assert retried.json()["title"] == "during"
+            assert response.status_code == 503, response.text
+            assert int(response.headers["retry-after"]) >= 1
+        await cut.restore()
+        retried = await wait_until(
+            lambda: _created(client, key),
+            timeout=30,
+            message="writes did not come back after the partition",
+        )
+        page = (await client.get("/api/tasks")).json()
+        assert sorted(t["title"] for t in page["items"]) == ["before", "during"]
+        assert retried.json()["title"] == "during"
