@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from server.connection import Conn, Row
+from server.connection import Conn
 from server.errors import ValidationFailed, field_error
 from server.models import tasks, users
 from server.schemas import is_storable
@@ -94,25 +94,35 @@ def decode_cursor(text: str, sort: Sort, order: Order, status: Status) -> Cursor
 CursorKind = Literal["none", "key", "null-key"]
 
 
+def _order(sort: Sort, order: Order, columns: Any) -> list[Any]:
+    """The ORDER BY terms of a query shape, over `columns` (the table's, or a page's)."""
+    desc = order == "desc"
+    seq = columns.created_seq
+    if sort == "created":
+        return [seq.desc() if desc else seq.asc()]
+    if sort == "title":
+        return [columns.title_key.desc() if desc else columns.title_key.asc(), seq.asc()]
+    due = columns.due_date
+    return [sa.case((due.is_(None), 1), else_=0).asc(), due.desc() if desc else due.asc(), seq.asc()]
+
+
 def _keyset(sort: Sort, order: Order, cursor: CursorKind) -> tuple[list[Any], sa.ColumnElement[bool] | None]:
     """ORDER BY terms, and the WHERE term that starts after the cursor (`:key`, `:after_seq`)."""
     desc = order == "desc"
+    by = _order(sort, order, tasks.c)
     seq = tasks.c.created_seq
     after_seq = sa.bindparam("after_seq", type_=sa.BigInteger)
     if sort == "created":
         after = None if cursor == "none" else (seq < after_seq if desc else seq > after_seq)
-        return [seq.desc() if desc else seq.asc()], after
+        return by, after
     if sort == "title":
         title = tasks.c.title_key
-        by = [title.desc() if desc else title.asc(), seq.asc()]
         if cursor == "none":
             return by, None
         key = sa.bindparam("key", type_=sa.Text)
         beyond = title < key if desc else title > key
         return by, sa.or_(beyond, sa.and_(title == key, seq > after_seq))
     due = tasks.c.due_date
-    no_date_last = sa.case((due.is_(None), 1), else_=0)
-    by = [no_date_last.asc(), due.desc() if desc else due.asc(), seq.asc()]
     if cursor == "none":
         return by, None
     if cursor == "null-key":
@@ -125,13 +135,31 @@ def _keyset(sort: Sort, order: Order, cursor: CursorKind) -> tuple[list[Any], sa
     )
 
 
+def _octets(column: sa.ColumnElement[str], dialect: str) -> sa.ColumnElement[int]:
+    if dialect == "postgresql":
+        return sa.func.octet_length(column)
+    return sa.func.length(sa.cast(column, sa.LargeBinary))  # SQLite before 3.43
+
+
+# What a task's JSON holds besides its title and description (names, id, timestamps).
+_TASK_OVERHEAD_BYTES = 256
+_NO_BOUND = 2**62
+
+
 @cache
-def _page_statement(status: Status, sort: Sort, order: Order, cursor: CursorKind) -> sa.Select[Any]:
+def _page_statement(
+    status: Status, sort: Sort, order: Order, cursor: CursorKind, dialect: str
+) -> sa.Select[Any]:
     """The user row joined to one page of its tasks; built once per query shape.
 
     One statement, so items and seq always come from one snapshot (a user with no
     matching task still gives its row, with NULL task columns; a user never seen gives
     no row at all, and seq 0).
+
+    The page is also cut in the database once it holds about `:max_bytes` of JSON: a
+    running sum of each task's size over the page's order (`through`) keeps the tasks
+    that fit and the first one that does not (which says there is more), so a page of
+    large tasks never crosses the wire, nor sits in this process, whole.
     """
     by, after = _keyset(sort, order, cursor)
     matching = [tasks.c.user_id == users.c.id]
@@ -144,32 +172,31 @@ def _page_statement(status: Status, sort: Sort, order: Order, cursor: CursorKind
     columns = [*(tasks.c[name] for name in WIRE_COLUMNS), tasks.c.created_seq]
     if sort == "title":
         columns.append(tasks.c.title_key)
-    return (
+    names = ["head", *(c.name for c in columns)]
+    # The page first (its ORDER BY and LIMIT as they were, so the planner keeps its
+    # top-N plans), then the running size over it: at most `limit` rows.
+    page = (
         sa.select(users.c.seq.label("head"), *columns)
         .select_from(users.outerjoin(tasks, sa.and_(*matching)))
         .where(users.c.id == sa.bindparam("user_id"))
         .order_by(*by)
         .limit(sa.bindparam("limit", type_=sa.Integer))
+        .subquery("page")
     )
-
-
-# What a task's JSON holds besides its title and description (names, id, timestamps).
-_TASK_OVERHEAD_BYTES = 256
-
-
-def _text_bytes(text: str) -> int:
-    # An upper bound without encoding: UTF-8 takes at most 4 bytes a code point.
-    return len(text) if text.isascii() else 4 * len(text)
-
-
-def _fitting(rows: list[Row], max_bytes: int) -> int:
-    """How many of `rows` fit in about `max_bytes` of JSON (at least one)."""
-    total = 0
-    for count, row in enumerate(rows):
-        total += _TASK_OVERHEAD_BYTES + _text_bytes(row["title"]) + _text_bytes(row["description"])
-        if total > max_bytes and count > 0:
-            return count
-    return len(rows)
+    size = _TASK_OVERHEAD_BYTES + _octets(page.c.title, dialect) + _octets(page.c.description, dialect)
+    in_order = _order(sort, order, page.c)
+    sized = sa.select(
+        *(page.c[name] for name in names),
+        size.label("size"),
+        sa.func.sum(size).over(order_by=in_order).label("through"),
+        sa.func.row_number().over(order_by=in_order).label("position"),
+    ).subquery("sized")
+    fits = sized.c.through - sized.c.size < sa.bindparam("max_bytes", type_=sa.BigInteger)
+    return (
+        sa.select(*(sized.c[name] for name in names), sized.c.through)
+        .where(sa.or_(sized.c.id.is_(None), fits))
+        .order_by(sized.c.position)
+    )
 
 
 async def list_tasks(
@@ -181,15 +208,19 @@ async def list_tasks(
     one task): the next cursor continues after the last task given."""
     c = query.cursor
     kind: CursorKind = "none" if c is None else ("null-key" if c.key is None else "key")
-    stmt = _page_statement(query.status, query.sort, query.order, kind)
-    values: dict[str, Any] = {"user_id": user_id, "limit": query.limit + 1}
+    stmt = _page_statement(query.status, query.sort, query.order, kind, conn.dialect)
+    bound = _NO_BOUND if max_bytes is None else max_bytes
+    values: dict[str, Any] = {"user_id": user_id, "limit": query.limit + 1, "max_bytes": bound}
     if c is not None:
         values.update(key=c.key, after_seq=c.created_seq)
     rows = await conn.fetch(stmt, values)
     seq = int(rows[0]["head"]) if rows else 0
     rows = [row for row in rows if row["id"] is not None]
     next_cursor = None
-    keep = min(query.limit, len(rows) if max_bytes is None else _fitting(rows, max_bytes))
+    # The statement gave the tasks that fit and, past the bound, the first one that does
+    # not: it stays out of the page, and says the page is cut (a next cursor).
+    crossed = len(rows) > 1 and rows[-1]["through"] > bound
+    keep = min(query.limit, len(rows) - 1 if crossed else len(rows))
     if len(rows) > keep:
         rows = rows[:keep]
         last = rows[-1]
