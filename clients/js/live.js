@@ -15,7 +15,7 @@
  */
 
 import { ConflictList } from "./conflicts.js";
-import { StoreClosedError } from "./errors.js";
+import { StoreClosedError, TasksyncError } from "./errors.js";
 import { LiveSync } from "./live_sync.js";
 import { sortTasks } from "./mirror.js";
 import { Outbox } from "./outbox.js";
@@ -29,6 +29,11 @@ import { overlay } from "./writes.js";
 /** @typedef {import("./rest.js").TasksyncClient} TasksyncClient */
 /** @typedef {import("./mirror.js").Change} Change */
 /** @typedef {import("./live_options.js").LiveStoreOptions} LiveStoreOptions */
+
+// How long `start()` waits for a list to show before it rejects: long enough for a slow
+// first snapshot on a poor network, short enough that a page never waits in silence when
+// the API cannot be reached (offline on first use, or a CORS_ORIGINS without this page).
+const START_TIMEOUT_MS = 15_000;
 
 /**
  * The user's tasks, live. `start()` shows the stored list (or loads the snapshot) and
@@ -54,7 +59,8 @@ export class LiveStore extends LiveSync {
     super(client, options);
     /** Whether the stored list or the first snapshot is in. */
     this.loaded = false;
-    this.started = false;
+    /** The current `start()`, once called. @type {Promise<void> | null} */
+    this.starting = null;
   }
 
   /**
@@ -97,15 +103,16 @@ export class LiveStore extends LiveSync {
    * @example
    * await store.flushed();
    * await store.signOut();
+   * @returns {Promise<void>}
    */
   flushed() {
     return new Promise((resolve) => {
       const check = () => (this.outbox?.writes.length ?? 0) === 0 && this.mirror.seq >= this.writtenSeq;
-      if (check()) return resolve(undefined);
+      if (check()) return resolve();
       const waiter = () => {
         if (!check()) return;
         this.waiting = this.waiting.filter((w) => w !== waiter);
-        resolve(undefined);
+        resolve();
       };
       this.waiting.push(waiter);
     });
@@ -148,25 +155,93 @@ export class LiveStore extends LiveSync {
 
   /**
    * Show the stored list (or, the first time, load the snapshot), then go live in the
-   * background. Resolves once the tasks are there; rejects on a fatal error (no token,
-   * or one the server refuses: the store closes). The stored list is shown at once only
+   * background. Resolves once the tasks are there. The stored list is shown at once only
    * for the token the server last accepted in this browser; for any other, once the
    * server has accepted it (meanwhile `state` is `connecting`, or `offline` while the
    * server cannot be reached, and nothing is shown).
+   *
+   * Rejects, and tells `onError`, when the list cannot be shown: at once on a fatal error
+   * (no token, or one the server refuses: the store closes), or when nothing could be
+   * shown within `startTimeout` (15 s): the server cannot be reached, or refuses this
+   * page's origin (`CORS_ORIGINS`). After a timeout the store goes on trying and shows
+   * the list once it can; `store.error` says why until then.
+   *
+   * Called again while starting or started, it returns the same promise. A closed store
+   * (not signed out) can be started again, from what is stored: so an effect that starts
+   * it and a cleanup that closes it work under React's StrictMode, which runs them twice.
    * @example
    * await store.start();
    * render(store.list());
+   * @example
+   * useEffect(() => {
+   *   store.start().catch(() => {}); // the hook's `error` shows why
+   *   return () => store.close();
+   * }, [store]);
+   * @returns {Promise<void>}
    */
-  async start() {
-    if (this.started) throw new Error("a LiveStore starts once");
-    if (this.closed) throw new StoreClosedError("the store is closed: start a new one");
-    this.started = true;
+  start() {
+    if (this.starting && !this.closed) return this.starting;
+    if (this.signedOut) return Promise.reject(new StoreClosedError("signed out: start a new store for the next sign-in"));
+    if (this.closed) this.reopen();
+    const signal = this.stop.signal;
+    const timeout = this.options.startTimeout ?? START_TIMEOUT_MS;
+    this.starting = new Promise((resolve, reject) => {
+      /** @param {unknown} error  @param {{fatal: boolean}} how  fatal: trying again cannot help */
+      const failed = (error, { fatal }) => {
+        clearTimeout(timer);
+        const reason = error instanceof Error ? error : new Error(String(error));
+        if (!signal.aborted) {
+          this.error = reason;
+          this.report(reason);
+          // Closed, it can be started again (a retry button) once the cause is fixed.
+          if (fatal) this.close();
+          this.notify();
+        }
+        reject(reason);
+      };
+      const timer = Number.isFinite(timeout)
+        ? setTimeout(() => !signal.aborted && !this.loaded && failed(this.unreachable(timeout), { fatal: false }), timeout)
+        : undefined;
+      this.open(signal).then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        (error) => failed(error, { fatal: true }),
+      );
+    });
+    return this.starting;
+  }
+
+  /**
+   * Why nothing could be shown within `ms`: where the store was stuck.
+   * @param {number} ms @returns {TasksyncError}
+   */
+  unreachable(ms) {
+    const api = this.client.baseUrl.origin;
+    const page = globalThis.location?.origin;
+    let why = "the network is down or the server is not running";
+    // A browser reports a refused CORS preflight as a network error, indistinguishable from one.
+    if (page && page !== api) why += `, or this page's origin (${page}) is not in the server's CORS_ORIGINS`;
+    const stored = this.trust?.trusted ? "" : " (nothing stored in this browser can be shown until it answers)";
+    return new TasksyncError(`could not reach ${api} within ${Math.round(ms / 1000)} s: ${why}${stored}; still trying`);
+  }
+
+  /**
+   * What `start()` does, until the list is shown. Every wait is followed by a look at
+   * `signal`: once `close()` aborted it, this start touches nothing more (a new start
+   * may be running on the same store).
+   * @param {AbortSignal} signal
+   */
+  async open(signal) {
     const token = await this.client.token();
+    if (signal.aborted) return;
     const user = tokenClaims(token)?.sub ?? "?";
     const scope = `tasksync:${this.client.baseUrl.href}:${user}`;
     const share = this.options.shareTabs !== false && TabChannel.supported;
     const storage = await openStorage(scope, {
       onFallback: (reason) => {
+        if (signal.aborted) return;
         // What IndexedDB held is in this tab's memory: the memory copy starts from it.
         this.storage?.seedMemory({
           tasks: this.mirror.tasks.values(),
@@ -176,17 +251,19 @@ export class LiveStore extends LiveSync {
         });
         if (!this.signedOut) this.options.onStorage?.({ durable: false, reason });
       },
-      onDeleted: () => this.signedOutElsewhere(),
+      onDeleted: () => signal.aborted || this.signedOutElsewhere(),
     });
+    if (signal.aborted) return storage.close();
     if (storage.fallbackReason) this.options.onStorage?.({ durable: false, reason: storage.fallbackReason });
     this.storage = storage;
-    this.trust = new TokenTrust(this.client, storage, user);
+    const trust = (this.trust = new TokenTrust(this.client, storage, user));
     globalThis.addEventListener?.("online", this.onOnline);
     this.refreshState();
-    if (!(await this.trust.known(token)) && !(await this.verify(token))) return;
+    const known = await trust.known(token);
+    if (signal.aborted || (!known && !(await this.verify(token, signal)))) return;
     this.keeper = new MirrorKeeper(storage, this.mirror);
-    this.conflictList = new ConflictList(storage);
-    this.outbox = new Outbox(storage, this.client, {
+    const conflicts = (this.conflictList = new ConflictList(storage));
+    const outbox = (this.outbox = new Outbox(storage, this.client, {
       // A follower leaves the shared queue to the socket owner; a queue in memory is this tab's own.
       mayFlush: () => !this.closed && this.keepsShared(),
       onSettled: (write, outcome, plan) => {
@@ -196,55 +273,61 @@ export class LiveStore extends LiveSync {
       },
       onChange: (echo) => this.changed({ type: "outbox", id: null, task: null, echo, seq: this.mirror.seq }),
       onError: (error) => this.report(error),
-    });
+    }));
     // Listen before loading: every event after the snapshot's seq is relayed after this.
     if (share) this.channel = new TabChannel(scope, (message) => this.onRelay(message));
     this.role = share ? "follower" : "solo";
     this.refreshState(true);
+    const mirror = this.mirror;
     const stored = await storage.readMirror();
-    await this.outbox.reload();
-    await this.conflictList.reload();
-    if (stored.seq !== null) this.mirror.restore(stored.tasks, stored.seq);
-    else await this.mirror.resync("initial");
+    await outbox.reload();
+    await conflicts.reload();
+    if (signal.aborted) return;
+    if (stored.seq !== null) mirror.restore(stored.tasks, stored.seq);
+    else await mirror.resync("initial");
+    if (signal.aborted) return;
     this.loaded = true;
+    this.error = null;
     /** @type {TaskEvent[]} */
     const early = this.early ?? [];
     this.early = null;
-    for (const event of early) this.mirror.receive(event);
-    if (this.closed) return;
+    for (const event of early) mirror.receive(event);
+    this.notify();
     if (!this.channel) {
       void this.lead();
       return;
     }
     this.post({ kind: "query" });
     this.channel
-      .lead(this.stop.signal, () => this.lead())
+      .lead(signal, () => this.lead())
       .catch((/** @type {unknown} */ error) => {
-        if (!this.closed) this.report(error);
+        if (!signal.aborted) this.report(error);
       });
+  }
+
+  /** Forget what a previous start held (`LiveSync.reopen`). */
+  reopen() {
+    super.reopen();
+    this.loaded = false;
   }
 
   /**
    * A token the server has not accepted here before: ask it first, showing nothing (the
    * tabs' channel is not even joined) until it answers. Resolves false if the store
-   * closed meanwhile; a refusal closes the store and rejects.
-   * @param {string} token
+   * closed meanwhile; rejects on a refusal (`start()` then closes the store).
+   * @param {string} token @param {AbortSignal} signal
    */
-  async verify(token) {
+  verify(token, signal) {
     const trust = /** @type {TokenTrust} */ (this.trust);
-    try {
-      return await trust.verify(token, {
-        onLink: (link) => {
-          this.link = link;
-          this.refreshState();
-        },
-        pause: (ms, atLeast) => this.connection.pause(ms, atLeast),
-        closed: () => this.closed,
-      });
-    } catch (error) {
-      this.close();
-      throw error;
-    }
+    const connection = this.connection;
+    return trust.verify(token, {
+      onLink: (link) => {
+        this.link = link;
+        this.refreshState();
+      },
+      pause: (ms, atLeast) => connection.pause(ms, atLeast),
+      closed: () => signal.aborted,
+    });
   }
 
   /** Whether this tab keeps the state the tabs share (sends the queue, sweeps conflicts). */

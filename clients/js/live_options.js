@@ -15,7 +15,12 @@
 /** @typedef {import("./conflicts.js").Conflict} Conflict */
 /** @typedef {import("./errors.js").TasksyncError} TasksyncError */
 
-/** @typedef {"connecting" | "live" | "offline" | "resyncing" | "closed"} ConnectionState */
+/**
+ * Where the store's connection is: `idle` before `start()` (and again once a closed
+ * store is started anew), `connecting`, `live`, `offline` (retrying), `resyncing`
+ * (reloading the snapshot), `closed` after `close()`, a sign-out or an ended session.
+ * @typedef {"idle" | "connecting" | "live" | "offline" | "resyncing" | "closed"} ConnectionState
+ */
 
 /**
  * Which part this tab plays: it holds the shared socket, it is fed by the tab that
@@ -43,6 +48,7 @@
  * @property {(info: {reason: string, seq: number, count: number}) => void} [onResync]
  * @property {(error: Error) => void} [onError]
  * @property {boolean} [shareTabs]  share one socket between the tabs of this browser (default: where supported)
+ * @property {number} [startTimeout]  ms `start()` waits for a list to show (stored, or the server's) before it rejects (default 15000; `Infinity`: no bound); the store goes on trying
  */
 
 // A module, so the typedefs above are its exports rather than globals.

@@ -39,50 +39,24 @@ export class LiveSync extends LiveWrites {
   /** @param {TasksyncClient} client @param {LiveStoreOptions} options */
   constructor(client, options) {
     super(client, options);
-    this.mirror = new TaskMirror(client, {
-      onChange: (change) => this.changed(change),
-      onResync: (info) => options.onResync?.(info),
-      onSyncing: () => this.refreshState(),
-      onError: (error) => this.report(error),
-      // Waits that the browser's `online` event cuts short, as the socket's do.
-      pause: (ms, atLeast) => this.connection.pause(ms, atLeast),
-    });
-    /** @type {Connection} */
-    this.connection = new Connection(client, {
-      since: () => this.mirror.seq,
-      reloading: () => this.mirror.syncing,
-      resync: (reason) => this.mirror.resync(reason),
-      onLink: (link, code) => {
-        this.link = link;
-        if (link === "live") {
-          this.closeCode = undefined;
-          // The socket's hello: the server took the token it sent.
-          this.trust?.accepted(this.connection.socket?.sent).catch((error) => this.report(error));
-        } else if (code !== undefined) this.closeCode = code;
-        this.refreshState();
-        if (link === "live") this.outbox?.wake();
-      },
-      onEvent: (event) => {
-        this.post({ kind: "event", event });
-        this.relayed = Math.max(this.relayed, event.seq);
-        this.mirror.receive(event);
-      },
-      onResync: () => {
-        this.post({ kind: "resync" });
-        void this.mirror.resync("server");
-      },
-      onFatal: (error) => this.fail(error),
-      onError: (error) => this.report(error),
-    });
+    this.mirror = this.newMirror();
+    this.connection = this.newConnection();
     /** @type {ConnectionState} */
-    this.state = "closed";
+    this.state = "idle";
     /** @type {Role | null} */
     this.role = null;
     /** The connection itself, apart from a reload in progress. @type {ConnectionState} */
     this.link = "connecting";
     /** How the last socket closed, until the next one is live. @type {number | undefined} */
     this.closeCode = undefined;
+    /**
+     * Why the store cannot show or keep the list current: `start()` failed or gave up
+     * waiting, or the connection ended for good. Null again once the list is shown.
+     * @type {Error | null}
+     */
+    this.error = null;
     this.relayed = 0;
+    /** Aborted by `close()`: whatever a start began stops with it. */
     this.stop = new AbortController();
     /** @type {TabChannel | null} */
     this.channel = null;
@@ -112,6 +86,78 @@ export class LiveSync extends LiveWrites {
     this.revision = 0;
   }
 
+  /**
+   * A closed store is started again (React runs an effect, its cleanup and the effect
+   * again in development): everything a start builds is built anew, from what is
+   * stored, as a new store would; the options and `subscribe`'s listeners stay.
+   */
+  reopen() {
+    super.reopen();
+    this.mirror = this.newMirror();
+    this.connection = this.newConnection();
+    this.state = "idle";
+    this.role = null;
+    this.link = "connecting";
+    this.closeCode = undefined;
+    this.error = null;
+    this.relayed = 0;
+    this.stop = new AbortController();
+    this.channel = null;
+    this.storage = this.keeper = this.trust = null;
+    this.renewal = this.view = null;
+    this.waiting = [];
+    this.early = [];
+  }
+
+  /** The mirror of one start; what it reports is dropped once the store is reopened. */
+  newMirror() {
+    /** @type {TaskMirror} */
+    const mirror = new TaskMirror(this.client, {
+      onChange: (change) => this.mirror === mirror && this.changed(change),
+      onResync: (info) => this.mirror === mirror && this.options.onResync?.(info),
+      onSyncing: () => this.mirror === mirror && this.refreshState(),
+      onError: (error) => this.mirror === mirror && this.report(error),
+      // Waits that the browser's `online` event cuts short, as the socket's do.
+      pause: (ms, atLeast) => this.connection.pause(ms, atLeast),
+    });
+    return mirror;
+  }
+
+  /** The socket sessions of one start. */
+  newConnection() {
+    /** @type {Connection} */
+    const connection = new Connection(this.client, {
+      since: () => this.mirror.seq,
+      reloading: () => this.mirror.syncing,
+      resync: (reason) => this.mirror.resync(reason),
+      onLink: (link, code) => {
+        if (this.connection !== connection) return;
+        this.link = link;
+        if (link === "live") {
+          this.closeCode = undefined;
+          // The socket's hello: the server took the token it sent.
+          this.trust?.accepted(this.connection.socket?.sent).catch((error) => this.report(error));
+        } else if (code !== undefined) this.closeCode = code;
+        this.refreshState();
+        if (link === "live") this.outbox?.wake();
+      },
+      onEvent: (event) => {
+        if (this.connection !== connection) return;
+        this.post({ kind: "event", event });
+        this.relayed = Math.max(this.relayed, event.seq);
+        this.mirror.receive(event);
+      },
+      onResync: () => {
+        if (this.connection !== connection) return;
+        this.post({ kind: "resync" });
+        void this.mirror.resync("server");
+      },
+      onFatal: (error) => this.connection === connection && this.fail(error),
+      onError: (error) => this.connection === connection && this.report(error),
+    });
+    return connection;
+  }
+
   // ---- closing ----------------------------------------------------------------------
 
   /** Stop; if this tab held the socket, the next tab takes it over. */
@@ -127,7 +173,8 @@ export class LiveSync extends LiveWrites {
     this.channel?.close();
     globalThis.removeEventListener?.("online", this.onOnline);
     this.state = "closed";
-    this.options.onState?.("closed", { role: this.role });
+    this.role = null;
+    this.options.onState?.("closed", { role: null });
     this.notify();
   }
 
@@ -267,6 +314,7 @@ export class LiveSync extends LiveWrites {
     const state = reloading ? "resyncing" : this.link;
     if (state === this.state && !roleChanged) return;
     this.state = state;
+    if (state === "live") this.error = null;
     if (this.role === "leader") this.announce();
     this.options.onState?.(state, { role: this.role, code: this.closeCode });
     this.notify();
@@ -277,6 +325,7 @@ export class LiveSync extends LiveWrites {
    * session ends the store. @param {Error} error
    */
   fail(error) {
+    this.error = error;
     if (error instanceof AuthError) {
       void this.endSession(error);
       return;

@@ -50,6 +50,15 @@ export class LiveWrites {
     this.signedOut = false;
   }
 
+  /** Forget what a previous start held (`LiveSync.reopen`). */
+  reopen() {
+    this.outbox = null;
+    this.conflictList = null;
+    this.writtenSeq = 0;
+    this.closed = false;
+    this.signedOut = false;
+  }
+
   // ---- provided by LiveStore ------------------------------------------------------
 
   /** @param {string} _id @returns {Task | undefined} */
@@ -209,7 +218,7 @@ export class LiveWrites {
   /** The outbox, if this store can take a write; otherwise throws (nothing is queued). */
   writable() {
     if (this.signedOut) throw new StoreClosedError("the user signed out: this store takes no more writes");
-    if (this.closed) throw new StoreClosedError("the store is closed: start a new one");
+    if (this.closed) throw new StoreClosedError("the store is closed: start() it again");
     if (!this.outbox || !this.conflictList) throw new StoreClosedError("start() the store first");
     return this.outbox;
   }

@@ -118,7 +118,7 @@ export class TaskMirror {
   /**
    * Reload the snapshot, then apply the events that arrived meanwhile; one reload at a
    * time. A transient failure is retried with backoff; a fatal one (signed out) is
-   * reported, and rejects the first load.
+   * reported, or rejects the first load.
    * @param {string} reason  "initial", "gap", "server" (the server said resync), …
    */
   resync(reason) {
@@ -145,8 +145,9 @@ export class TaskMirror {
         // An event is missing between the snapshot and the buffered ones: load a newer one.
       } catch (error) {
         if (error instanceof AuthError || !(error instanceof TasksyncError && error.retryable)) {
-          this.hooks.onError(error);
+          // The first load's failure is `start()`'s to report (it rejects with it).
           if (reason === "initial") throw error;
+          this.hooks.onError(error);
           return;
         }
         const wait = error.retryAfter; // a 429 or a 503 said when to come back
@@ -173,9 +174,13 @@ export class TaskMirror {
   }
 }
 
+/** Which tasks a list shows: every one, the ones not completed, the completed ones. @typedef {"all" | "pending" | "completed"} TaskStatus */
+/** What a list is ordered by (ties in creation order). @typedef {"created" | "title" | "due_date"} TaskSort */
+/** @typedef {"asc" | "desc"} SortOrder */
+
 /**
  * Which tasks a list shows, in which order (the server's list parameters).
- * @typedef {{status?: "all" | "pending" | "completed", sort?: "created" | "title" | "due_date", order?: "asc" | "desc"}} TaskQuery
+ * @typedef {{status?: TaskStatus, sort?: TaskSort, order?: SortOrder}} TaskQuery
  */
 
 /**

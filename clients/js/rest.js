@@ -30,13 +30,23 @@ import { TokenSource, tokenClaims } from "./tokens.js";
  */
 
 /**
- * @typedef {object} TaskEvent
- * @property {number} seq
- * @property {"task.created" | "task.updated" | "task.deleted"} type
- * @property {Task} task  for `task.deleted` only `{id, version}`
+ * What every change event carries.
+ * @typedef {object} EventEnvelope
+ * @property {number} seq  its place in the user's change sequence
  * @property {string | null} origin  the `X-Client-Id` of the write that caused it
  * @property {string} at
- * @property {("title" | "description" | "completed" | "due_date")[]} [changed]  `task.updated`: the fields whose value it set
+ */
+
+/** A task was created. @typedef {EventEnvelope & {type: "task.created", task: Task, changed?: null}} TaskCreatedEvent */
+/** A task was edited: `changed` lists the fields whose value it set. @typedef {EventEnvelope & {type: "task.updated", task: Task, changed: import("./writes.js").Field[]}} TaskUpdatedEvent */
+/** A task was deleted: only its id and the version it had are left. @typedef {EventEnvelope & {type: "task.deleted", task: {id: string, version: number}, changed?: null}} TaskDeletedEvent */
+
+/**
+ * One entry of the user's change log, told apart by `type`.
+ * @example
+ * if (event.type === "task.updated") console.log(event.task.title, event.changed);
+ * else if (event.type === "task.deleted") console.log("gone:", event.task.id);
+ * @typedef {TaskCreatedEvent | TaskUpdatedEvent | TaskDeletedEvent} TaskEvent
  */
 
 const SOCKET_PATH = "api/ws";
@@ -100,7 +110,7 @@ export class TasksyncClient {
 
   /**
    * One page of the caller's tasks and the `seq` of that snapshot.
-   * @param {{status?: "all" | "pending" | "completed", sort?: "created" | "title" | "due_date", order?: "asc" | "desc", limit?: number, cursor?: string}} [query]
+   * @param {import("./mirror.js").TaskQuery & {limit?: number, cursor?: string}} [query]
    * @returns {Promise<{items: Task[], seq: number, next_cursor: string | null}>}
    */
   list(query = {}) {
@@ -196,6 +206,7 @@ export class TasksyncClient {
     const headers = { "Idempotency-Key": write.key, "X-Client-Id": write.clientId, ...ifMatchHeader(write.ifMatch) };
     if (write.ifNoneMatch) headers["If-None-Match"] = "*";
     if (Array.isArray(write.body)) headers["Content-Type"] = JSON_PATCH;
+    /** @type {{body: Task | null, response: Response}} */
     const { body, response } = await this.exchange(write.method, write.path, {
       json: write.body ?? undefined,
       headers,
@@ -206,18 +217,28 @@ export class TasksyncClient {
   }
 
   /**
+   * One call to the API: its JSON body (null for `204`). `T` is what the caller expects
+   * the body to be; nothing checks it.
+   * @example
+   * const task = await client.request<Task>("GET", `api/tasks/${id}`); // TypeScript
+   * @template [T=unknown]
    * @param {string} method @param {string} path
    * @param {{json?: unknown, headers?: Record<string, string>, retries?: number}} [options]
-   * @returns {Promise<any>}
+   * @returns {Promise<T>}
    */
   async request(method, path, options = {}) {
-    return (await this.exchange(method, path, options)).body;
+    /** @type {{body: T, response: Response}} */
+    const answer = await this.exchange(method, path, options);
+    return answer.body;
   }
 
   /**
+   * `request`, with the response (its headers). Retries as `retries` allows; a `401`
+   * once with a fresh token.
+   * @template [T=unknown]
    * @param {string} method @param {string} path
    * @param {{json?: unknown, headers?: Record<string, string>, retries?: number, signal?: AbortSignal}} [options]
-   * @returns {Promise<{body: any, response: Response}>}
+   * @returns {Promise<{body: T, response: Response}>}
    */
   async exchange(method, path, { json, headers = {}, retries = 0, signal } = {}) {
     let reauthenticated = false;

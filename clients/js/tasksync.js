@@ -47,6 +47,13 @@
 /** @typedef {import("./rest.js").Task} Task */
 /** @typedef {import("./rest.js").TaskFields} TaskFields */
 /** @typedef {import("./rest.js").TaskEvent} TaskEvent */
+/** @typedef {import("./rest.js").TaskCreatedEvent} TaskCreatedEvent */
+/** @typedef {import("./rest.js").TaskUpdatedEvent} TaskUpdatedEvent */
+/** @typedef {import("./rest.js").TaskDeletedEvent} TaskDeletedEvent */
+/** @typedef {import("./mirror.js").TaskStatus} TaskStatus */
+/** @typedef {import("./mirror.js").TaskSort} TaskSort */
+/** @typedef {import("./mirror.js").SortOrder} SortOrder */
+/** @typedef {import("./writes.js").Operation} Operation */
 /** @typedef {import("./tokens.js").TokenProvider} TokenProvider */
 /** @typedef {import("./mirror.js").Change} Change */
 /** @typedef {import("./mirror.js").TaskQuery} TaskQuery */

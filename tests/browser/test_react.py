@@ -77,6 +77,51 @@ await store.start();
 """
 
 
+# The README's StrictMode-safe pattern: a store made once at module scope, started by an
+# effect and closed by its cleanup (React runs both twice in development), with the
+# hooks' loading state, error, per-task pending flag and conflicts in the markup.
+# `window.seen` records what was ever rendered, for the states that pass too quickly
+# to wait for.
+STRICT_APP = """
+import { StrictMode, createElement as h, useEffect } from "react";
+import { createRoot } from "react-dom/client";
+import { LiveStore, TasksyncClient } from "tasksync";
+import { useLiveTasks, useTask } from "tasksync/react";
+
+const client = new TasksyncClient({ token: window.tasksyncToken, baseUrl: window.tasksyncApi });
+const store = (window.store = new LiveStore(client, { startTimeout: window.startTimeout }));
+window.seen = { loading: [], pending: [], errors: [] };
+
+function Detail({ id }) {
+  const { task, isPending, conflicts } = useTask(store, id);
+  if (!task) return null;
+  const counts = { "data-pending": String(isPending), "data-conflicts": String(conflicts.length) };
+  return h("p", { id: "detail", ...counts }, task.title);
+}
+
+function App() {
+  useEffect(() => {
+    store.start().catch(() => {}); // the hook's `error` shows why
+    return () => store.close();
+  }, []);
+  const { tasks, isLoading, error, state, conflicts, isPending } =
+    useLiveTasks(store, { sort: "title", order: "asc" });
+  window.seen.loading.push(isLoading);
+  if (error) window.seen.errors.push(error.message);
+  for (const task of tasks) if (isPending(task.id)) window.seen.pending.push(task.title);
+  return h("section", { id: "app", "data-state": state, "data-loading": String(isLoading),
+      "data-conflicts": String(conflicts.length) },
+    error ? h("p", { id: "error", role: "alert" }, error.message) : null,
+    h("ul", { id: "tasks" }, tasks.map((task) =>
+      h("li", { key: task.id, "data-pending": String(isPending(task.id)) },
+        h("span", { className: "title" }, task.title)))),
+    tasks.length > 0 ? h(Detail, { id: tasks[tasks.length - 1].id }) : null);
+}
+
+createRoot(document.getElementById("root")).render(h(StrictMode, null, h(App)));
+"""
+
+
 def cjs_bundle() -> str:
     """React's CommonJS files as one ES module exporting `require`."""
     definitions = ",\n".join(
@@ -183,6 +228,8 @@ def app_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaticFiles]:
         {
             "/": ("text/html", PAGE.encode()),
             "/app.js": (js, APP.encode()),
+            "/strict/": ("text/html", PAGE.replace("/app.js", "/strict.js").encode()),
+            "/strict.js": (js, STRICT_APP.encode()),
             "/vendor/cjs.js": (js, cjs_bundle().encode()),
             "/vendor/react.js": (js, facade("react").encode()),
             "/vendor/react-dom-client.js": (js, facade("react-dom/client").encode()),
@@ -210,15 +257,24 @@ async def api(api_server: ServerProcess, user: User) -> AsyncIterator[httpx.Asyn
         yield client
 
 
-async def react_tab(browsing: Browsing, site: StaticFiles, api_server: ServerProcess, user: User) -> Tab:
+async def react_tab(
+    browsing: Browsing,
+    site: StaticFiles,
+    api_url: str,
+    user: User,
+    path: str = "/",
+    start_timeout: int = 15_000,
+) -> Tab:
     context = await browsing.device(user.token)
-    await context.add_init_script(f"window.tasksyncApi = {json.dumps(api_server.url)};")
+    await context.add_init_script(
+        f"window.tasksyncApi = {json.dumps(api_url)}; window.startTimeout = {start_timeout};"
+    )
     page = await context.new_page()
     tab = Tab(page, f"tab{len(browsing.tabs) + 1}")
     page.on("console", lambda message: tab.console.append(f"{message.type}: {message.text}"))
     page.on("pageerror", lambda error: tab.console.append(f"pageerror: {error}"))
     browsing.tabs.append(tab)
-    await page.goto(f"{site.url}/")
+    await page.goto(f"{site.url}{path}")
     return tab
 
 
@@ -230,7 +286,7 @@ async def test_use_live_tasks_renders_the_list_and_another_devices_writes(
     api: httpx.AsyncClient,
 ) -> None:
     alpha = (await api.post("/api/tasks", json={"title": "Alpha"})).json()
-    tab = await react_tab(browsing, app_site, api_server, user)
+    tab = await react_tab(browsing, app_site, api_server.url, user)
     await tab.until_live()
     await tab.expect_titles(["Alpha"])
 
@@ -261,3 +317,106 @@ async def test_use_live_tasks_renders_the_list_and_another_devices_writes(
     await tab.page.wait_for_timeout(1000)
     assert await tab.page.evaluate("window.renders") == renders
     assert not [line for line in tab.console if line.startswith(("error", "pageerror"))], tab.console
+
+
+async def test_under_strict_mode_the_hooks_show_loading_pending_and_conflicts(
+    browsing: Browsing,
+    app_site: StaticFiles,
+    api_server: ServerProcess,
+    user: User,
+    api: httpx.AsyncClient,
+) -> None:
+    original = (await api.post("/api/tasks", json={"title": "Original"})).json()
+    tab = await react_tab(browsing, app_site, api_server.url, user, "/strict/")
+    # The effect started, closed and started the store again: it goes live all the same.
+    await tab.until_live()
+    await tab.expect_titles(["Original"])
+    app = tab.page.locator("#app")
+    await expect(app).to_have_attribute("data-loading", "false")
+    seen = await tab.page.evaluate("window.seen")
+    assert seen["loading"][0] is True and seen["errors"] == []
+
+    # A write shows at once, flagged as waiting until the server has answered it.
+    await tab.page.evaluate("store.create({ title: 'Mine' })")
+    await tab.expect_titles(["Mine", "Original"])
+    await expect(tab.row("Mine")).to_have_attribute("data-pending", "false")
+    assert "Mine" in await tab.page.evaluate("window.seen.pending")
+
+    # Renamed elsewhere while this page's editor still showed "Original": a conflict,
+    # in the list's hook and in the task's own.
+    renamed = await api.patch(f"/api/tasks/{original['id']}", json={"title": "Theirs"})
+    assert renamed.status_code == 200
+    await tab.expect_titles(["Mine", "Theirs"])
+    await tab.page.evaluate(
+        "([id]) => store.update(id, { title: 'Typed' }, { seen: { title: 'Original' } })", [original["id"]]
+    )
+    await expect(app).to_have_attribute("data-conflicts", "1")
+    detail = tab.page.locator("#detail")  # useTask of the last task listed: this one
+    await expect(detail).to_have_text("Theirs")
+    await expect(detail).to_have_attribute("data-conflicts", "1")
+    await expect(detail).to_have_attribute("data-pending", "false")
+    conflicts = await tab.page.evaluate("store.conflicts.map((c) => [c.taskId, c.field, c.wanted])")
+    assert conflicts == [[original["id"], "title", "Typed"]]
+    # The browser logs the 409 itself; React would log a warning or error of its own.
+    logged = [line for line in tab.console if line.startswith(("error", "warning", "pageerror"))]
+    assert [line for line in logged if "status of 409" not in line] == [], tab.console
+
+
+async def test_the_hook_says_why_when_the_api_cannot_be_reached(
+    browsing: Browsing, app_site: StaticFiles, user: User
+) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    tab = await react_tab(browsing, app_site, nowhere, user, "/strict/", start_timeout=1_500)
+    alert = tab.page.locator("#error")
+    await expect(alert).to_contain_text(f"could not reach {nowhere}")
+    app = tab.page.locator("#app")
+    await expect(app).to_have_attribute("data-loading", "true")
+    assert await app.get_attribute("data-state") in ("connecting", "offline")
+
+
+# A project on `moduleResolution: node10` (older TypeScript setups, `module: commonjs`)
+# reads no `exports` map: it finds `tasksync/react`'s types through `typesVersions` only.
+NODE10_APP = """
+import { LiveStore, TasksyncClient, type TaskEvent } from "tasksync";
+import { useLiveTasks, useTask, type LiveTasks } from "tasksync/react";
+
+const store = new LiveStore(new TasksyncClient({ baseUrl: "https://api.example.com", token: "t" }));
+export function usePending(): LiveTasks {
+  return useLiveTasks(store, { status: "pending" });
+}
+export const title = (id: string): string | undefined => useTask(store, id).task?.title;
+export const seq = (event: TaskEvent): number => event.seq;
+"""
+
+
+def test_a_node10_typescript_project_finds_the_react_entry_points_types(tmp_path: Path) -> None:
+    tsc = MODULES / ".bin" / "tsc"
+    if not tsc.exists():
+        skip_or_fail("TypeScript is not installed: run `npm ci --prefix tests/browser/ts-consumer`")
+    project = tmp_path / "app"
+    (project / "node_modules").mkdir(parents=True)
+    shutil.move(unpacked_package(tmp_path), project / "node_modules" / "tasksync")
+    (project / "node_modules" / "@types").symlink_to(MODULES / "@types")
+    (project / "app.ts").write_text(NODE10_APP)
+    options = {
+        "strict": True,
+        "noEmit": True,
+        "target": "es2022",
+        "module": "commonjs",
+        "moduleResolution": "node10",
+        "lib": ["es2022", "dom"],
+        "types": [],
+        "skipLibCheck": False,
+    }
+    (project / "tsconfig.json").write_text(json.dumps({"compilerOptions": options, "files": ["app.ts"]}))
+    done = subprocess.run([tsc, "-p", project], cwd=project, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_readmes_react_snippet_is_the_one_the_typescript_project_compiles() -> None:
+    # tests/browser/test_npm_package.py compiles ts-consumer/src with `tsc --strict`.
+    readme = (CLIENT_DIR / "README.md").read_text()
+    section = readme.split("## React\n", 1)[1]
+    snippet = section.split("```tsx\n", 1)[1].split("```", 1)[0]
+    compiled = (MODULES.parent / "src" / "readme.tsx").read_text()
+    assert compiled.split("\n", 1)[1] == snippet

@@ -122,6 +122,7 @@ async function connect() {
   $("workspace").hidden = false;
   $("signout").hidden = source.hosted;
   const client = new TasksyncClient({ token: source.provider, baseUrl: apiBase });
+  let started = false;
   store = new LiveStore(client, {
     onChange: (change) => render(change),
     onState: (state, detail) => setConnection(state, detail.role, detail.code),
@@ -136,18 +137,20 @@ async function connect() {
     onResync: ({ reason, count }) =>
       notice("info", `Resynced (${resyncReasons[reason] ?? reason}): reloaded ${count} tasks from the server.`),
     onError: (error) => {
-      if (error instanceof AuthError) signOut("Your session ended; sign in again.", { clear: false });
-      else notice("error", error.message);
+      // A refused start is told by its rejection, below.
+      if (!(error instanceof AuthError)) notice("error", error.message);
+      else if (started) signOut("Your session ended; sign in again.", { clear: false });
     },
   });
   store.subscribe(renderConflicts);
   try {
     await store.start();
   } catch (error) {
+    // Anything else was shown by onError; after a timeout the store goes on trying.
     if (error instanceof AuthError) signOut("That token was not accepted.", { clear: false });
-    else notice("error", `Could not load the tasks: ${error instanceof Error ? error.message : error}`);
     return;
   }
+  started = true;
   const user = client.userId ?? "?";
   $("who").textContent = `Signed in as ${user}`;
   app.dataset.user = user;
@@ -207,6 +210,7 @@ const stateLabels = {
   connecting: "Connecting…",
   offline: "Offline — reconnecting…",
   resyncing: "Resyncing…",
+  idle: "Not connected",
   closed: "Not connected",
 };
 /** @type {Record<string, string>} */

@@ -1,7 +1,3 @@
-/** @typedef {import("./rest.js").TaskEvent} TaskEvent */
-/** @typedef {import("./rest.js").TasksyncClient} TasksyncClient */
-/** @typedef {import("./mirror.js").Change} Change */
-/** @typedef {import("./live_options.js").LiveStoreOptions} LiveStoreOptions */
 /**
  * The user's tasks, live. `start()` shows the stored list (or loads the snapshot) and
  * keeps it current. Writes through the store show at once, are queued durably and sent
@@ -25,7 +21,8 @@ export class LiveStore extends LiveSync {
     constructor(client: TasksyncClient, options?: LiveStoreOptions);
     /** Whether the stored list or the first snapshot is in. */
     loaded: boolean;
-    started: boolean;
+    /** The current `start()`, once called. @type {Promise<void> | null} */
+    starting: Promise<void> | null;
     /**
      * The tasks by id, as they will be once the queued writes are applied.
      * @example
@@ -46,8 +43,9 @@ export class LiveStore extends LiveSync {
      * @example
      * await store.flushed();
      * await store.signOut();
+     * @returns {Promise<void>}
      */
-    flushed(): Promise<any>;
+    flushed(): Promise<void>;
     /** The seq of the last change applied. */
     get seq(): number;
     /** The task as it will be once its queued writes are applied. @param {string} id */
@@ -70,23 +68,50 @@ export class LiveStore extends LiveSync {
     subscribe(listener: () => void): () => void;
     /**
      * Show the stored list (or, the first time, load the snapshot), then go live in the
-     * background. Resolves once the tasks are there; rejects on a fatal error (no token,
-     * or one the server refuses: the store closes). The stored list is shown at once only
+     * background. Resolves once the tasks are there. The stored list is shown at once only
      * for the token the server last accepted in this browser; for any other, once the
      * server has accepted it (meanwhile `state` is `connecting`, or `offline` while the
      * server cannot be reached, and nothing is shown).
+     *
+     * Rejects, and tells `onError`, when the list cannot be shown: at once on a fatal error
+     * (no token, or one the server refuses: the store closes), or when nothing could be
+     * shown within `startTimeout` (15 s): the server cannot be reached, or refuses this
+     * page's origin (`CORS_ORIGINS`). After a timeout the store goes on trying and shows
+     * the list once it can; `store.error` says why until then.
+     *
+     * Called again while starting or started, it returns the same promise. A closed store
+     * (not signed out) can be started again, from what is stored: so an effect that starts
+     * it and a cleanup that closes it work under React's StrictMode, which runs them twice.
      * @example
      * await store.start();
      * render(store.list());
+     * @example
+     * useEffect(() => {
+     *   store.start().catch(() => {}); // the hook's `error` shows why
+     *   return () => store.close();
+     * }, [store]);
+     * @returns {Promise<void>}
      */
     start(): Promise<void>;
     /**
+     * Why nothing could be shown within `ms`: where the store was stuck.
+     * @param {number} ms @returns {TasksyncError}
+     */
+    unreachable(ms: number): TasksyncError;
+    /**
+     * What `start()` does, until the list is shown. Every wait is followed by a look at
+     * `signal`: once `close()` aborted it, this start touches nothing more (a new start
+     * may be running on the same store).
+     * @param {AbortSignal} signal
+     */
+    open(signal: AbortSignal): Promise<void>;
+    /**
      * A token the server has not accepted here before: ask it first, showing nothing (the
      * tabs' channel is not even joined) until it answers. Resolves false if the store
-     * closed meanwhile; a refusal closes the store and rejects.
-     * @param {string} token
+     * closed meanwhile; rejects on a refusal (`start()` then closes the store).
+     * @param {string} token @param {AbortSignal} signal
      */
-    verify(token: string): Promise<boolean>;
+    verify(token: string, signal: AbortSignal): Promise<boolean>;
     /** Whether this tab keeps the state the tabs share (sends the queue, sweeps conflicts). */
     keepsShared(): boolean;
     /** Another tab signed the user out (its relay, or the database it deleted). */
@@ -105,3 +130,4 @@ export type TasksyncClient = import("./rest.js").TasksyncClient;
 export type Change = import("./mirror.js").Change;
 export type LiveStoreOptions = import("./live_options.js").LiveStoreOptions;
 import { LiveSync } from "./live_sync.js";
+import { TasksyncError } from "./errors.js";

@@ -4,7 +4,12 @@ export type Change = import("./mirror.js").Change;
 export type QueuedWrite = import("./writes.js").QueuedWrite;
 export type Conflict = import("./conflicts.js").Conflict;
 export type TasksyncError = import("./errors.js").TasksyncError;
-export type ConnectionState = "connecting" | "live" | "offline" | "resyncing" | "closed";
+/**
+ * Where the store's connection is: `idle` before `start()` (and again once a closed
+ * store is started anew), `connecting`, `live`, `offline` (retrying), `resyncing`
+ * (reloading the snapshot), `closed` after `close()`, a sign-out or an ended session.
+ */
+export type ConnectionState = "idle" | "connecting" | "live" | "offline" | "resyncing" | "closed";
 /**
  * Which part this tab plays: it holds the shared socket, it is fed by the tab that
  * does, or it has its own socket (the browser lacks Web Locks or BroadcastChannel).
@@ -63,4 +68,8 @@ export type LiveStoreOptions = {
      * share one socket between the tabs of this browser (default: where supported)
      */
     shareTabs?: boolean | undefined;
+    /**
+     * ms `start()` waits for a list to show (stored, or the server's) before it rejects (default 15000; `Infinity`: no bound); the store goes on trying
+     */
+    startTimeout?: number | undefined;
 };

@@ -1,14 +1,22 @@
 /** The socket, the tab relays and the connection state of a `LiveStore` (use that). */
 export class LiveSync extends LiveWrites {
-    /** @type {Connection} */
     connection: Connection;
-    link: import("./live_options.js").ConnectionState;
-    closeCode: number | undefined;
-    relayed: number;
     /** @type {ConnectionState} */
     state: ConnectionState;
     /** @type {Role | null} */
     role: Role | null;
+    /** The connection itself, apart from a reload in progress. @type {ConnectionState} */
+    link: ConnectionState;
+    /** How the last socket closed, until the next one is live. @type {number | undefined} */
+    closeCode: number | undefined;
+    /**
+     * Why the store cannot show or keep the list current: `start()` failed or gave up
+     * waiting, or the connection ended for good. Null again once the list is shown.
+     * @type {Error | null}
+     */
+    error: Error | null;
+    relayed: number;
+    /** Aborted by `close()`: whatever a start began stops with it. */
     stop: AbortController;
     /** @type {TabChannel | null} */
     channel: TabChannel | null;
@@ -37,6 +45,10 @@ export class LiveSync extends LiveWrites {
     listeners: Set<() => void>;
     /** How many changes `subscribe`'s listeners were told of. */
     revision: number;
+    /** The mirror of one start; what it reports is dropped once the store is reopened. */
+    newMirror(): TaskMirror;
+    /** The socket sessions of one start. */
+    newConnection(): Connection;
     /** Stop; if this tab held the socket, the next tab takes it over. */
     close(): void;
     /**
@@ -84,3 +96,4 @@ export type LiveStoreOptions = import("./live_options.js").LiveStoreOptions;
 export type Role = import("./live_options.js").Role;
 import { LiveWrites } from "./live_writes.js";
 import { Connection } from "./connection.js";
+import { TaskMirror } from "./mirror.js";

@@ -27,6 +27,8 @@ export class LiveWrites {
     closed: boolean;
     /** The user signed out (here or in another tab): what this store held is deleted. */
     signedOut: boolean;
+    /** Forget what a previous start held (`LiveSync.reopen`). */
+    reopen(): void;
     /** @param {string} _id @returns {Task | undefined} */
     get(_id: string): Task | undefined;
     /** @returns {boolean} */

@@ -1,6 +1,9 @@
+/** Which tasks a list shows: every one, the ones not completed, the completed ones. @typedef {"all" | "pending" | "completed"} TaskStatus */
+/** What a list is ordered by (ties in creation order). @typedef {"created" | "title" | "due_date"} TaskSort */
+/** @typedef {"asc" | "desc"} SortOrder */
 /**
  * Which tasks a list shows, in which order (the server's list parameters).
- * @typedef {{status?: "all" | "pending" | "completed", sort?: "created" | "title" | "due_date", order?: "asc" | "desc"}} TaskQuery
+ * @typedef {{status?: TaskStatus, sort?: TaskSort, order?: SortOrder}} TaskQuery
  */
 /**
  * Filter and order tasks as the server's list does, with its defaults (`status=all`,
@@ -79,7 +82,7 @@ export class TaskMirror {
     /**
      * Reload the snapshot, then apply the events that arrived meanwhile; one reload at a
      * time. A transient failure is retried with backoff; a fatal one (signed out) is
-     * reported, and rejects the first load.
+     * reported, or rejects the first load.
      * @param {string} reason  "initial", "gap", "server" (the server said resync), …
      */
     resync(reason: string): Promise<void>;
@@ -89,12 +92,21 @@ export class TaskMirror {
     drainPending(): boolean;
 }
 /**
+ * Which tasks a list shows: every one, the ones not completed, the completed ones.
+ */
+export type TaskStatus = "all" | "pending" | "completed";
+/**
+ * What a list is ordered by (ties in creation order).
+ */
+export type TaskSort = "created" | "title" | "due_date";
+export type SortOrder = "asc" | "desc";
+/**
  * Which tasks a list shows, in which order (the server's list parameters).
  */
 export type TaskQuery = {
-    status?: "all" | "pending" | "completed";
-    sort?: "created" | "title" | "due_date";
-    order?: "asc" | "desc";
+    status?: TaskStatus;
+    sort?: TaskSort;
+    order?: SortOrder;
 };
 export type Task = import("./rest.js").Task;
 export type TaskEvent = import("./rest.js").TaskEvent;

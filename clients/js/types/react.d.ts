@@ -1,27 +1,24 @@
-/** @typedef {import("./rest.js").Task} Task */
-/** @typedef {import("./mirror.js").TaskQuery} TaskQuery */
-/** @typedef {import("./live_options.js").ConnectionState} ConnectionState */
-/** @typedef {import("./live_options.js").Role} Role */
-/** @typedef {import("./live.js").LiveStore} LiveStore */
-/** @typedef {import("./conflicts.js").Conflict} Conflict */
 /**
- * What `useLiveTasks` returns; a new object only when something in it may have changed.
- * @typedef {object} LiveTasks
- * @property {readonly Task[]} tasks  `store.list(query)`: queued writes applied, filtered, ordered
- * @property {ConnectionState} state  `connecting`, `live`, `offline`, `resyncing` or `closed`
- * @property {number} pending  how many queued writes the server has not answered yet
- * @property {Role | null} role  which part this tab plays in sharing the socket
- * @property {readonly Conflict[]} conflicts  `store.conflicts`: same-field disagreements waiting for the user's choice
- */
-/**
- * The store's tasks (`store.list(query)`) and connection state, kept current.
+ * The store's tasks (`store.list(query)`), whether they are loading, and its connection
+ * state, kept current.
  * @example
- * const { tasks, state, pending } = useLiveTasks(store, { status: "pending" });
+ * const { tasks, isLoading, error, pending, isPending } = useLiveTasks(store, { status: "pending" });
  * @param {LiveStore} store  started (or being started) by the caller
  * @param {TaskQuery} [query]  compared by value: an inline object literal is fine
  * @returns {LiveTasks}
  */
 export function useLiveTasks(store: LiveStore, query?: TaskQuery): LiveTasks;
+/**
+ * One task, kept current: for a detail view or an editor.
+ * @example
+ * const { task, isPending, conflicts } = useTask(store, id);
+ * if (!task) return null;
+ * return <h1 aria-busy={isPending}>{task.title}{conflicts.length > 0 && " (changed elsewhere)"}</h1>;
+ * @param {LiveStore} store  started (or being started) by the caller
+ * @param {string} id
+ * @returns {LiveTask}
+ */
+export function useTask(store: LiveStore, id: string): LiveTask;
 export type Task = import("./rest.js").Task;
 export type TaskQuery = import("./mirror.js").TaskQuery;
 export type ConnectionState = import("./live_options.js").ConnectionState;
@@ -33,11 +30,19 @@ export type Conflict = import("./conflicts.js").Conflict;
  */
 export type LiveTasks = {
     /**
-     * `store.list(query)`: queued writes applied, filtered, ordered
+     * `store.list(query)`: queued writes applied, filtered, ordered (empty while loading)
      */
     tasks: readonly Task[];
     /**
-     * `connecting`, `live`, `offline`, `resyncing` or `closed`
+     * true until the stored list or the first snapshot is in (also before `start()`)
+     */
+    isLoading: boolean;
+    /**
+     * `store.error`: why the list cannot load or stay current (a refused token, the API unreachable past `startTimeout`); null once it shows
+     */
+    error: Error | null;
+    /**
+     * `idle`, `connecting`, `live`, `offline`, `resyncing` or `closed`
      */
     state: ConnectionState;
     /**
@@ -45,11 +50,36 @@ export type LiveTasks = {
      */
     pending: number;
     /**
+     * whether a write to this task is still waiting (as of this render)
+     */
+    isPending: (id: string) => boolean;
+    /**
      * which part this tab plays in sharing the socket
      */
     role: Role | null;
     /**
      * `store.conflicts`: same-field disagreements waiting for the user's choice
+     */
+    conflicts: readonly Conflict[];
+};
+/**
+ * What `useTask` returns; a new object only when something in it may have changed.
+ */
+export type LiveTask = {
+    /**
+     * the task with its queued writes applied; undefined while loading, or when there is no such task (deleted, or never here)
+     */
+    task: Task | undefined;
+    /**
+     * true until the stored list or the first snapshot is in
+     */
+    isLoading: boolean;
+    /**
+     * whether a write to this task is still waiting for the server
+     */
+    isPending: boolean;
+    /**
+     * this task's open conflicts
      */
     conflicts: readonly Conflict[];
 };

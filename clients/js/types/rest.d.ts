@@ -36,13 +36,10 @@ export class TasksyncClient {
     get userId(): string | null;
     /**
      * One page of the caller's tasks and the `seq` of that snapshot.
-     * @param {{status?: "all" | "pending" | "completed", sort?: "created" | "title" | "due_date", order?: "asc" | "desc", limit?: number, cursor?: string}} [query]
+     * @param {import("./mirror.js").TaskQuery & {limit?: number, cursor?: string}} [query]
      * @returns {Promise<{items: Task[], seq: number, next_cursor: string | null}>}
      */
-    list(query?: {
-        status?: "all" | "pending" | "completed";
-        sort?: "created" | "title" | "due_date";
-        order?: "asc" | "desc";
+    list(query?: import("./mirror.js").TaskQuery & {
         limit?: number;
         cursor?: string;
     }): Promise<{
@@ -118,27 +115,35 @@ export class TasksyncClient {
         replayed: boolean;
     }>;
     /**
+     * One call to the API: its JSON body (null for `204`). `T` is what the caller expects
+     * the body to be; nothing checks it.
+     * @example
+     * const task = await client.request<Task>("GET", `api/tasks/${id}`); // TypeScript
+     * @template [T=unknown]
      * @param {string} method @param {string} path
      * @param {{json?: unknown, headers?: Record<string, string>, retries?: number}} [options]
-     * @returns {Promise<any>}
+     * @returns {Promise<T>}
      */
-    request(method: string, path: string, options?: {
+    request<T = unknown>(method: string, path: string, options?: {
         json?: unknown;
         headers?: Record<string, string>;
         retries?: number;
-    }): Promise<any>;
+    }): Promise<T>;
     /**
+     * `request`, with the response (its headers). Retries as `retries` allows; a `401`
+     * once with a fresh token.
+     * @template [T=unknown]
      * @param {string} method @param {string} path
      * @param {{json?: unknown, headers?: Record<string, string>, retries?: number, signal?: AbortSignal}} [options]
-     * @returns {Promise<{body: any, response: Response}>}
+     * @returns {Promise<{body: T, response: Response}>}
      */
-    exchange(method: string, path: string, { json, headers, retries, signal }?: {
+    exchange<T = unknown>(method: string, path: string, { json, headers, retries, signal }?: {
         json?: unknown;
         headers?: Record<string, string>;
         retries?: number;
         signal?: AbortSignal;
     }): Promise<{
-        body: any;
+        body: T;
         response: Response;
     }>;
 }
@@ -163,21 +168,49 @@ export type TaskFields = {
     completed?: boolean;
     due_date?: string | null;
 };
-export type TaskEvent = {
-    seq: number;
-    type: "task.created" | "task.updated" | "task.deleted";
+/**
+ * What every change event carries.
+ */
+export type EventEnvelope = {
     /**
-     * for `task.deleted` only `{id, version}`
+     * its place in the user's change sequence
      */
-    task: Task;
+    seq: number;
     /**
      * the `X-Client-Id` of the write that caused it
      */
     origin: string | null;
     at: string;
-    /**
-     * `task.updated`: the fields whose value it set
-     */
-    changed?: ("completed" | "title" | "description" | "due_date")[] | undefined;
 };
+/**
+ * A task was created.
+ */
+export type TaskCreatedEvent = EventEnvelope & {
+    type: "task.created";
+    task: Task;
+    changed?: null;
+};
+/**
+ * A task was edited: `changed` lists the fields whose value it set.
+ */
+export type TaskUpdatedEvent = EventEnvelope & {
+    type: "task.updated";
+    task: Task;
+    changed: import("./writes.js").Field[];
+};
+/**
+ * A task was deleted: only its id and the version it had are left.
+ */
+export type TaskDeletedEvent = EventEnvelope & {
+    type: "task.deleted";
+    task: {
+        id: string;
+        version: number;
+    };
+    changed?: null;
+};
+/**
+ * One entry of the user's change log, told apart by `type`.
+ */
+export type TaskEvent = TaskCreatedEvent | TaskUpdatedEvent | TaskDeletedEvent;
 import { TokenSource } from "./tokens.js";

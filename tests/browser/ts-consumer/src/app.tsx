@@ -11,10 +11,14 @@ import {
   type Conflict,
   type ConnectionState,
   type DroppedWrite,
+  type Operation,
+  type SortOrder,
   type Task,
   type TaskEvent,
+  type TaskSort,
+  type TaskStatus,
 } from "tasksync";
-import { useLiveTasks, type LiveTasks } from "tasksync/react";
+import { useLiveTasks, useTask, type LiveTask, type LiveTasks } from "tasksync/react";
 
 const client = new TasksyncClient({
   baseUrl: "https://api.example.com",
@@ -34,11 +38,17 @@ function onConflict(conflict: Conflict): void {
 
 function onDropped(write: DroppedWrite, error: TasksyncError): void {
   const why: "missing" | "rejected" = write.reason;
+  const operation: Operation = write.operation;
+  // @ts-expect-error: a queued write is a create, an edit or a delete
+  const replaced: Operation = "replace";
+  void operation;
+  void replaced;
   if (error instanceof QuotaExceededError) console.warn(`You have reached the limit of ${error.limit ?? "?"} tasks`);
   else console.warn(`${write.operation} ${write.id} not saved (${why}): ${error.status}`, write.changes, error.retryAfter);
 }
 
 const store = new LiveStore(client, {
+  startTimeout: 10_000,
   onConflict,
   onDropped,
   onState: (state: ConnectionState, { role, code }) => console.info(state, role, code),
@@ -47,21 +57,45 @@ const store = new LiveStore(client, {
 
 function describe(event: TaskEvent): string {
   // task.created | task.updated | task.deleted, in seq order
-  return `${event.seq} ${event.type} ${event.task.id} from ${event.origin ?? "elsewhere"}`;
+  const head = `${event.seq} ${event.type} ${event.task.id} from ${event.origin ?? "elsewhere"}`;
+  switch (event.type) {
+    case "task.created":
+      return `${head}: ${event.task.title}`;
+    case "task.updated":
+      return `${head}: ${event.changed.join(", ")} now ${event.task.title}`;
+    case "task.deleted":
+      // @ts-expect-error: a deleted task is only its id and version
+      return `${head}: ${event.task.title}`;
+  }
+}
+
+function Detail({ store, id }: { store: LiveStore; id: string }) {
+  const { task, isPending, conflicts }: LiveTask = useTask(store, id);
+  // @ts-expect-error: the task is undefined while loading, or when there is none
+  const shown: Task = task;
+  void shown;
+  return task ? <h2 aria-busy={isPending}>{task.title} {conflicts.length}</h2> : null;
 }
 
 function Pending({ store }: { store: LiveStore }) {
-  const { tasks, state, pending }: LiveTasks = useLiveTasks(store, { status: "pending", sort: "due_date", order: "asc" });
+  const { tasks, state, pending, isLoading, error, isPending, conflicts }: LiveTasks = useLiveTasks(store, {
+    status: "pending",
+    sort: "due_date",
+    order: "asc",
+  });
+  if (error) return <p role="alert">{error.message}</p>;
+  if (isLoading) return <p>Loading…</p>;
   return (
-    <section data-state={state}>
+    <section data-state={state} data-conflicts={conflicts.length}>
       {pending > 0 && <p>{pending} changes waiting</p>}
       <ul>
         {tasks.map((task) => (
-          <li key={task.id} onClick={() => void store.toggle(task.id)}>
+          <li key={task.id} aria-busy={isPending(task.id)} onClick={() => void store.toggle(task.id)}>
             {task.title} {task.due_date ?? ""}
           </li>
         ))}
       </ul>
+      {tasks[0] && <Detail store={store} id={tasks[0].id} />}
     </section>
   );
 }
@@ -83,6 +117,14 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof StoreClosedError) console.warn("signed out: not queued");
   }
+  const done: Promise<void> = store.flushed();
+  // @ts-expect-error: flushed() resolves with nothing
+  const count: Promise<number> = store.flushed();
+  await done;
+  void count;
+  const untyped = await client.request("GET", "api/tasks?limit=1");
+  // @ts-expect-error: a body nobody typed is unknown, not any
+  void untyped.items;
   const page = await client.list({ status: "pending", limit: 10 });
   const seq: number = page.seq;
   const feed = await client.changes(seq, { wait: 1 });
@@ -101,10 +143,19 @@ async function main(): Promise<void> {
   await store.update(task.id, { title: "x" }, { seen: { version: 3 } });
   // @ts-expect-error: a conflict's field is one of the four editable ones, or null for a delete
   if (store.conflicts[0]?.field === "version") void 0;
-  // @ts-expect-error: the state is one of five names
+  // @ts-expect-error: the state is one of six names
   const state: LiveTasks["state"] = "online";
+  const before: ConnectionState = "idle";
+  const status: TaskStatus = "completed";
+  const sort: TaskSort = "title";
+  const order: SortOrder = "desc";
+  // @ts-expect-error: no such sort
+  const unsorted: TaskSort = "priority";
+  store.list({ status, sort, order });
   void version;
   void state;
+  void before;
+  void unsorted;
 }
 
 void main();
