@@ -17,6 +17,11 @@ import time
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
+
+# What a connection may still send once this side has sent its close frame: room for the
+# client's own close frame and what was already on its way, not for a flood.
+_AFTER_CLOSE_BYTES = 16 * 1024
 
 
 def guarded_ws_protocol(burst_bytes: int, bytes_per_second: float) -> type[GuardedWebSocketsProtocol]:
@@ -43,6 +48,10 @@ class GuardedWebSocketsProtocol(WebSocketsSansIOProtocol):
         )
         self._counted_at = now
         self._allowance -= len(data)
+        if self.conn.state is State.CLOSING:
+            # This side has sent its close frame (a budget closed the socket, say): a
+            # client that goes on sending rather than answering it gets little more.
+            self._allowance = min(self._allowance, _AFTER_CLOSE_BYTES)
         if self._allowance < 0:
             self.transport.abort()
             return
