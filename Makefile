@@ -10,6 +10,7 @@ BIN    := $(VENV)/bin
 BETTER_AUTH := tests/interop/betterauth
 ECOSYSTEM := tests/ecosystem
 TS_CONSUMER := tests/browser/ts-consumer
+EXAMPLE := examples/react-vite
 USER_ID ?= alice
 # pytest-xdist workers for `make test` (tests/conftest.py keeps each file on one worker).
 TEST_WORKERS ?= 2
@@ -56,6 +57,15 @@ $(ECOSYSTEM)/node_modules/.package-lock.json: $(ECOSYSTEM)/package-lock.json
 $(TS_CONSUMER)/node_modules/.package-lock.json: $(TS_CONSUMER)/package-lock.json
 	npm ci --prefix $(TS_CONSUMER) --no-audit --no-fund --loglevel=error
 
+# The React example app, built as a user would: `npm ci` (exact versions, and the client
+# as `npm pack` makes it: the example's .npmrc sets install-links), then `tsc` and `vite
+# build`. tests/browser/test_example_app.py serves its dist/ in Chromium.
+$(EXAMPLE)/dist/index.html: $(EXAMPLE)/package-lock.json $(EXAMPLE)/.npmrc $(EXAMPLE)/index.html \
+	$(wildcard $(EXAMPLE)/*.json $(EXAMPLE)/*.ts $(EXAMPLE)/src/*) \
+	clients/js/package.json $(wildcard clients/js/*.js clients/js/types/*.d.ts)
+	npm ci --prefix $(EXAMPLE) --no-audit --no-fund --loglevel=error
+	npm run --prefix $(EXAMPLE) --silent build
+
 # Regenerate the browser client's TypeScript declarations (clients/js/types/) from its
 # JSDoc; a test fails while they are stale.
 js-types: $(TS_CONSUMER)/node_modules/.package-lock.json
@@ -100,7 +110,8 @@ haproxy:
 	  "(apt-get install haproxy nginx-light iproute2); the multi-host tests will be skipped"; fi
 
 pytest: setup chromium haproxy $(BETTER_AUTH)/node_modules/.package-lock.json \
-	$(ECOSYSTEM)/node_modules/.package-lock.json $(TS_CONSUMER)/node_modules/.package-lock.json
+	$(ECOSYSTEM)/node_modules/.package-lock.json $(TS_CONSUMER)/node_modules/.package-lock.json \
+	$(EXAMPLE)/dist/index.html
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test: lint pytest
@@ -109,4 +120,5 @@ bench: setup haproxy
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(BETTER_AUTH)/node_modules $(TS_CONSUMER)/node_modules
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(BETTER_AUTH)/node_modules $(TS_CONSUMER)/node_modules \
+	$(EXAMPLE)/node_modules $(EXAMPLE)/dist
