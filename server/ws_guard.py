@@ -22,6 +22,8 @@ from websockets.protocol import State
 # What a connection may still send once this side has sent its close frame: room for the
 # client's own close frame and what was already on its way, not for a flood.
 _AFTER_CLOSE_BYTES = 16 * 1024
+# How much of what a socket sent is parsed per turn of the event loop.
+_SLICE_BYTES = 4096
 
 
 def guarded_ws_protocol(burst_bytes: int, bytes_per_second: float) -> type[GuardedWebSocketsProtocol]:
@@ -40,6 +42,7 @@ class GuardedWebSocketsProtocol(WebSocketsSansIOProtocol):
         super().__init__(*args, **kwargs)
         self._allowance = float(self.burst_bytes)
         self._counted_at = time.monotonic()
+        self._backlog = bytearray()  # received, not parsed yet (see `_feed`)
 
     def data_received(self, data: bytes) -> None:
         now = time.monotonic()
@@ -55,4 +58,25 @@ class GuardedWebSocketsProtocol(WebSocketsSansIOProtocol):
         if self._allowance < 0:
             self.transport.abort()
             return
-        super().data_received(data)
+        if self._backlog:  # still working through an earlier read: keep the order
+            self._backlog.extend(data)
+            return
+        self._feed(data)
+
+    def _feed(self, data: bytes | bytearray) -> None:
+        # One slice now, the rest on the next turns of the loop: a read full of tiny
+        # frames would otherwise be parsed (and queued) whole before the session's message
+        # budget sees the first of them, and no other connection would run meanwhile.
+        super().data_received(bytes(data[:_SLICE_BYTES]))
+        if len(data) > _SLICE_BYTES:
+            self._backlog = bytearray(data[_SLICE_BYTES:])
+            self.loop.call_soon(self._feed_backlog)
+
+    def _feed_backlog(self) -> None:
+        backlog, self._backlog = self._backlog, bytearray()
+        if self.transport.is_closing():
+            return
+        if self.conn.state is State.CLOSING and len(backlog) > _AFTER_CLOSE_BYTES:
+            self.transport.abort()  # closed by a budget meanwhile, and still flooding
+            return
+        self._feed(backlog)
