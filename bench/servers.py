@@ -227,11 +227,18 @@ async def start_server(
 
 
 async def start_ceiling(
-    stack: AsyncExitStack, db_url: str, log_dir: Path, *, pool: bool = True, name: str = "ceiling"
+    stack: AsyncExitStack,
+    db_url: str,
+    log_dir: Path,
+    *,
+    pool: bool = True,
+    name: str = "ceiling",
+    notify: bool = True,
 ) -> HttpService:
     """The ceiling app (bench/ceiling_app.py) under the server's own uvicorn settings;
-    without `pool`, no database at all (the bare-socket ceiling)."""
-    env = server_env(db_url, CEILING_DSN=db_url if pool else "")
+    without `pool`, no database at all (the bare-socket ceiling); without `notify`, its
+    create commits without a `pg_notify` (the database's own commit rate)."""
+    env = server_env(db_url, CEILING_DSN=db_url if pool else "", CEILING_NOTIFY="1" if notify else "0")
     service = HttpService(name, "bench.ceiling_app", env, log_dir)
     stack.push_async_callback(service.stop)
     service.start()
