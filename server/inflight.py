@@ -12,9 +12,21 @@ Streams (sockets, SSE, parked long-polls) hold none while they wait for events.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
+from typing import Any
 
 Release = Callable[[], None]
+
+# Where `authenticate` leaves a request's `Release` in the ASGI scope's state.
+IN_FLIGHT_STATE = "in_flight_release"
+
+
+def give_back(state: MutableMapping[str, Any]) -> None:
+    """Give back the place a request's state holds, if it still holds one: once its
+    response is sent (the edge layer), or earlier, before a long-poll parks."""
+    release = state.pop(IN_FLIGHT_STATE, None)
+    if release is not None:
+        release()
 
 
 class _Gate:

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from server.connection import Conn
 from server.errors import ValidationFailed, field_error
 from server.models import tasks, users
+from server.realtime.log import octet_length
 from server.schemas import is_storable
 from server.tasks import WIRE_COLUMNS, task_json
 
@@ -135,12 +136,6 @@ def _keyset(sort: Sort, order: Order, cursor: CursorKind) -> tuple[list[Any], sa
     )
 
 
-def _octets(column: sa.ColumnElement[str], dialect: str) -> sa.ColumnElement[int]:
-    if dialect == "postgresql":
-        return sa.func.octet_length(column)
-    return sa.func.length(sa.cast(column, sa.LargeBinary))  # SQLite before 3.43
-
-
 # What a task's JSON holds besides its title and description (names, id, timestamps).
 _TASK_OVERHEAD_BYTES = 256
 _NO_BOUND = 2**62
@@ -183,7 +178,9 @@ def _page_statement(
         .limit(sa.bindparam("limit", type_=sa.Integer))
         .subquery("page")
     )
-    size = _TASK_OVERHEAD_BYTES + _octets(page.c.title, dialect) + _octets(page.c.description, dialect)
+    size = (
+        _TASK_OVERHEAD_BYTES + octet_length(page.c.title, dialect) + octet_length(page.c.description, dialect)
+    )
     in_order = _order(sort, order, page.c)
     sized = sa.select(
         *(page.c[name] for name in names),

@@ -1,6 +1,6 @@
 """A bound on what an open websocket may send, in bytes, before it is parsed.
 
-The session's message budget (`server.api.ws_session.MessageBudget`, `4429`) sees a
+The session's message budget (`server.api.ws_session`, `4429`) sees a
 message only after uvicorn's websocket protocol has parsed it, and the protocol parses
 every frame a read brings: a client sending pings as fast as it can kept a core busy
 parsing (about 80% of a flooded process's samples) for the seconds a closing handshake
@@ -13,11 +13,12 @@ Honest clients send a few small messages a minute and never come near it.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
+
+from server.token_bucket import TokenBucket
 
 # What a connection may still send once this side has sent its close frame: room for the
 # client's own close frame and what was already on its way, not for a flood.
@@ -40,24 +41,17 @@ class GuardedWebSocketsProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._allowance = float(self.burst_bytes)
-        self._counted_at = time.monotonic()
+        self._allowance = TokenBucket(self.bytes_per_second, self.burst_bytes)
         self._backlog = bytearray()  # received, not parsed yet (see `_feed`)
 
     def data_received(self, data: bytes) -> None:
-        now = time.monotonic()
-        self._allowance = min(
-            float(self.burst_bytes), self._allowance + (now - self._counted_at) * self.bytes_per_second
-        )
-        self._counted_at = now
-        self._allowance -= len(data)
+        if not self._allowance.take(len(data)):
+            self.transport.abort()
+            return
         if self.conn.state is State.CLOSING:
             # This side has sent its close frame (a budget closed the socket, say): a
             # client that goes on sending rather than answering it gets little more.
-            self._allowance = min(self._allowance, _AFTER_CLOSE_BYTES)
-        if self._allowance < 0:
-            self.transport.abort()
-            return
+            self._allowance.cap(_AFTER_CLOSE_BYTES)
         if self._backlog:  # still working through an earlier read: keep the order
             self._backlog.extend(data)
             return

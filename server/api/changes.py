@@ -7,9 +7,10 @@ from contextlib import suppress
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.api.deps import authenticate, leave_in_flight, parse_since, services, too_many_streams
+from server.api.deps import authenticate, parse_since, services, too_many_streams
 from server.api.waiting import disconnected, next_or_stop
 from server.errors import BadRequest, ValidationFailed, field_error
+from server.inflight import give_back
 from server.ratelimit import Budget
 from server.realtime.hub import StreamLost, StreamOverflow
 from server.realtime.log import events_since, log_window
@@ -47,7 +48,7 @@ async def changes_endpoint(request: Request) -> Response:
         # busy user re-polls after every event, and would otherwise spend the budget the
         # same user's socket and SSE reconnects need. It still holds a stream while
         # parked, so the per-user cap on open streams bounds what it can hold.
-        leave_in_flight(request)
+        give_back(request.scope["state"])  # it waits for events, holding no connection
         if not svc.streams.try_add(user.user_id, svc.settings.ws_max_sockets_per_user):
             raise too_many_streams()
         assert svc.hub is not None

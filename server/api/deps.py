@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import HTTPConnection, Request
 
-from server.api.headers import IN_FLIGHT_STATE, RATE_LIMIT_STATE
+from server.api.headers import RATE_LIMIT_STATE
 from server.auth import Principal, TokenVerifier, bearer_token
 from server.db import Database
 from server.errors import (
@@ -28,7 +28,7 @@ from server.errors import (
     ValidationFailed,
     field_error,
 )
-from server.inflight import InFlight
+from server.inflight import IN_FLIGHT_STATE, InFlight
 from server.ratelimit import Budget, RateLimiter
 from server.refusals import RefusalHold
 from server.settings import Settings
@@ -159,14 +159,6 @@ async def authenticate(conn: HTTPConnection, budget: Budget) -> Principal:
     if budget is not Budget.STREAMS:
         conn.scope["state"][IN_FLIGHT_STATE] = await svc.in_flight.enter(principal.user_id)
     return await signed_in(principal, svc)
-
-
-def leave_in_flight(conn: HTTPConnection) -> None:
-    """Give the request's place among its user's requests in flight back early: before
-    a long-poll parks (it waits for events, holding no database connection)."""
-    release = conn.scope["state"].pop(IN_FLIGHT_STATE, None)
-    if release is not None:
-        release()
 
 
 async def hold_refusal(conn: HTTPConnection, svc: Services, refused: TasksyncError) -> None:

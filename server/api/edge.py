@@ -43,7 +43,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.api.header_bounds import oversized, refuse
-from server.api.headers import IN_FLIGHT_STATE, RATE_LIMIT_STATE
+from server.api.headers import RATE_LIMIT_STATE
+from server.inflight import give_back
 from server.metrics import Metrics
 from server.observability import log_request, request_id_of
 
@@ -136,7 +137,5 @@ class Edge:
         try:
             await inner(scope, receive, send_with_fields)
         finally:
-            release = state.pop(IN_FLIGHT_STATE, None)
-            if release is not None:
-                release()
+            give_back(state)
             log_request(self.metrics, scope, status, time.perf_counter() - started)

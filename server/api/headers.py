@@ -18,7 +18,3 @@ VARY_ORIGIN = {"Vary": "Origin"}
 # Where handlers leave the rate-limit header fields of the budgets they spent (scope
 # state: name → value), for the response, whatever it is.
 RATE_LIMIT_STATE = "rate_limit_headers"
-
-# Where `authenticate` leaves the release of the request's place among its user's
-# requests in flight (`server.inflight`): called once the response has been sent.
-IN_FLIGHT_STATE = "in_flight_release"

@@ -28,6 +28,7 @@ from server.metrics import Metrics
 from server.realtime.expiry import ExpirySweep
 from server.realtime.hub import Resync, Stream, StreamLost, StreamOverflow
 from server.realtime.stream import NeedsRead
+from server.token_bucket import TokenBucket
 
 _TOO_SLOW = "too slow; reconnect with since"
 _LOST = "this server lost its database; reconnect with since"
@@ -70,28 +71,6 @@ async def verify(ws: WebSocket, svc: Services, token: Any) -> Principal:
         raise Closed(CloseCode.NOT_AUTHENTICATED, exc.detail[:120]) from None
 
 
-class MessageBudget:
-    """What one socket may send: `burst` messages at once, `per_second` sustained (a
-    token bucket, made on the socket's first message: an idle socket holds none)."""
-
-    __slots__ = ("_at", "_burst", "_per_second", "_tokens")
-
-    def __init__(self, per_second: float, burst: int) -> None:
-        self._per_second = per_second
-        self._burst = float(burst)
-        self._tokens = float(burst)
-        self._at = time.monotonic()
-
-    def spend(self) -> bool:
-        now = time.monotonic()
-        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._per_second)
-        self._at = now
-        if self._tokens < 1:
-            return False
-        self._tokens -= 1
-        return True
-
-
 class Session:
     """The connection's own coroutine receives (ping, auth refresh, errors) in `run`;
     `_send` sends, started eagerly by the stream's `on_ready`; the expiry sweep and the
@@ -127,7 +106,7 @@ class Session:
         self._sender: asyncio.Task[None] | None = None
         self._expiry = expiry
         self._expiry_second = 0  # where `_expiry` holds this session; 0: nowhere yet
-        self._budget: MessageBudget | None = None
+        self._budget: TokenBucket | None = None
 
     def _end(self, reason: BaseException) -> None:
         """Stop the session from a callback: the receive is cancelled and `run` raises `reason`."""
@@ -227,9 +206,10 @@ class Session:
         while True:
             text = await receive_text(self.ws, limit)
             if self._budget is None:
-                self._budget = MessageBudget(settings.ws_messages_per_second, settings.ws_message_burst)
+                # Made on the socket's first message: an idle socket holds none.
+                self._budget = TokenBucket(settings.ws_messages_per_second, settings.ws_message_burst)
             # Every message counts, valid or not: its cost is in the receiving.
-            if not self._budget.spend():
+            if not self._budget.take():
                 raise Closed(CloseCode.TOO_MANY_SOCKETS, "too many messages on this socket")
             # Frames already received are handled without suspending: yield to the
             # other connections between them, as a request would between reads.

@@ -37,6 +37,14 @@ def upsert_for(dialect: str) -> Any:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
+def octet_length(text: sa.ColumnElement[str], dialect: str) -> sa.ColumnElement[int]:
+    """The size of `text` in bytes, in the dialect's SQL (SQLite before 3.43 has no
+    `octet_length`: its blob `length` is the same)."""
+    if dialect == "postgresql":
+        return sa.func.octet_length(text)
+    return sa.func.length(sa.cast(text, sa.LargeBinary))
+
+
 @cache
 def _next_seq_statement(dialect: str, counted: bool = False, within_quota: bool = False) -> sa.Executable:
     values: dict[str, Any] = {"id": sa.bindparam("user_id"), "seq": 1, "created_at": sa.bindparam("now")}
@@ -168,11 +176,7 @@ def _events_since_within(dialect: str) -> sa.Select[Any]:
     """`_EVENTS_SINCE` cut where the page passes `:max_bytes` of event text (the first
     event always comes): the cut is made in the database, so a page of large events
     never crosses the wire, nor sits in this process, whole."""
-    size = (
-        sa.func.octet_length(events.c.body)
-        if dialect == "postgresql"
-        else sa.func.length(sa.cast(events.c.body, sa.LargeBinary))  # SQLite before 3.43
-    )
+    size = octet_length(events.c.body, dialect)
     page = _EVENTS_SINCE.add_columns(size.label("size")).subquery()
     through = sa.func.sum(page.c.size).over(order_by=page.c.seq).label("through")
     sized = sa.select(page.c.seq, page.c.body, page.c.at, page.c.size, through).subquery()
