@@ -57,15 +57,15 @@ _JSON_CALL = re.compile(r"\bo?json\.(dumps|loads)\b")
 
 # (path prefix, category), first match wins; a path is py-spy's (relative to sys.path).
 _BY_PATH: tuple[tuple[str, str], ...] = (
-    ("server/auth.py", AUTH),
-    ("server/token_cache.py", AUTH),
+    ("server/auth/tokens.py", AUTH),
+    ("server/auth/token_cache.py", AUTH),
     ("jwt/", AUTH),
     ("cryptography/", AUTH),
-    ("server/ratelimit", RATE),  # ratelimit.py, ratelimit_local.py
+    ("server/limits/", RATE),  # budgets, in-flight places, refusals, socket bounds
     ("limits/", RATE),
-    ("server/db.py", SQL),
-    ("server/connection.py", SQL),
-    ("server/listing.py", SQL),
+    ("server/db/database.py", SQL),
+    ("server/db/connection.py", SQL),
+    ("server/tasks/listing.py", SQL),
     ("sqlalchemy/", SQL),
     ("asyncpg/", SQL),
     ("greenlet/", SQL),
@@ -75,9 +75,9 @@ _BY_PATH: tuple[tuple[str, str], ...] = (
     ("json/", _JSON_WORK),
     ("server/wire.py", _JSON_WORK),  # orjson for responses, event bodies and log lines
     ("logging/", LOGGING),
-    ("server/metrics.py", METRICS),
+    ("server/runtime/metrics.py", METRICS),
     ("prometheus_client/", METRICS),
-    ("server/observability.py", ROUTING),  # request ids; its log line and formatter are logging
+    ("server/runtime/observability.py", ROUTING),  # request ids; its log line and formatter are logging
     ("server/api/edge.py", ROUTING),
     ("server/api/header_bounds.py", ROUTING),
     ("server/api/routes.py", ROUTING),
@@ -92,12 +92,12 @@ _BY_PATH: tuple[tuple[str, str], ...] = (
 )
 # Functions that are not their module's category.
 _BY_FUNCTION: dict[tuple[str, str], str] = {
-    ("server/observability.py", "JsonFormatter.format"): LOGGING,
-    ("server/observability.py", "log_request"): LOGGING,  # the metric inside is its own category
+    ("server/runtime/observability.py", "JsonFormatter.format"): LOGGING,
+    ("server/runtime/observability.py", "log_request"): LOGGING,  # the metric inside is its own category
     ("server/schemas.py", "utc_iso"): JSON,
-    ("server/listing.py", "encode_cursor"): JSON,
-    ("server/listing.py", "decode_cursor"): JSON,
-    ("server/tasks.py", "task_json"): JSON,
+    ("server/tasks/listing.py", "encode_cursor"): JSON,
+    ("server/tasks/listing.py", "decode_cursor"): JSON,
+    ("server/tasks/operations.py", "task_json"): JSON,
     ("server/api/writes.py", "dumps"): JSON,
     ("server/api/writes.py", "json_response"): JSON,
     ("server/api/writes.py", "task_response"): JSON,

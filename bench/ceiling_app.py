@@ -43,8 +43,8 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.realtime.channels import channel_for
+from server.runtime.tuning import collector_tuned, freeze_startup_objects
 from server.schemas import utc_iso
-from server.tuning import collector_tuned, freeze_startup_objects
 
 SECRET = os.environ.get("BETTER_AUTH_SECRET", "").encode()
 COLUMNS = (

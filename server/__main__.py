@@ -23,14 +23,14 @@ from server.settings import Settings
 def _serve(settings: Settings) -> None:
     import uvicorn
 
-    from server.observability import configure_logging
+    from server.runtime.observability import configure_logging
 
     level = settings.log_level
     configure_logging(json_lines=not settings.dev_mode, level=level)
 
-    from server.lifecycle import drain
+    from server.runtime.lifecycle import drain
 
-    # The garbage-collector tuning lives in the app's lifespan (server.tuning), so
+    # The garbage-collector tuning lives in the app's lifespan (server.runtime.tuning), so
     # `uvicorn server.app:app` gets it too.
     class DrainingServer(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -38,8 +38,8 @@ def _serve(settings: Settings) -> None:
             super().handle_exit(sig, frame)
 
     from server.api.web import is_loopback
-    from server.http_guard import guarded_protocol
-    from server.ws_guard import guarded_ws_protocol
+    from server.limits.http_guard import guarded_protocol
+    from server.limits.ws_guard import guarded_ws_protocol
 
     host = os.environ.get("HOST", "127.0.0.1")
     if settings.dev_mode and not is_loopback(host):
@@ -74,7 +74,7 @@ def _serve(settings: Settings) -> None:
 
 
 async def _migrate(settings: Settings) -> None:
-    from server.migrate import migrate
+    from server.db.migrate import migrate
 
     await migrate(settings)
 
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_migrate(settings))
         print("database is at the newest schema")
     else:
-        from server.auth import mint_dev_token
+        from server.auth.tokens import mint_dev_token
 
         if not (settings.dev_mode or settings.better_auth_secret):
             print(

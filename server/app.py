@@ -25,8 +25,9 @@ from server.api.deps import SeenUsers, Services
 from server.api.edge import Edge
 from server.api.headers import HARDENING, VARY_ORIGIN
 from server.api.routes import routes
-from server.auth import TokenVerifier
-from server.db import Database, OutageLog, unreachable
+from server.auth.tokens import TokenVerifier
+from server.db.database import Database, OutageLog, unreachable
+from server.db.migrate import migrate
 from server.errors import (
     MethodNotAllowed,
     NotFound,
@@ -35,16 +36,15 @@ from server.errors import (
     TasksyncError,
     problem_response,
 )
-from server.inflight import InFlight
-from server.lifecycle import on_drain
-from server.metrics import Metrics
-from server.migrate import migrate
-from server.observability import ensure_logging
-from server.ratelimit import RateLimiter
+from server.limits.inflight import InFlight
+from server.limits.ratelimit import RateLimiter
+from server.limits.refusals import RefusalHold
 from server.realtime.fanout import open_realtime
-from server.refusals import RefusalHold
+from server.runtime.lifecycle import on_drain
+from server.runtime.metrics import Metrics
+from server.runtime.observability import ensure_logging
+from server.runtime.tuning import collector_tuned, freeze_startup_objects
 from server.settings import Settings
-from server.tuning import collector_tuned, freeze_startup_objects
 
 log = logging.getLogger("server")
 

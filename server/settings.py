@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     # (the client continues from `next_cursor` / its last seq): a response is bounded in
     # bytes, not only in items (500 tasks of 10,000 emoji were 20 MB).
     # What a connection may send before its request's headers are complete, and how long
-    # it may take (server.http_guard): 431 / 408 and the connection closed past them.
+    # it may take (server.limits.http_guard): 431 / 408 and the connection closed past them.
     max_header_block_bytes: int = Field(default=64 * 1024, ge=8 * 1024)
     header_timeout_seconds: float = Field(default=10.0, gt=0)
     max_page_bytes: int = Field(default=1024 * 1024, ge=16 * 1024)
@@ -134,9 +134,9 @@ class Settings(BaseSettings):
     # retrying in a loop then sends one request per connection per this, not thousands.
     rate_limit_refusal_delay_seconds: float = Field(default=1.0, ge=0, le=10)
     # Refused credentials (401, 4401) are answered this late, at most this many at once
-    # per client network (see server.refusals).
+    # per client network (see server.limits.refusals).
     # One user's requests at work at once per process; the rest wait their turn, so a
-    # user's burst cannot take every pooled connection (see server.inflight).
+    # user's burst cannot take every pooled connection (see server.limits.inflight).
     max_requests_in_flight_per_user: int = Field(default=8, ge=1)
     auth_refusal_delay_seconds: float = Field(default=1.0, ge=0, le=10)
     auth_refusals_held_per_network: int = Field(default=20, ge=1)
@@ -166,7 +166,7 @@ class Settings(BaseSettings):
     # process more than a request would.
     ws_messages_per_second: float = Field(default=2.0, gt=0)
     ws_message_burst: int = Field(default=10, ge=1)
-    # Bytes an open socket may send before they are parsed (server.ws_guard): a burst of
+    # Bytes an open socket may send before they are parsed (server.limits.ws_guard): a burst of
     # two of the largest messages, then this many a second; past it the socket is dropped.
     ws_receive_bytes_per_second: float = Field(default=4096.0, gt=0)
     sse_keepalive_seconds: float = Field(default=15.0, gt=0)

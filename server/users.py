@@ -12,8 +12,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from server.connection import Conn
-from server.models import users
+from server.db.connection import Conn
+from server.db.tables import users
 from server.realtime.log import now, upsert_for
 
 

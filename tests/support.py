@@ -353,7 +353,7 @@ atexit.register(kill_leftover_servers)
 async def kill_listeners(admin_url: str, database_url: str) -> int:
     """Terminate every server's fan-out listening connection on the database of
     `database_url` (found by its application_name); returns how many."""
-    from server.realtime.pg_backend import LISTENER_APPLICATION_NAME
+    from server.realtime.listener.postgres import LISTENER_APPLICATION_NAME
 
     database = database_url.rsplit("/", 1)[1].split("?")[0]
     conn = await asyncpg.connect(admin_url)

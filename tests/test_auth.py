@@ -113,7 +113,7 @@ async def test_token_expired_within_the_leeway_is_accepted(
 
 
 async def test_a_token_accepted_before_is_refused_once_it_expires(app_factory: AppFactory) -> None:
-    # Verified tokens are remembered (server.token_cache); the memory must not outlive `exp`.
+    # Verified tokens are remembered (server.auth.token_cache); the memory must not outlive `exp`.
     client = await app_factory(jwt_leeway_seconds=0)
     body = claims(ttl=2)
     token = hs256(body)

@@ -1,4 +1,4 @@
-"""`start_eagerly` (server/eager.py): the part before the first suspension runs in the
+"""`start_eagerly` (server/runtime/eager.py): the part before the first suspension runs in the
 caller; the rest behaves as in a task of its own, for results, exceptions and
 cancellation, before and after the task's first step."""
 
@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from server.eager import start_eagerly
+from server.runtime.eager import start_eagerly
 
 
 async def test_a_coroutine_that_never_suspends_runs_in_the_caller_without_a_task() -> None:

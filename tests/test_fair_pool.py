@@ -10,7 +10,7 @@ import socket
 import asyncpg
 import pytest
 
-from server.fair_pool import FairPool
+from server.db.fair_pool import FairPool
 
 pytestmark = pytest.mark.postgres
 

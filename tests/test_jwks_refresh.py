@@ -86,7 +86,7 @@ async def test_sign_ins_go_on_while_the_key_server_hangs(
 
     def fresh() -> dict[str, str]:
         # A new token each time (its own jti): a token verified once is remembered
-        # (server.token_cache), and these requests must each be checked against the keys.
+        # (server.auth.token_cache), and these requests must each be checked against the keys.
         now = int(time.time())
         claims = {"sub": user, "iat": now, "exp": now + 3600, "jti": uuid.uuid4().hex}
         return {"Authorization": f"Bearer {hanging_jwks.key.sign(claims)}"}

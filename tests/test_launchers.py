@@ -16,12 +16,12 @@ from tests.support import ServerProcess, User, running, wait_until
 # The deployment guide's command (docs/deployment.md) for running the app under plain uvicorn.
 UVICORN_FLAGS = [
     "--ws",
-    "server.ws_guard:GuardedWebSocketsProtocol",
+    "server.limits.ws_guard:GuardedWebSocketsProtocol",
     "--ws-per-message-deflate",
     "false",
     "--proxy-headers",
     "--http",
-    "server.http_guard:GuardedHttpToolsProtocol",
+    "server.limits.http_guard:GuardedHttpToolsProtocol",
 ]
 
 

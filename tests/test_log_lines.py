@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from server.observability import configure_logging
+from server.runtime.observability import configure_logging
 
 
 @pytest.fixture
@@ -32,10 +32,12 @@ def plain_text_logging() -> Iterator[io.StringIO]:
 def test_a_decoded_newline_cannot_forge_a_line(
     plain_text_logging: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    forged = "/api/tasks\nERROR server.auth: admin signed in\r"
+    forged = "/api/tasks\nERROR server.auth.tokens: admin signed in\r"
     logging.getLogger("server.access").info("%s %s %s", "GET", forged, 404)
     lines = plain_text_logging.getvalue().splitlines()
-    assert lines == ["INFO server.access: GET /api/tasks\\x0aERROR server.auth: admin signed in\\x0d 404"]
+    assert lines == [
+        "INFO server.access: GET /api/tasks\\x0aERROR server.auth.tokens: admin signed in\\x0d 404"
+    ]
 
 
 def test_a_traceback_keeps_its_lines(plain_text_logging: io.StringIO) -> None:

@@ -267,7 +267,7 @@ async def test_platform_sslmode_urls_connect(pg_admin_url: str) -> None:
     """`?sslmode=` (as hosting platforms hand out URLs) works for the pool and for asyncpg."""
     import asyncpg
 
-    from server.db import create_engine
+    from server.db.database import create_engine
 
     url = pg_admin_url + ("&" if "?" in pg_admin_url else "?") + "sslmode=disable"
     settings = Settings(_env_file=None, database_url=url)

@@ -10,8 +10,8 @@ from starlette.responses import Response
 from server.api.deps import authenticate, parse_since, services, too_many_streams
 from server.api.waiting import disconnected, next_or_stop
 from server.errors import BadRequest, ValidationFailed, field_error
-from server.inflight import give_back
-from server.ratelimit import Budget
+from server.limits.inflight import give_back
+from server.limits.ratelimit import Budget
 from server.realtime.hub import StreamLost, StreamOverflow
 from server.realtime.log import events_since, log_window
 

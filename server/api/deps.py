@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import HTTPConnection, Request
 
 from server.api.headers import RATE_LIMIT_STATE
-from server.auth import Principal, TokenVerifier, bearer_token
-from server.db import Database
+from server.auth.tokens import Principal, TokenVerifier, bearer_token
+from server.db.database import Database
 from server.errors import (
     BadRequest,
     PayloadTooLarge,
@@ -28,9 +28,9 @@ from server.errors import (
     ValidationFailed,
     field_error,
 )
-from server.inflight import IN_FLIGHT_STATE, InFlight
-from server.ratelimit import Budget, RateLimiter
-from server.refusals import RefusalHold
+from server.limits.inflight import IN_FLIGHT_STATE, InFlight
+from server.limits.ratelimit import Budget, RateLimiter
+from server.limits.refusals import RefusalHold
 from server.settings import Settings
 from server.users import ensure_user
 
@@ -123,11 +123,11 @@ class Services:
     streams: StreamCounts = field(default_factory=lambda: StreamCounts())
     # Sockets accepted but not yet authenticated (first-message auth), per client address.
     unauthenticated: StreamCounts = field(default_factory=lambda: StreamCounts())
-    # Each user's requests at work at once (see server.inflight).
+    # Each user's requests at work at once (see server.limits.inflight).
     in_flight: InFlight = field(default_factory=lambda: InFlight(1_000_000))
-    # Refused credentials, answered late (see server.refusals).
+    # Refused credentials, answered late (see server.limits.refusals).
     refusals: RefusalHold = field(default_factory=lambda: RefusalHold(0, 1))
-    # Set when the server starts shutting down (see server.lifecycle).
+    # Set when the server starts shutting down (see server.runtime.lifecycle).
     draining: asyncio.Event = field(default_factory=asyncio.Event)
     hub: Hub | None = None
 
@@ -162,7 +162,7 @@ async def authenticate(conn: HTTPConnection, budget: Budget) -> Principal:
 
 
 async def hold_refusal(conn: HTTPConnection, svc: Services, refused: TasksyncError) -> None:
-    """Answer a refused credential late (see server.refusals); past the per-network
+    """Answer a refused credential late (see server.limits.refusals); past the per-network
     bound, at once and closing the connection."""
     network = client_network(conn.client.host) if conn.client else ""
     if not await svc.refusals.hold(network):

@@ -5,7 +5,7 @@ In order, for each connection:
 
 1. `server.api.header_bounds`: too many or too big request headers → `431` (or the
    handshake refused), before anything else looks at them.
-2. A request id (`server.observability.request_id_of`) in the scope's state, for the
+2. A request id (`server.runtime.observability.request_id_of`) in the scope's state, for the
    log lines.
 3. Websockets then go straight to the router: every layer a connection passes through is
    a coroutine that stays suspended as long as it is open — nothing for a request, but
@@ -23,8 +23,8 @@ In order, for each connection:
    in pieces, each within `SEND_TIMEOUT_SECONDS`: a client that stops reading holds a
    piece in the transport's buffer, not the whole response, and not for long.
 6. When the response is done: the request's place among its user's requests in flight
-   is given back (`server.inflight`), and the request's log line and latency metric
-   are written (`server.observability.log_request`).
+   is given back (`server.limits.inflight`), and the request's log line and latency metric
+   are written (`server.runtime.observability.log_request`).
 
 One layer, not five: each layer is a coroutine call per request and each `send`
 wrapper a closure and a call per message; merging them took about 20 µs off a list
@@ -44,9 +44,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.api.header_bounds import oversized, refuse
 from server.api.headers import RATE_LIMIT_STATE
-from server.inflight import give_back
-from server.metrics import Metrics
-from server.observability import log_request, request_id_of
+from server.limits.inflight import give_back
+from server.runtime.metrics import Metrics
+from server.runtime.observability import log_request, request_id_of
 
 # uvicorn writes a body message into the transport's buffer whole, whether or not the
 # client reads: bodies above this go out in pieces of this size, each waited for.

@@ -106,7 +106,7 @@ def _defaults_in_words(schema: dict[str, Any], *, omitted_means_default: bool) -
 
 def _json_patch_schema(fields: dict[str, Any]) -> dict[str, Any]:
     """`TaskJsonPatch`: the operations `PATCH` takes as `application/json-patch+json`, one
-    schema per operation and path (see `server.json_patch`). A `test` compares with the
+    schema per operation and path (see `server.tasks.json_patch`). A `test` compares with the
     stored value, so its title is any string; a replacement is validated as any write."""
     tested = {
         "title": {"type": "string"},

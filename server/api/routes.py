@@ -9,7 +9,7 @@ from server.api.asyncapi import asyncapi_endpoint
 from server.api.docs import docs_routes
 from server.api.openapi import openapi_endpoint
 from server.api.web import web_routes
-from server.metrics import metrics_endpoint
+from server.runtime.metrics import metrics_endpoint
 
 
 def routes() -> list[BaseRoute]:

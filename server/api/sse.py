@@ -12,9 +12,9 @@ from starlette.responses import StreamingResponse
 from server.api.deps import authenticate, parse_since, services, too_many_streams
 from server.api.waiting import next_or_stop
 from server.errors import BadRequest
-from server.metrics import Metrics
-from server.ratelimit import Budget
+from server.limits.ratelimit import Budget
 from server.realtime.hub import Resync, StreamLost, StreamOverflow
+from server.runtime.metrics import Metrics
 
 
 async def sse_endpoint(request: Request) -> StreamingResponse:

@@ -8,7 +8,6 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server import tasks
 from server.api.deps import (
     JSON_PATCH_TYPE,
     JSON_TYPES,
@@ -24,10 +23,11 @@ from server.api.deps import (
 )
 from server.api.writes import json_response, perform, task_response
 from server.errors import ValidationFailed, field_error
-from server.json_patch import parse_json_patch
-from server.listing import DEFAULT_LIMIT, MAX_LIMIT, ListQuery, decode_cursor, list_tasks
-from server.ratelimit import Budget
+from server.limits.ratelimit import Budget
 from server.schemas import parse_fields, parse_patch
+from server.tasks import operations as tasks
+from server.tasks.json_patch import parse_json_patch
+from server.tasks.listing import DEFAULT_LIMIT, MAX_LIMIT, ListQuery, decode_cursor, list_tasks
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "status": ("all", "pending", "completed"),

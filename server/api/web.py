@@ -22,9 +22,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.api.deps import JSON_TYPES, read_json_object, services
-from server.auth import mint_dev_token
+from server.auth.tokens import mint_dev_token
+from server.db.tables import USER_ID_MAX
 from server.errors import NotFound, ValidationFailed, field_error
-from server.models import USER_ID_MAX
 from server.schemas import is_storable
 
 CLIENT_DIR = Path(__file__).resolve().parents[2] / "clients" / "js"

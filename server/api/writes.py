@@ -12,10 +12,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server import idempotency, wire
+from server import wire
 from server.api.deps import idempotency_key, services
-from server.db import Tx
-from server.tasks import Written
+from server.db.database import Tx
+from server.tasks import idempotency
+from server.tasks.operations import Written
 
 Operation = Callable[[Tx], Awaitable[Written]]
 

@@ -18,10 +18,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server.api.deps import Services, client_network, hold_refusal, parse_since, services
 from server.api.ws_session import Closed, Session, receive_text, verify
-from server.auth import Principal, bearer_token
+from server.auth.tokens import Principal, bearer_token
 from server.errors import CloseCode, TasksyncError, TooManyRequests, Unauthorized, problem_response
-from server.metrics import Metrics
-from server.ratelimit import Budget
+from server.limits.ratelimit import Budget
+from server.runtime.metrics import Metrics
 
 log = logging.getLogger(__name__)
 # When the sockets still authenticating are at their cap, come back after about one

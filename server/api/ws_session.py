@@ -7,7 +7,7 @@ What the stream has for the client (the replay, then live events) is sent from t
 stream's `on_ready`, in the task that offered it (for a live event, the user's feed
 delivery task): a send that completes at once needs no task of its own, and only one
 that waits (a paused transport: a slow client) or a read of the log gets one, which
-ends once the stream is drained (server/eager.py).
+ends once the stream is drained (server/runtime/eager.py).
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from starlette.types import Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.api.deps import Services, hold_refusal, signed_in
-from server.auth import Principal
-from server.eager import start_eagerly
+from server.auth.tokens import Principal
 from server.errors import CloseCode, TasksyncError, Unauthorized
-from server.metrics import Metrics
+from server.limits.token_bucket import TokenBucket
 from server.realtime.expiry import ExpirySweep
 from server.realtime.hub import Resync, Stream, StreamLost, StreamOverflow
 from server.realtime.stream import NeedsRead
-from server.token_bucket import TokenBucket
+from server.runtime.eager import start_eagerly
+from server.runtime.metrics import Metrics
 
 _TOO_SLOW = "too slow; reconnect with since"
 _LOST = "this server lost its database; reconnect with since"
@@ -59,7 +59,7 @@ async def receive_text(ws: WebSocket, max_bytes: int) -> str:
 
 async def verify(ws: WebSocket, svc: Services, token: Any) -> Principal:
     """The caller a token names, or `Closed` with 4401 (answered late, as a refused
-    request is: see server.refusals)."""
+    request is: see server.limits.refusals)."""
     try:
         if not isinstance(token, str) or not token:
             raise Unauthorized("token missing")

@@ -13,17 +13,17 @@ from typing import Any
 
 from broadcaster import Broadcast, BroadcastBackend
 
-from server import idempotency
-from server.db import Database
+from server.db.database import Database
 from server.errors import ConfigurationError
-from server.metrics import Metrics
 from server.realtime import log as event_log
 from server.realtime.dispatch import Dispatcher, InProcessBackend
 from server.realtime.hub import Hub
+from server.realtime.listener.postgres import ResilientPostgresBackend
+from server.realtime.listener.redis import ResilientRedisBackend
 from server.realtime.notifier import Notifier
-from server.realtime.pg_backend import ResilientPostgresBackend
-from server.realtime.redis_backend import ResilientRedisBackend
+from server.runtime.metrics import Metrics
 from server.settings import Settings, asyncpg_dsn_of
+from server.tasks import idempotency
 
 log = logging.getLogger(__name__)
 

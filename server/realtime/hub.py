@@ -19,13 +19,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 
-from server.db import Database
-from server.metrics import Metrics
+from server.db.database import Database
 from server.realtime.channels import channel_for
 from server.realtime.dispatch import Dispatcher
 from server.realtime.expiry import ExpirySweep
 from server.realtime.log import events_since, log_window
 from server.realtime.stream import PAGE, Resync, Stream, StreamLost, StreamOverflow
+from server.runtime.metrics import Metrics
 
 __all__ = ["Hub", "Resync", "Stream", "StreamLost", "StreamOverflow", "UserFeed"]
 

@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from server import wire
-from server.connection import Conn
-from server.db import Tx
-from server.models import events, users
+from server.db.connection import Conn
+from server.db.database import Tx
+from server.db.tables import events, users
 from server.schemas import utc_iso
 
 EventType = Literal["task.created", "task.updated", "task.deleted"]
@@ -121,7 +121,7 @@ async def record_event(
 
 
 # An event's JSON text is `EVENT_HEAD`, its seq, and its `event_tail`: a statement that
-# takes the seq in the database can write the text there (see `server.created`).
+# takes the seq in the database can write the text there (see `server.tasks.create_statement`).
 EVENT_HEAD = '{"seq":'
 
 

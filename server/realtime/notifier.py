@@ -16,11 +16,11 @@ from typing import Any
 import sqlalchemy as sa
 from broadcaster import Broadcast
 
-from server.db import Tx
-from server.metrics import Metrics
-from server.models import events
+from server.db.database import Tx
+from server.db.tables import events
 from server.realtime.channels import channel_for
 from server.realtime.log import INSERT_EVENT
+from server.runtime.metrics import Metrics
 
 # The event row and its NOTIFY in one statement (one round trip): the CTE's INSERT
 # always runs, and the SELECT over its one returned row sends the notification.

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from server.db import Database
+from server.db.database import Database
 from server.realtime.log import events_since
 
 # Rows read from the log per query, when catching up or replaying.

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from server import tasks as task_ops
+from server.tasks import operations as task_ops
 from tests.api.helpers import assert_problem, create, error_fields, events, fetch, list_ids
 from tests.support import User
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from server.app import create_app
-from server.auth import TokenVerifier
+from server.auth.tokens import TokenVerifier
 from tests.conftest import make_settings
 
 

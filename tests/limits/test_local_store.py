@@ -7,7 +7,7 @@ import limits
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
-from server.ratelimit_local import LocalWindows
+from server.limits.ratelimit_local import LocalWindows
 
 
 async def test_the_local_store_allows_and_refuses_like_limits_memory_store() -> None:

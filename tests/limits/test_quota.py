@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from server.db import create_engine
-from server.models import tasks, users
+from server.db.database import create_engine
+from server.db.tables import tasks, users
 from tests.api.helpers import assert_problem, create, events, list_page
 from tests.conftest import AppFactory, make_settings
 from tests.support import User

@@ -67,8 +67,8 @@ RECOVERY_TIMEOUT = 30.0
 RESUMABLE_CLOSES = {1012, 4408}
 LOG_FORBIDDEN = ("InternalClientError", "another operation", "Traceback", "unhandled error")
 # The lines that report an outage and may name the driver's error: the one line per
-# outage (server/db.py OutageLog), and the listener's, when its health check finds its
-# connection dead and reconnects (server/realtime/pg_backend.py). A listener that died
+# outage (server/db/database.py OutageLog), and the listener's, when its health check finds its
+# connection dead and reconnects (server/realtime/listener/postgres.py). A listener that died
 # of it instead logs a traceback ("listener supervisor failed"), which fails the test.
 OUTAGE_LINES = ("database unreachable, answering 503", "listener connection failed: ")
 

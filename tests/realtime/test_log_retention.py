@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.db import Database, create_engine
-from server.migrate import upgrade_to_head
-from server.models import events, users
+from server.db.database import Database, create_engine
+from server.db.migrate import upgrade_to_head
+from server.db.tables import events, users
 from server.realtime.channels import channel_for
 from server.realtime.log import log_window, now, prune
 from tests.conftest import make_settings

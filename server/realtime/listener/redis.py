@@ -24,7 +24,7 @@ from broadcaster import BroadcastBackend, Event
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
-from server.realtime.pg_backend import CATCH_UP, LISTENER_APPLICATION_NAME
+from server.realtime.listener.postgres import CATCH_UP, LISTENER_APPLICATION_NAME
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from server.connection import Conn, Row
-from server.created import create_statement
-from server.db import Tx
+from server.db.connection import Conn, Row
+from server.db.database import Tx
+from server.db.tables import TASK_ID_LEN, tasks, users
 from server.errors import (
     EditConflict,
     NotFound,
@@ -23,11 +23,11 @@ from server.errors import (
     ValidationFailed,
     field_error,
 )
-from server.json_patch import EDITABLE, TaskJsonPatch
-from server.models import TASK_ID_LEN, tasks, users
 from server.realtime.channels import channel_for
 from server.realtime.log import event_tail, next_seq, next_seq_counting, now, record_event
 from server.schemas import TaskFields, utc_iso
+from server.tasks.create_statement import create_statement
+from server.tasks.json_patch import EDITABLE, TaskJsonPatch
 
 _DEFAULTS: dict[str, Any] = {"description": "", "completed": False, "due_date": None}
 _INSERT_TASK = tasks.insert().values({column.name: sa.bindparam(column.name) for column in tasks.c})
@@ -184,7 +184,7 @@ async def create_task(
 
 
 async def _create_in_one_statement(tx: Tx, values: dict[str, Any], origin: str | None, quota: int) -> Written:
-    """PostgreSQL: see `server.created`."""
+    """PostgreSQL: see `server.tasks.create_statement`."""
     task = task_json(values)
     user_id, at = values["user_id"], values["created_at"]
     notify = tx.announcer is not None and tx.announcer.notifies_in_statement

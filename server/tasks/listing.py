@@ -20,12 +20,12 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from server.connection import Conn
+from server.db.connection import Conn
+from server.db.tables import tasks, users
 from server.errors import ValidationFailed, field_error
-from server.models import tasks, users
 from server.realtime.log import octet_length
 from server.schemas import is_storable
-from server.tasks import WIRE_COLUMNS, task_json
+from server.tasks.operations import WIRE_COLUMNS, task_json
 
 Status = Literal["all", "pending", "completed"]
 Sort = Literal["created", "title", "due_date"]

@@ -18,11 +18,11 @@ from typing import Any
 import httpx
 import jwt
 
+from server.auth.token_cache import VerifiedTokens
+from server.db.tables import USER_ID_MAX
 from server.errors import Unauthorized
-from server.models import USER_ID_MAX
 from server.schemas import is_storable
 from server.settings import Settings
-from server.token_cache import VerifiedTokens
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from server.connection import Conn
-from server.db import Tx
+from server.db.connection import Conn
+from server.db.database import Tx
+from server.db.tables import idempotency_keys
 from server.errors import IdempotencyKeyReused, field_error
-from server.models import idempotency_keys
 from server.realtime.log import now
 
 

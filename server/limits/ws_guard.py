@@ -18,7 +18,7 @@ from typing import Any
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
 
-from server.token_bucket import TokenBucket
+from server.limits.token_bucket import TokenBucket
 
 # What a connection may still send once this side has sent its close frame: room for the
 # client's own close frame and what was already on its way, not for a flood.

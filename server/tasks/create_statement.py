@@ -19,7 +19,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 
-from server.models import events, tasks
+from server.db.tables import events, tasks
 from server.realtime.log import EVENT_HEAD, seq_within_quota_statement
 
 

@@ -7,7 +7,7 @@ publish wake-ups on backends that cannot take part in the transaction).
 PostgreSQL runs on an asyncpg pool the app owns, with transactions asyncpg opens
 (`Connection.transaction()`); SQLite on SQLAlchemy's engine. SQLAlchemy also runs the
 migrations on both (`create_engine`). Statements are SQLAlchemy Core either way (see
-`server.connection`).
+`server.db.connection`).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from server.connection import CONNECTION_LOST, Conn, Mode, PgSession, SqliteConn, TxConn
-from server.fair_pool import FairPool
+from server.db.connection import CONNECTION_LOST, Conn, Mode, PgSession, SqliteConn, TxConn
+from server.db.fair_pool import FairPool
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ async def _no_reset(_raw: asyncpg.Connection) -> None:
     back a transaction left open, and drops listeners, before calling this: it is the
     `reset` hook of `asyncpg.create_pool`, its public extension point for this. The
     reset query also found connections a server restart had left dead; those are
-    closed rather than pooled by `server.connection.PgSession` instead."""
+    closed rather than pooled by `server.db.connection.PgSession` instead."""
 
 
 async def _open_pool(settings: Settings) -> asyncpg.Pool:
@@ -194,7 +194,7 @@ class Database:
 
     Every helper hands out a `Conn` whose pool connection belongs to its block alone
     and is driven by one coroutine, so a driver connection never has two operations
-    at once (see `server.connection.PgSession`).
+    at once (see `server.db.connection.PgSession`).
     """
 
     def __init__(self, *, pool: asyncpg.Pool | None = None, engine: AsyncEngine | None = None) -> None:

@@ -1,4 +1,4 @@
-"""Alembic environment: runs on a connection handed over by `server.migrate`, or, when
+"""Alembic environment: runs on a connection handed over by `server.db.migrate`, or, when
 alembic's own CLI is used (e.g. `alembic revision --autogenerate`), on the configured
 DATABASE_URL.
 """
@@ -10,7 +10,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from server.models import metadata
+from server.db.tables import metadata
 
 
 def _run(connection: Connection) -> None:
@@ -26,7 +26,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_from_settings() -> None:
-    from server.db import create_engine
+    from server.db.database import create_engine
     from server.settings import Settings
 
     engine = create_engine(Settings())

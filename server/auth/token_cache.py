@@ -17,7 +17,7 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from server.auth import Principal
+    from server.auth.tokens import Principal
 
 DEFAULT_CAPACITY = 4096
 DEFAULT_MAX_AGE_SECONDS = 300.0

@@ -2,7 +2,7 @@
 
 The algorithm is the `limits` library's sliding-window counter, stored in Redis (its
 RedisStorage) to share budgets across processes, or per process in
-`server.ratelimit_local`; this module picks the budget for a request, turns the verdict into
+`server.limits.ratelimit_local`; this module picks the budget for a request, turns the verdict into
 the IETF `RateLimit` / `RateLimit-Policy` header fields (draft-ietf-httpapi-ratelimit-
 headers) and `Retry-After`, and keeps a Redis outage from turning into refused requests:
 while the shared store cannot be reached, each process counts on its own (one log line
@@ -25,8 +25,8 @@ from limits.aio.storage import RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 
-from server.metrics import Metrics
-from server.ratelimit_local import LocalWindows
+from server.limits.ratelimit_local import LocalWindows
+from server.runtime.metrics import Metrics
 from server.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -3,11 +3,11 @@ take a SQLAlchemy Core statement (written once, with named `bindparam`s) and a d
 values, and give rows as mappings.
 
 * PostgreSQL (`PgSession`): the statement is compiled once to `$n` SQL and run on an
-  asyncpg connection from the pool the app owns (`server.db.Database`), which asyncpg
+  asyncpg connection from the pool the app owns (`server.db.database.Database`), which asyncpg
   prepares and caches. No SQLAlchemy at run time: its per-statement cost (cache lookup,
   parameter and result processing) was most of a request's CPU, and driving asyncpg
   underneath it let two code paths use one driver connection at once. Connections
-  are handed out first come, first served (`server.fair_pool`).
+  are handed out first come, first served (`server.db.fair_pool`).
 * SQLite (`SqliteConn`): the statement runs through SQLAlchemy, as usual.
 
 On PostgreSQL values skip SQLAlchemy's type processing, so they must already be what
@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from server.fair_pool import FairPool
+from server.db.fair_pool import FairPool
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ _NO_VALUES: Values = {}
 
 
 class Conn(Protocol):
-    """A connection inside one of `server.db.Database`'s helpers (a transaction, a
+    """A connection inside one of `server.db.database.Database`'s helpers (a transaction, a
     snapshot, or autocommit reads)."""
 
     @property
@@ -65,7 +65,7 @@ class Conn(Protocol):
 
 
 class TxConn(Conn, Protocol):
-    """The connection of a write transaction (`server.db.Tx.conn`)."""
+    """The connection of a write transaction (`server.db.database.Tx.conn`)."""
 
     async def fetchrow_alone(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Row | None:
         """`fetchrow` for a statement that is ALL the write does: on PostgreSQL, when no

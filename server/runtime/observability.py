@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from starlette.types import Scope
 
-from server.metrics import Metrics
+from server.runtime.metrics import Metrics
 
 access_log = logging.getLogger("server.access")
 

@@ -1,5 +1,5 @@
 """A token bucket: `burst` at once, refilled at `per_second`. What an open socket may
-send is bounded with it twice: in bytes before they are parsed (`server.ws_guard`) and
+send is bounded with it twice: in bytes before they are parsed (`server.limits.ws_guard`) and
 in messages once they are (`server.api.ws_session`)."""
 
 from __future__ import annotations
