@@ -101,12 +101,12 @@ _BY_FUNCTION: dict[tuple[str, str], str] = {
     ("server/api/writes.py", "dumps"): JSON,
     ("server/api/writes.py", "json_response"): JSON,
     ("server/api/writes.py", "task_response"): JSON,
-    ("server/api/deps.py", "read_json_object"): JSON,
-    ("server/api/deps.py", "authenticate"): AUTH,
-    ("server/api/deps.py", "signed_in"): AUTH,  # the first-sight user row
-    ("server/api/deps.py", "SeenUsers.fresh"): AUTH,
-    ("server/api/deps.py", "SeenUsers.add"): AUTH,
-    ("server/api/deps.py", "spend"): RATE,
+    ("server/api/bodies.py", "read_json_object"): JSON,
+    ("server/api/caller.py", "authenticate"): AUTH,
+    ("server/api/caller.py", "signed_in"): AUTH,  # the first-sight user row
+    ("server/users.py", "SeenUsers.fresh"): AUTH,
+    ("server/users.py", "SeenUsers.add"): AUTH,
+    ("server/api/caller.py", "spend"): RATE,
     ("bench/ceiling_app.py", "user_of"): AUTH,
     ("bench/ceiling_app.py", "_b64"): AUTH,
     ("bench/ceiling_app.py", "task_json"): JSON,

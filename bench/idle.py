@@ -173,7 +173,7 @@ async def _start_pair(
 ) -> tuple[HttpService, HttpService]:
     s = ctx.sizes
     cap = str(max(s.burst_sockets, s.idle_sockets) + 10)
-    server = await start_server(stack, f"server-{label}", db, ctx.log_dir, WS_MAX_SOCKETS_PER_USER=cap)
+    server = await start_server(stack, f"server-{label}", db, ctx.log_dir, MAX_STREAMS_PER_USER=cap)
     ceiling = await start_ceiling(stack, db, ctx.log_dir, pool=False, name=f"ceiling-{label}")
     return server, ceiling
 

@@ -21,13 +21,14 @@ from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from server.api.deps import SeenUsers, Services
 from server.api.edge import Edge
 from server.api.headers import HARDENING, VARY_ORIGIN
 from server.api.routes import routes
+from server.api.services import Services
 from server.auth.tokens import TokenVerifier
-from server.db.database import Database, OutageLog, unreachable
+from server.db.database import OutageLog, unreachable
 from server.db.migrate import migrate
+from server.db.open import open_database
 from server.errors import (
     MethodNotAllowed,
     NotFound,
@@ -39,12 +40,13 @@ from server.errors import (
 from server.limits.inflight import InFlight
 from server.limits.ratelimit import RateLimiter
 from server.limits.refusals import RefusalHold
-from server.realtime.fanout import open_realtime
+from server.realtime.fanout import fanout_for, open_realtime
 from server.runtime.lifecycle import on_drain
 from server.runtime.metrics import Metrics
 from server.runtime.observability import ensure_logging
 from server.runtime.tuning import collector_tuned, freeze_startup_objects
 from server.settings import Settings
+from server.users import SeenUsers
 
 log = logging.getLogger("server")
 
@@ -133,7 +135,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             stack.enter_context(collector_tuned())
             if settings.migrate_on_start:
                 await migrate(settings)
-            db = await Database.open(settings)
+            fanout = fanout_for(settings, metrics)
+            db = await open_database(settings, announcer=fanout.notifier)
             stack.push_async_callback(db.dispose)
             limiter = RateLimiter(settings, metrics)
             stack.push_async_callback(limiter.aclose)
@@ -157,7 +160,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 loop.call_soon_threadsafe(svc.draining.set)
 
             stack.callback(on_drain(start_draining))
-            svc.hub = await stack.enter_async_context(open_realtime(settings, db, metrics))
+            svc.hub = await stack.enter_async_context(open_realtime(settings, db, fanout, metrics))
             app.state.services = svc
             freeze_startup_objects()
             yield

@@ -16,10 +16,27 @@ from starlette.responses import Response
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
+class CloseCode(IntEnum):
+    """Websocket close codes of the contract."""
+
+    UNSUPPORTED_DATA = 1003
+    POLICY_VIOLATION = 1008
+    MESSAGE_TOO_BIG = 1009
+    INTERNAL_ERROR = 1011
+    SERVICE_RESTART = 1012
+    NOT_AUTHENTICATED = 4401
+    ORIGIN_REFUSED = 4403
+    TOO_SLOW = 4408
+    TOO_MANY_SOCKETS = 4429  # also: too many stream opens, or messages on one socket (rate limits)
+
+
 class TasksyncError(Exception):
-    """The base of every error a client can be told about."""
+    """The base of every error a client can be told about: over HTTP as a problem with
+    `status`, over an open websocket as a close with `close_code` (the one mapping of
+    both; `server.api.ws_session.Closed.of`)."""
 
     status: int = 500
+    close_code: int = CloseCode.INTERNAL_ERROR
     slug: str = "internal-error"
     title: str = "Internal server error"
 
@@ -51,12 +68,14 @@ class ConfigurationError(TasksyncError):
 
 class BadRequest(TasksyncError):
     status = 400
+    close_code = CloseCode.POLICY_VIOLATION
     slug = "bad-request"
     title = "Bad request"
 
 
 class Unauthorized(TasksyncError):
     status = 401
+    close_code = CloseCode.NOT_AUTHENTICATED
     slug = "unauthorized"
     title = "Not authenticated"
 
@@ -100,6 +119,7 @@ class EditConflict(TasksyncError):
 
 class PayloadTooLarge(TasksyncError):
     status = 413
+    close_code = CloseCode.MESSAGE_TOO_BIG
     slug = "payload-too-large"
     title = "Payload too large"
 
@@ -114,6 +134,7 @@ class RequestTimeout(TasksyncError):
 
 class UnsupportedMediaType(TasksyncError):
     status = 415
+    close_code = CloseCode.UNSUPPORTED_DATA
     slug = "unsupported-media-type"
     title = "Unsupported media type"
 
@@ -122,6 +143,7 @@ class TooManyRequests(TasksyncError):
     """Over a per-user rate limit; the headers say when to come back."""
 
     status = 429
+    close_code = CloseCode.TOO_MANY_SOCKETS
     slug = "rate-limited"
     title = "Too many requests"
 
@@ -130,6 +152,7 @@ class ServiceUnavailable(TasksyncError):
     """The database cannot be reached: nothing was written; retry after `Retry-After`."""
 
     status = 503
+    close_code = CloseCode.SERVICE_RESTART
     slug = "unavailable"
     title = "Service unavailable"
 
@@ -138,6 +161,7 @@ class ValidationFailed(TasksyncError):
     """Invalid fields or parameters; `errors` names each one."""
 
     status = 422
+    close_code = CloseCode.POLICY_VIOLATION
     slug = "validation-error"
     title = "Validation failed"
 
@@ -165,16 +189,3 @@ def problem_response(error: TasksyncError, headers: Mapping[str, str] | None = N
         media_type=PROBLEM_CONTENT_TYPE,
         headers=all_headers,
     )
-
-
-class CloseCode(IntEnum):
-    """Websocket close codes of the contract."""
-
-    UNSUPPORTED_DATA = 1003
-    POLICY_VIOLATION = 1008
-    MESSAGE_TOO_BIG = 1009
-    SERVICE_RESTART = 1012
-    NOT_AUTHENTICATED = 4401
-    ORIGIN_REFUSED = 4403
-    TOO_SLOW = 4408
-    TOO_MANY_SOCKETS = 4429  # also: too many stream opens, or messages on one socket (rate limits)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+import warnings
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
 import limits
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from server.errors import ConfigurationError
@@ -56,6 +57,9 @@ def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
+
+
+_OLD_STREAMS_CAP = "ws_max_sockets_per_user"
 
 
 class Settings(BaseSettings):
@@ -154,7 +158,11 @@ class Settings(BaseSettings):
     # still behind after this long is closed as too slow (4408).
     stream_lag_seconds: float = Field(default=10.0, gt=0)
     # Streams per user per process: sockets, SSE streams and parked long-polls together.
-    ws_max_sockets_per_user: int = Field(default=50, ge=1)
+    # Its first name, WS_MAX_SOCKETS_PER_USER, said less than it caps; still read (with
+    # a warning) so that a deployment's existing setting keeps its meaning.
+    max_streams_per_user: int = Field(default=50, ge=1)
+    # The old name, read only to be carried over into the new one (see _carry_over_old_names).
+    ws_max_sockets_per_user: int | None = Field(default=None, ge=1)
     # Sockets still in first-message auth (up to WS_AUTH_TIMEOUT_SECONDS each) cost memory
     # before anyone is known: capped per process and per client address.
     ws_max_unauthenticated: int = Field(default=1000, ge=1)
@@ -260,6 +268,21 @@ class Settings(BaseSettings):
         transaction mode), or None."""
         value = _query_value(self.database_url, STATEMENT_CACHE_KEY)
         return int(value) if value is not None and value.isdigit() else None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _carry_over_old_names(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get(_OLD_STREAMS_CAP) is not None:
+            if data.get("max_streams_per_user") is None:
+                data = {**data, "max_streams_per_user": data[_OLD_STREAMS_CAP]}
+            # FutureWarning: meant for the people who run the server (shown by default).
+            warnings.warn(
+                "WS_MAX_SOCKETS_PER_USER is now MAX_STREAMS_PER_USER (it also caps SSE "
+                "streams and long-polls); the old name is still read",
+                FutureWarning,
+                stacklevel=2,
+            )
+        return data
 
     def check_startable(self) -> None:
         """Fail fast, with an operator-readable message, on a configuration that cannot run."""

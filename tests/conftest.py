@@ -20,8 +20,8 @@ import pytest
 from starlette.applications import Starlette
 
 from server.app import create_app
-from server.db.database import create_engine
 from server.db.migrate import upgrade_to_head
+from server.db.open import create_engine
 from server.settings import Settings
 from tests.support import (
     LOCAL_PG,

@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from server.app import create_app
-from server.db.database import create_engine
 from server.db.migrate import upgrade_to_head
+from server.db.open import create_engine
 from tests.conftest import RUN_ID, make_settings
 from tests.support import User, create_database, drop_database, sqlalchemy_url, with_database
 

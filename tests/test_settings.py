@@ -20,7 +20,7 @@ import jwt
 import pydantic
 import pytest
 
-from server.api.deps import client_network
+from server.api.caller import client_network
 from server.errors import ConfigurationError
 from server.settings import Settings, asyncpg_dsn_of
 from tests.conftest import AppFactory
@@ -267,7 +267,7 @@ async def test_platform_sslmode_urls_connect(pg_admin_url: str) -> None:
     """`?sslmode=` (as hosting platforms hand out URLs) works for the pool and for asyncpg."""
     import asyncpg
 
-    from server.db.database import create_engine
+    from server.db.open import create_engine
 
     url = pg_admin_url + ("&" if "?" in pg_admin_url else "?") + "sslmode=disable"
     settings = Settings(_env_file=None, database_url=url)
@@ -326,3 +326,17 @@ def test_per_address_caps_count_an_ipv6_client_by_its_64(host: str, counted_as: 
     # One subscriber's network hands out a whole /64: 1,000 of its addresses filled the
     # cap on unauthenticated sockets for everyone when each counted apart.
     assert client_network(host) == counted_as
+
+
+def test_the_streams_cap_is_read_under_its_name_and_its_old_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A deployment that set the old name keeps its cap (and is told about the new name);
+    # where both are set, the new one wins.
+    monkeypatch.setenv("MAX_STREAMS_PER_USER", "7")
+    assert Settings(_env_file=None).max_streams_per_user == 7
+    monkeypatch.delenv("MAX_STREAMS_PER_USER")
+    monkeypatch.setenv("WS_MAX_SOCKETS_PER_USER", "9")
+    with pytest.warns(FutureWarning, match="MAX_STREAMS_PER_USER"):
+        assert Settings(_env_file=None).max_streams_per_user == 9
+    monkeypatch.setenv("MAX_STREAMS_PER_USER", "7")
+    with pytest.warns(FutureWarning):
+        assert Settings(_env_file=None).max_streams_per_user == 7

@@ -27,7 +27,7 @@ from server.api.asyncapi_messages import (
 )
 from server.errors import CloseCode
 
-# `since` is read as at most 18 digits (server.api.deps.parse_since), as /openapi.json says.
+# `since` is read as at most 18 digits (server.api.services.parse_since), as /openapi.json says.
 _SINCE = {
     "type": "integer",
     "minimum": 0,
@@ -38,7 +38,10 @@ _CLOSE_CODES = {
     CloseCode.UNSUPPORTED_DATA: "A binary frame: the protocol is JSON text frames",
     CloseCode.POLICY_VIOLATION: "A bad `since` (not a non-negative integer)",
     CloseCode.MESSAGE_TOO_BIG: "A message over the size limit",
-    CloseCode.SERVICE_RESTART: "The server is restarting: reconnect with `since`",
+    CloseCode.INTERNAL_ERROR: "An unexpected server error (a bug, logged): reconnect with `since`",
+    CloseCode.SERVICE_RESTART: (
+        "The server is restarting, or cannot reach its database right now: reconnect with `since`"
+    ),
     CloseCode.NOT_AUTHENTICATED: (
         "Not authenticated: no valid token (header, or `auth` within 5 seconds), the token "
         "expired, a refreshing `auth` carried a token that was refused, or one that names "

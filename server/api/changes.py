@@ -7,7 +7,8 @@ from contextlib import suppress
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.api.deps import authenticate, parse_since, services, too_many_streams
+from server.api.caller import authenticate
+from server.api.services import parse_since, services, too_many_streams
 from server.api.waiting import disconnected, next_or_stop
 from server.errors import BadRequest, ValidationFailed, field_error
 from server.limits.inflight import give_back
@@ -49,7 +50,7 @@ async def changes_endpoint(request: Request) -> Response:
         # same user's socket and SSE reconnects need. It still holds a stream while
         # parked, so the per-user cap on open streams bounds what it can hold.
         give_back(request.scope["state"])  # it waits for events, holding no connection
-        if not svc.streams.try_add(user.user_id, svc.settings.ws_max_sockets_per_user):
+        if not svc.streams.try_add(user.user_id, svc.settings.max_streams_per_user):
             raise too_many_streams()
         assert svc.hub is not None
         try:

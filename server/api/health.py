@@ -7,7 +7,7 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from server.api.deps import services
+from server.api.services import services
 from server.errors import TasksyncError, problem_response
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.api.deps import services
+from server.api.services import services
 from server.schemas import ChangesPage, Health, Problem, Task, TaskFields, TaskList, TaskPatch
 
 _REF = "#/components/schemas/{model}"

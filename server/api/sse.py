@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from server.api.deps import authenticate, parse_since, services, too_many_streams
+from server.api.caller import authenticate
+from server.api.services import parse_since, services, too_many_streams
 from server.api.waiting import next_or_stop
 from server.errors import BadRequest
 from server.limits.ratelimit import Budget
@@ -25,7 +26,7 @@ async def sse_endpoint(request: Request) -> StreamingResponse:
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
     svc = services(request)
-    cap = svc.settings.ws_max_sockets_per_user
+    cap = svc.settings.max_streams_per_user
     if svc.streams.full(user.user_id, cap):
         raise too_many_streams()
     assert svc.hub is not None

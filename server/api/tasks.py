@@ -8,19 +8,17 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.api.deps import (
+from server.api.bodies import (
     JSON_PATCH_TYPE,
     JSON_TYPES,
     PATCH_TYPES,
-    authenticate,
-    client_id,
-    if_match,
-    if_none_match_any,
     media_type,
     read_json,
     read_json_object,
-    services,
 )
+from server.api.caller import authenticate
+from server.api.services import services
+from server.api.write_headers import client_id, if_match, if_none_match_any
 from server.api.writes import json_response, perform, task_response
 from server.errors import ValidationFailed, field_error
 from server.limits.ratelimit import Budget

@@ -21,7 +21,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.api.deps import JSON_TYPES, read_json_object, services
+from server.api.bodies import JSON_TYPES, read_json_object
+from server.api.services import services
 from server.auth.tokens import mint_dev_token
 from server.db.tables import USER_ID_MAX
 from server.errors import NotFound, ValidationFailed, field_error

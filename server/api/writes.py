@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server import wire
-from server.api.deps import idempotency_key, services
+from server.api.services import services
+from server.api.write_headers import idempotency_key
 from server.db.database import Tx
 from server.tasks import idempotency
 from server.tasks.operations import Written

@@ -16,7 +16,8 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from server.api.deps import Services, client_network, hold_refusal, parse_since, services
+from server.api.caller import client_network, hold_refusal
+from server.api.services import Services, parse_since, services
 from server.api.ws_session import Closed, Session, receive_text, verify
 from server.auth.tokens import Principal, bearer_token
 from server.errors import CloseCode, TasksyncError, TooManyRequests, Unauthorized, problem_response
@@ -50,11 +51,9 @@ async def _header_principal(ws: WebSocket, svc: Services) -> Principal | Closed 
         token = bearer_token(header)
     except Unauthorized as exc:
         await hold_refusal(ws, svc, exc)
-        return Closed(CloseCode.NOT_AUTHENTICATED, exc.detail)
+        return Closed.of(exc)
     try:
         return await verify(ws, svc, token)
-    except TasksyncError as exc:
-        return Closed(CloseCode.NOT_AUTHENTICATED, exc.detail)
     except Closed as closed:
         return closed
 
@@ -86,7 +85,7 @@ async def _refuse_handshake(ws: WebSocket, retry_after: int, headers: dict[str, 
         await ws.send_denial_response(problem_response(error))
     except RuntimeError:
         await ws.accept()
-        await _close(ws, CloseCode.TOO_MANY_SOCKETS, error.detail)
+        await _close(ws, error.close_code, error.detail)
 
 
 class SocketEndpoint:
@@ -142,10 +141,14 @@ class SocketEndpoint:
             await _close(ws, closed.code, closed.reason)
         except WebSocketDisconnect as gone:
             code = gone.code
+        except TasksyncError as error:
+            # An error the client can be told about (the database out: 1012, reconnect).
+            code = error.close_code
+            await _close(ws, code, error.detail)
         except Exception:
-            code = 1011
+            code = CloseCode.INTERNAL_ERROR
             log.exception("websocket session failed", extra=_log_fields(ws, user_id))
-            await _close(ws, 1011, "internal error")
+            await _close(ws, code, "internal error")
         finally:
             if unauthenticated:
                 svc.unauthenticated.remove(address)
@@ -175,7 +178,7 @@ async def _close(ws: WebSocket, code: int, reason: str = "") -> None:
 
 async def _serve(ws: WebSocket, send: Send, svc: Services, principal: Principal, since: int | None) -> None:
     counts = svc.streams
-    if not counts.try_add(principal.user_id, svc.settings.ws_max_sockets_per_user):
+    if not counts.try_add(principal.user_id, svc.settings.max_streams_per_user):
         raise Closed(CloseCode.TOO_MANY_SOCKETS, "too many open streams for this user")
     metrics: Metrics = ws.app.state.metrics
     metrics.open_sockets.inc()

@@ -20,7 +20,8 @@ from typing import Any, Final
 from starlette.types import Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from server.api.deps import Services, hold_refusal, signed_in
+from server.api.caller import hold_refusal, signed_in
+from server.api.services import Services
 from server.auth.tokens import Principal
 from server.errors import CloseCode, TasksyncError, Unauthorized
 from server.limits.token_bucket import TokenBucket
@@ -44,6 +45,12 @@ class Closed(Exception):
         self.code = code
         self.reason = reason
 
+    @classmethod
+    def of(cls, error: TasksyncError) -> Closed:
+        """The close an error means on an open socket (its `close_code`; a close reason
+        is at most 123 bytes)."""
+        return cls(error.close_code, error.detail[:120])
+
 
 async def receive_text(ws: WebSocket, max_bytes: int) -> str:
     message = await ws.receive()
@@ -66,9 +73,9 @@ async def verify(ws: WebSocket, svc: Services, token: Any) -> Principal:
         return await signed_in(await svc.verifier.verify(token), svc)
     except Unauthorized as exc:
         await hold_refusal(ws, svc, exc)
-        raise Closed(CloseCode.NOT_AUTHENTICATED, exc.detail[:120]) from None
+        raise Closed.of(exc) from None
     except TasksyncError as exc:
-        raise Closed(CloseCode.NOT_AUTHENTICATED, exc.detail[:120]) from None
+        raise Closed.of(exc) from None
 
 
 class Session:

@@ -10,7 +10,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.db.database import create_engine
+from server.db.open import create_engine
 from server.settings import Settings
 
 # An arbitrary constant that identifies "the tasksync migration" among advisory locks.

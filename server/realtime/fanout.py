@@ -1,6 +1,7 @@
-"""Opening the realtime side in the lifespan: the broadcast backend and its dispatcher,
-the notifier that write transactions announce through, the hub, and the maintenance
-loop (log retention, idempotency-key expiry, and a periodic catch-up as a safety net).
+"""The realtime side: the broadcast backend and the notifier that write transactions
+announce through (`fanout_for`, built before the database, which is given the notifier),
+then, opened in the lifespan, the dispatcher, the hub, and the maintenance loop (log
+retention, idempotency-key expiry, and a periodic catch-up as a safety net).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from typing import Any
 
 from broadcaster import Broadcast, BroadcastBackend
@@ -98,10 +100,37 @@ async def _end_streams_while_unready(hub: Hub, ready: Callable[[], bool]) -> Non
                 log.warning("listener lost for %.1f s: ended %d streams to resume elsewhere", lost_for, ended)
 
 
-@asynccontextmanager
-async def open_realtime(settings: Settings, db: Database, metrics: Metrics) -> AsyncIterator[Hub]:
+@dataclass(frozen=True)
+class Fanout:
+    """The broadcast backend, the notifier writes announce through, and its readiness."""
+
+    backend: BroadcastBackend
+    notifier: Notifier
+    ready: Callable[[], bool]
+
+
+def fanout_for(settings: Settings, metrics: Metrics) -> Fanout:
+    """The fan-out the settings name; nothing is connected yet (see `open_realtime`)."""
     backend, in_transaction, ready = _backend_for(settings, metrics)
-    dispatcher = Dispatcher(backend)
+    # The notifier only publishes: `Broadcast.publish` hands the message to the backend,
+    # which the dispatcher connects (this Broadcast's own listener is never started).
+    notifier = Notifier(
+        Broadcast(backend=backend),
+        metrics,
+        in_transaction=in_transaction,
+        timeout=settings.listener_timeout_seconds,
+    )
+    return Fanout(backend, notifier, ready)
+
+
+@asynccontextmanager
+async def open_realtime(
+    settings: Settings, db: Database, fanout: Fanout, metrics: Metrics
+) -> AsyncIterator[Hub]:
+    """Connect the fan-out and open the hub over `db`, whose writes announce through
+    `fanout.notifier`."""
+    ready = fanout.ready
+    dispatcher = Dispatcher(fanout.backend)
     await dispatcher.connect()
     hub = Hub(
         db,
@@ -112,14 +141,6 @@ async def open_realtime(settings: Settings, db: Database, metrics: Metrics) -> A
         lag_seconds=settings.stream_lag_seconds,
         stream_max_bytes=settings.stream_buffer_bytes,
     )
-    # The notifier only publishes: `Broadcast.publish` hands the message to the backend,
-    # which the dispatcher has connected (this Broadcast's own listener is never started).
-    db.announcer = Notifier(
-        Broadcast(backend=backend),
-        metrics,
-        in_transaction=in_transaction,
-        timeout=settings.listener_timeout_seconds,
-    )
     maintenance = asyncio.create_task(_maintain(settings, db, hub), name="maintenance")
     watchdog = asyncio.create_task(_end_streams_while_unready(hub, ready), name="listener-watchdog")
     try:
@@ -129,6 +150,5 @@ async def open_realtime(settings: Settings, db: Database, metrics: Metrics) -> A
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task
-        db.announcer = None
         await hub.close()
         await dispatcher.disconnect()

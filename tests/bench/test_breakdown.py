@@ -35,8 +35,8 @@ REQUEST = [
     ("leaf", "category"),
     [
         (["PyJWS._load (jwt/api_jws.py:250)", "loads (json/__init__.py:346)"], breakdown.AUTH),
-        (["authenticate (server/api/deps.py:126)", "b64encode (base64.py:58)"], breakdown.AUTH),
-        (["spend (server/api/deps.py:140)", "MemoryStorage.incr (limits/aio/memory.py:90)"], breakdown.RATE),
+        (["authenticate (server/api/caller.py:126)", "b64encode (base64.py:58)"], breakdown.AUTH),
+        (["spend (server/api/caller.py:99)", "MemoryStorage.incr (limits/aio/memory.py:90)"], breakdown.RATE),
         (["Pool._acquire (asyncpg/pool.py:860)", "Queue.get (asyncio/queues.py:158)"], breakdown.SQL),
         (["json_response (server/api/writes.py:29)", "dumps (json/__init__.py:238)"], breakdown.JSON),
         (["task_json (server/tasks/operations.py:62)", "utc_iso (server/schemas.py:33)"], breakdown.JSON),

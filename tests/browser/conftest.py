@@ -75,7 +75,7 @@ def start_servers(pg_url: str, artifacts_dir: Path, count: int, name: str) -> li
     (not started yet: start them with `running()`)."""
     servers = [
         ServerProcess(
-            {"DATABASE_URL": pg_url, "WS_MAX_SOCKETS_PER_USER": str(WS_CAP)}, artifacts_dir, f"{name}{i}"
+            {"DATABASE_URL": pg_url, "MAX_STREAMS_PER_USER": str(WS_CAP)}, artifacts_dir, f"{name}{i}"
         )
         for i in range(count)
     ]

@@ -83,7 +83,7 @@ async def limited(pg_url: str, artifacts_dir: Path) -> AsyncIterator[tuple[Serve
         {
             "DATABASE_URL": pg_url,
             "MAX_TASKS_PER_USER": str(QUOTA),
-            "WS_MAX_SOCKETS_PER_USER": "1",
+            "MAX_STREAMS_PER_USER": "1",
             "RATE_LIMIT_REFUSAL_DELAY_SECONDS": "0",
         },
         artifacts_dir,

@@ -24,7 +24,7 @@ async def hello(ws: websockets.ClientConnection) -> dict[str, object]:
 
 async def test_sockets_sse_and_long_polls_share_one_cap_per_user(pg_url: str, artifacts_dir: Path) -> None:
     user, other = User(), User()
-    env = {"DATABASE_URL": pg_url, "WS_MAX_SOCKETS_PER_USER": "3"}
+    env = {"DATABASE_URL": pg_url, "MAX_STREAMS_PER_USER": "3"}
     async with (
         running(ServerProcess(env, artifacts_dir, "caps")) as (server,),
         httpx.AsyncClient(base_url=server.url, headers=user.headers, timeout=30) as client,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from server.db.database import create_engine
+from server.db.open import create_engine
 from server.db.tables import tasks, users
 from tests.api.helpers import assert_problem, create, events, list_page
 from tests.conftest import AppFactory, make_settings

@@ -16,7 +16,7 @@ from tests.support import Cluster, ServerProcess, running, skip_or_fail
 SERVER_ENV = {
     "CORS_ORIGINS": "http://app.example",
     "WS_AUTH_TIMEOUT_SECONDS": "1",
-    "WS_MAX_SOCKETS_PER_USER": "12",
+    "MAX_STREAMS_PER_USER": "12",
     "STREAM_QUEUE_SIZE": "20",
     "STREAM_LAG_SECONDS": "2",
     "LOG_LEVEL": "info",

@@ -9,8 +9,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.db.database import Database, create_engine
+from server.db.database import Database
 from server.db.migrate import upgrade_to_head
+from server.db.open import create_engine, open_database
 from server.db.tables import events, users
 from server.realtime.channels import channel_for
 from server.realtime.log import log_window, now, prune
@@ -29,7 +30,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture(scope="module")
 async def db(database_url: str, engine: AsyncEngine) -> AsyncIterator[Database]:
-    database = await Database.open(make_settings(database_url))
+    database = await open_database(make_settings(database_url), announcer=None)
     yield database
     await database.dispose()
 

@@ -26,7 +26,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_from_settings() -> None:
-    from server.db.database import create_engine
+    from server.db.open import create_engine
     from server.settings import Settings
 
     engine = create_engine(Settings())
