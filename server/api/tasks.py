@@ -18,7 +18,7 @@ from server.api.bodies import (
 )
 from server.api.caller import authenticate
 from server.api.services import services
-from server.api.write_headers import client_id, if_match, if_none_match_any
+from server.api.write_headers import write_headers
 from server.api.writes import json_response, perform, task_response
 from server.errors import ValidationFailed, field_error
 from server.limits.ratelimit import Budget
@@ -73,13 +73,15 @@ async def list_endpoint(request: Request) -> Response:
 
 async def create_endpoint(request: Request) -> Response:
     user = await authenticate(request, Budget.WRITES)
-    origin = client_id(request)
+    headers = write_headers(request, conditional=False)
+    origin = headers.client_id
     body = await read_json_object(request, JSON_TYPES)
     fields = parse_fields(body)
     quota = services(request).settings.max_tasks_per_user
     return await perform(
         request,
         user.user_id,
+        headers.idempotency_key,
         body,
         201,
         lambda tx: tasks.create_task(tx, user.user_id, fields, origin, quota=quota),
@@ -96,7 +98,8 @@ async def get_endpoint(request: Request) -> Response:
 async def put_endpoint(request: Request) -> Response:
     """Replace a task; with `If-None-Match: *`, create it under the id in the path."""
     user = await authenticate(request, Budget.WRITES)
-    expected, origin, create = if_match(request), client_id(request), if_none_match_any(request)
+    headers = write_headers(request)
+    expected, origin, create = headers.if_match, headers.client_id, headers.create_if_absent
     task_id: str = request.path_params["task_id"]
     if create:
         if expected is not None:
@@ -112,6 +115,7 @@ async def put_endpoint(request: Request) -> Response:
         return await perform(
             request,
             user.user_id,
+            headers.idempotency_key,
             body,
             201,
             lambda tx: tasks.create_task(tx, user.user_id, fields, origin, quota=quota, task_id=task_id),
@@ -119,6 +123,7 @@ async def put_endpoint(request: Request) -> Response:
     return await perform(
         request,
         user.user_id,
+        headers.idempotency_key,
         body,
         200,
         lambda tx: tasks.replace_task(tx, user.user_id, task_id, fields, expected, origin),
@@ -128,7 +133,8 @@ async def put_endpoint(request: Request) -> Response:
 async def patch_endpoint(request: Request) -> Response:
     """A JSON merge patch, or a JSON Patch document (field-level preconditions)."""
     user = await authenticate(request, Budget.WRITES)
-    expected, origin = if_match(request), client_id(request)
+    headers = write_headers(request)
+    expected, origin = headers.if_match, headers.client_id
     task_id: str = request.path_params["task_id"]
     if media_type(request) == JSON_PATCH_TYPE:
         document = await read_json(request, PATCH_TYPES)
@@ -136,6 +142,7 @@ async def patch_endpoint(request: Request) -> Response:
         return await perform(
             request,
             user.user_id,
+            headers.idempotency_key,
             document,
             200,
             lambda tx: tasks.patch_task(tx, user.user_id, task_id, patch, expected, origin),
@@ -145,6 +152,7 @@ async def patch_endpoint(request: Request) -> Response:
     return await perform(
         request,
         user.user_id,
+        headers.idempotency_key,
         body,
         200,
         lambda tx: tasks.update_task(tx, user.user_id, task_id, changes, expected, origin),
@@ -153,11 +161,13 @@ async def patch_endpoint(request: Request) -> Response:
 
 async def complete_endpoint(request: Request) -> Response:
     user = await authenticate(request, Budget.WRITES)
-    expected, origin = if_match(request), client_id(request)
+    headers = write_headers(request)
+    expected, origin = headers.if_match, headers.client_id
     task_id: str = request.path_params["task_id"]
     return await perform(
         request,
         user.user_id,
+        headers.idempotency_key,
         None,
         200,
         lambda tx: tasks.toggle_task(tx, user.user_id, task_id, expected, origin),
@@ -166,11 +176,13 @@ async def complete_endpoint(request: Request) -> Response:
 
 async def delete_endpoint(request: Request) -> Response:
     user = await authenticate(request, Budget.WRITES)
-    expected, origin = if_match(request), client_id(request)
+    headers = write_headers(request)
+    expected, origin = headers.if_match, headers.client_id
     task_id: str = request.path_params["task_id"]
     return await perform(
         request,
         user.user_id,
+        headers.idempotency_key,
         None,
         204,
         lambda tx: tasks.delete_task(tx, user.user_id, task_id, expected, origin),

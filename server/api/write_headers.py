@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -88,3 +89,24 @@ def if_match(request: Request) -> list[str] | None:
     if value is None:
         return None
     return [tag.strip() for tag in value.split(",") if tag.strip()]
+
+
+@dataclass(frozen=True)
+class WriteHeaders:
+    """What a write's header fields ask for, read once per request."""
+
+    client_id: str | None
+    idempotency_key: str | None
+    if_match: list[str] | None
+    create_if_absent: bool
+
+
+def write_headers(request: Request, *, conditional: bool = True) -> WriteHeaders:
+    """The write's header fields; `conditional=False` for a write that takes no
+    preconditions (a create by `POST`), whose `If-Match`/`If-None-Match` are not read."""
+    return WriteHeaders(
+        client_id=client_id(request),
+        idempotency_key=idempotency_key(request),
+        if_match=if_match(request) if conditional else None,
+        create_if_absent=if_none_match_any(request) if conditional else False,
+    )

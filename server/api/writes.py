@@ -14,7 +14,6 @@ from starlette.responses import Response
 
 from server import wire
 from server.api.services import services
-from server.api.write_headers import idempotency_key
 from server.db.database import Tx
 from server.tasks import idempotency
 from server.tasks.operations import Written
@@ -47,15 +46,15 @@ def written_response(stored: idempotency.StoredResponse, version: int | None = N
 
 
 async def perform(
-    request: Request, user_id: str, body: Any, status_code: int, operation: Operation
+    request: Request, user_id: str, key: str | None, body: Any, status_code: int, operation: Operation
 ) -> Response:
     """Run `operation` in one write transaction, exactly once per `Idempotency-Key`.
 
     `body` is the parsed JSON body (`None` for DELETE and complete; a list for a JSON
-    Patch): with the method and path it is what makes a retry "the same request".
+    Patch): with the method and path it is what makes a retry "the same request" under
+    the `Idempotency-Key` `key`.
     """
     svc = services(request)
-    key = idempotency_key(request)
     async with svc.db.transaction() as tx:
         if key is not None:
             digest = idempotency.request_hash(request.method, request.url.path, body)

@@ -12,7 +12,7 @@ and the sockets deliver it, is 1..N without gaps or duplicates; the server logs 
 driver error as an unhandled one and no traceback.
 
 asyncpg raises `InternalClientError: cannot switch to state …; another operation is in
-progress` both for a connection driven by two code paths at once (issue #9's finding
+progress` both for a connection driven by two code paths at once (found by a review
 under SQLAlchemy) and for one whose server ended it while it was idle, before asyncpg
 saw the socket close (MagicStack/asyncpg#1069). The server never shares a connection;
 a connection found dead at a block's first statement is replaced and the statement
@@ -51,11 +51,12 @@ SERVER_ENV = {
     "LISTENER_HEALTH_SECONDS": "1",
     "LISTENER_TIMEOUT_SECONDS": "2",
 }
-# Four writers (two users on two processes) at ten writes a second: the load of issue #9.
+# Four writers (two users on two processes) at ten writes a second: the load that
+# once made the driver error show up within seconds.
 WRITE_INTERVAL = 0.1
 CHANGES_INTERVAL = 0.05
 LIST_INTERVAL = 0.1
-# Each fast shutdown ends every idle pooled connection at once, the moment issue #9's
+# Each fast shutdown ends every idle pooled connection at once, the moment the driver's
 # error came from (a connection handed out while its end was still being read): a few
 # restarts give it a few chances.
 QUICK_RESTARTS = 3
