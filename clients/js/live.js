@@ -1,100 +1,225 @@
 // @ts-check
 /**
  * `LiveStore`: the user's tasks, live, over one WebSocket per browser, usable offline.
- * Writes go to the outbox (outbox.js) and show at once, on top of the server's state;
- * the socket owner sends the queue. The mirror, the outbox and the open conflicts are
- * kept in IndexedDB (storage.js), shared by the tabs, so a reload shows the last known
- * list at once, offline too, and resumes from the stored `seq`. The sync model is
- * docs/sync-model.md, the same as the Python client's.
- *
- * This module is the store's public surface: the reads, `subscribe`, `start` and
- * `signOut`. Its options and what its callbacks receive are in live_options.js; its
- * writes and conflicts in live_writes.js; its socket, shared by the tabs, its connection state and
- * `close` in live_sync.js (the base classes).
+ * This module is the store's whole public surface; the machinery (the mirror, the
+ * outbox, the socket shared by the tabs, the answers) is a `LiveCore` (live_core.js)
+ * held in a private field, so none of it can be reached, changed or autocompleted from
+ * an app. The sync model is docs/sync-model.md, the same as the Python client's.
  * @module tasksync/live
  */
 
-import { ConflictList } from "./conflicts.js";
-import { StoreClosedError, TasksyncError } from "./errors.js";
-import { LiveSync } from "./live_sync.js";
-import { sortTasks } from "./mirror.js";
-import { Outbox } from "./outbox.js";
-import { MirrorKeeper, openStorage } from "./storage.js";
-import { TabChannel, toWire } from "./tabs.js";
-import { tokenClaims } from "./tokens.js";
-import { TokenTrust } from "./trust.js";
-import { overlay } from "./writes.js";
+import { LiveCore } from "./live_core.js";
 
-/** @typedef {import("./rest.js").TaskEvent} TaskEvent */
+/** @typedef {import("./rest.js").Task} Task */
+/** @typedef {import("./rest.js").TaskFields} TaskFields */
 /** @typedef {import("./rest.js").TasksyncClient} TasksyncClient */
-/** @typedef {import("./mirror.js").Change} Change */
+/** @typedef {import("./mirror.js").TaskQuery} TaskQuery */
+/** @typedef {import("./writes.js").QueuedWrite} QueuedWrite */
+/** @typedef {import("./conflicts.js").Conflict} Conflict */
 /** @typedef {import("./live_options.js").LiveStoreOptions} LiveStoreOptions */
-
-// How long `start()` waits for a list to show before it rejects: long enough for a slow
-// first snapshot on a poor network, short enough that a page never waits in silence when
-// the API cannot be reached (offline on first use, or a CORS_ORIGINS without this page).
-const START_TIMEOUT_MS = 15_000;
+/** @typedef {import("./live_options.js").ConnectionState} ConnectionState */
+/** @typedef {import("./live_options.js").Role} Role */
+/** @typedef {import("./live_options.js").DroppedWrite} DroppedWrite */
+/** @typedef {import("./live_options.js").WriteAnswer} WriteAnswer */
 
 /**
  * The user's tasks, live. `start()` shows the stored list (or loads the snapshot) and
  * keeps it current. Writes through the store show at once, are queued durably and sent
- * in order when the server is reachable. An edit carries only the fields it changes,
- * each tested against the value the user saw, so edits of different fields on several
- * devices all apply; two devices setting one field differently make a conflict
- * (`onConflict`, `conflicts`), settled by the user (`keepTheirs`, `useMine`), never a
- * silent overwrite.
+ * in order when the server is reachable; each write method resolves once the write is
+ * queued, and `settled(promise)` once the server has applied or refused it. An edit
+ * carries only the fields it changes, each tested against the value the user saw, so
+ * edits of different fields on several devices all apply; two devices setting one field
+ * differently make a conflict (`conflicts`, `onConflict`), settled by the user
+ * (`keepTheirs`, `useMine`), never a silent overwrite.
+ *
+ * In React, `<TasksyncProvider>` (`tasksync/react`) makes, starts and closes the store.
  *
  * @example
  * const store = new LiveStore(client, {
- *   onChange: () => render(store.list({ status: "pending" }), store.conflicts),
- *   onState: (state, { role }) => showBadge(state, role),
  *   onConflict: (c) => toast(`${c.field ?? "the task"} was changed on another device`),
  * });
+ * store.subscribe(() => render(store.list({ status: "pending" }), store.state));
  * await store.start();
- * await store.update(id, { title: "Buy oat milk" });
+ * const answer = await store.settled(store.update(id, { title: "Buy oat milk" }));
  */
-export class LiveStore extends LiveSync {
+export class LiveStore {
+  /** @type {LiveCore} */
+  #core;
+  /** What each write method's promise was a write of: for `settled`. @type {WeakMap<Promise<unknown>, Promise<WriteAnswer>>} */
+  #answers = new WeakMap();
+
   /** @param {TasksyncClient} client @param {LiveStoreOptions} [options] */
   constructor(client, options = {}) {
-    super(client, options);
-    /** Whether the stored list or the first snapshot is in. */
-    this.loaded = false;
-    /** The current `start()`, once called. @type {Promise<void> | null} */
-    this.starting = null;
+    this.#core = new LiveCore(client, options);
   }
 
+  // ---- reading ----------------------------------------------------------------------
+
   /**
-   * The tasks by id, as they will be once the queued writes are applied.
+   * The tasks by id, as they will be once the queued writes are applied (empty while
+   * loading, and once the session ended).
    * @example
    * for (const task of store.tasks.values()) console.log(task.title, store.isPending(task.id));
+   * @returns {ReadonlyMap<string, Task>}
    */
   get tasks() {
-    // Nothing stored is shown for a token the server has not accepted, or after the session ended.
-    if (!this.trust?.trusted) return new Map();
-    this.view ??= overlay(this.mirror.tasks, this.outbox?.writes ?? []);
-    return this.view;
+    return this.#core.tasks;
   }
 
   /**
-   * The queued writes that the server has not answered yet, oldest first (every tab's).
-   * @example
-   * badge.textContent = store.pending.length ? `${store.pending.length} changes waiting` : "";
+   * The task as it will be once its queued writes are applied.
+   * @param {string} id @returns {Task | undefined}
    */
-  get pending() {
-    return [...(this.outbox?.writes ?? [])];
+  get(id) {
+    return this.#core.get(id);
   }
 
-  /** Whether a queued write to this task is still waiting. @param {string} id */
+  /**
+   * The tasks, filtered and ordered as the server's list would, queued writes applied.
+   * @example
+   * render(store.list({ status: "pending", sort: "due_date", order: "asc" }));
+   * @param {TaskQuery} [query] @returns {Task[]}
+   */
+  list(query) {
+    return this.#core.list(query);
+  }
+
+  /**
+   * The queued writes the server has not answered yet, oldest first (every tab's).
+   * @example
+   * badge.textContent = store.pending.length ? `${store.pending.length} changes waiting` : "";
+   * @returns {QueuedWrite[]}
+   */
+  get pending() {
+    return this.#core.pending;
+  }
+
+  /** Whether a queued write to this task is still waiting. @param {string} id @returns {boolean} */
   isPending(id) {
-    return this.outbox?.writes.some((w) => w.id === id) ?? false;
+    return this.#core.isPending(id);
+  }
+
+  /**
+   * The conflicts the user has not settled yet (every tab's); `server` is the server's
+   * value as this device knows it now.
+   * @example
+   * for (const c of store.conflicts) show(c.field, c.seen, c.wanted, c.server);
+   * @returns {Conflict[]}
+   */
+  get conflicts() {
+    return this.#core.conflicts;
+  }
+
+  /**
+   * The writes the server refused for good since `start()` (in any tab), oldest first,
+   * until `dismissDropped`: as `onDropped` was told, with `reason` and `error`. Kept in
+   * memory only: a reload starts with none.
+   * @example
+   * for (const write of store.dropped) toast(`Not saved: ${write.error.message}`);
+   * @returns {readonly DroppedWrite[]}
+   */
+  get dropped() {
+    return this.#core.dropped;
+  }
+
+  /**
+   * Where the connection is: `idle` before `start()`, `connecting`, `live`, `offline`
+   * (retrying), `resyncing` (reloading the snapshot), `closed`.
+   * @returns {ConnectionState}
+   */
+  get state() {
+    return this.#core.state;
+  }
+
+  /** Which part this tab plays in sharing the socket (null unless started). @returns {Role | null} */
+  get role() {
+    return this.#core.role;
+  }
+
+  /**
+   * Why the list cannot show or stay current: `start()` failed or gave up waiting
+   * (`startTimeout`), or the connection ended for good. Null once the list shows.
+   * @returns {Error | null}
+   */
+  get error() {
+    return this.#core.error;
+  }
+
+  /** True until the stored list or the first snapshot is in (also before `start()`). @returns {boolean} */
+  get isLoading() {
+    return !this.#core.loaded;
   }
 
   /**
    * Whether what is stored survives a reload (false: IndexedDB is missing or full, so
-   * the store is in memory only, as `onStorage` said).
+   * the store is in memory only, as `onStorage` said). @returns {boolean}
    */
   get durable() {
-    return this.storage?.durable ?? false;
+    return this.#core.durable;
+  }
+
+  /** The seq of the last change applied. @returns {number} */
+  get seq() {
+    return this.#core.seq;
+  }
+
+  /** Counts the changes `subscribe`'s listeners were told of: a cached view is stale once it moved. @returns {number} */
+  get revision() {
+    return this.#core.revision;
+  }
+
+  /**
+   * Be called after every change: the tasks, the queue, the conflicts, the dropped
+   * writes or the connection state. Returns the unsubscribe.
+   * @example
+   * const unsubscribe = store.subscribe(() => render(store.list(), store.state));
+   * @param {() => void} listener @returns {() => void}
+   */
+  subscribe(listener) {
+    return this.#core.subscribe(listener);
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------
+
+  /**
+   * Show the stored list (or, the first time, load the snapshot), then go live in the
+   * background. Resolves once the tasks are there. The stored list is shown at once only
+   * for the token the server last accepted in this browser; for any other, once the
+   * server has accepted it (meanwhile `state` is `connecting`, or `offline`).
+   *
+   * Rejects, and tells `onError`, when the list cannot be shown: at once on a fatal error
+   * (no token, or one the server refuses: the store closes), or when nothing could be
+   * shown within `startTimeout` (15 s): the server cannot be reached, or refuses this
+   * page's origin (`CORS_ORIGINS`). After a timeout the store goes on trying and shows
+   * the list once it can; `error` says why until then.
+   *
+   * Called again while starting or started, it returns the same promise. A closed store
+   * (not signed out) can be started again, from what is stored: an effect that starts it
+   * and a cleanup that closes it work under React's StrictMode, which runs them twice.
+   * @example
+   * await store.start();
+   * render(store.list());
+   * @returns {Promise<void>}
+   */
+  start() {
+    return this.#core.start();
+  }
+
+  /** Stop (it can be started again); if this tab held the socket, the next tab takes it over. */
+  close() {
+    this.#core.close();
+  }
+
+  /**
+   * Sign out: stop, and delete everything stored for this user in this browser (the
+   * mirror and any write still queued). The other tabs of the user close too
+   * (`onSignedOut`). Wait for `flushed()` first to keep queued writes.
+   * @example
+   * if (store.pending.length === 0 || confirm("Discard changes not yet sent?")) await store.signOut();
+   * @returns {Promise<void>}
+   */
+  signOut() {
+    return this.#core.signOut();
   }
 
   /**
@@ -106,268 +231,153 @@ export class LiveStore extends LiveSync {
    * @returns {Promise<void>}
    */
   flushed() {
-    return new Promise((resolve) => {
-      const check = () => (this.outbox?.writes.length ?? 0) === 0 && this.mirror.seq >= this.writtenSeq;
-      if (check()) return resolve();
-      const waiter = () => {
-        if (!check()) return;
-        this.waiting = this.waiting.filter((w) => w !== waiter);
-        resolve();
-      };
-      this.waiting.push(waiter);
-    });
+    return this.#core.flushed();
   }
 
-  /** The seq of the last change applied. */
-  get seq() {
-    return this.mirror.seq;
-  }
-
-  /** The task as it will be once its queued writes are applied. @param {string} id */
-  get(id) {
-    return this.tasks.get(id);
-  }
+  // ---- writes -----------------------------------------------------------------------
 
   /**
-   * The tasks, filtered and ordered as the server's list would, queued writes applied.
+   * Create a task (its id is chosen here, so it can be edited before it reaches the
+   * server). Resolves, once queued, with the task as it is shown. Every write method
+   * rejects with a `StoreClosedError`, queuing nothing, if the store is not started,
+   * closed or signed out.
    * @example
-   * render(store.list({ status: "pending", sort: "due_date", order: "asc" }));
-   * @param {import("./mirror.js").TaskQuery} [query]
+   * const task = await store.create({ title: "Buy milk", due_date: "2026-12-01" });
+   * @param {TaskFields & {title: string}} fields @returns {Promise<Task>}
    */
-  list(query) {
-    return sortTasks(this.tasks.values(), query);
+  create(fields) {
+    return this.#written(this.#core.create(fields));
   }
 
   /**
-   * Be called after every change: the tasks, the queue or the connection state (for a
-   * UI library's binding, as `useLiveTasks` in `tasksync/react`). Returns the unsubscribe.
-   * `revision` counts the changes, so a cached view knows when it is stale.
+   * Change some fields: only those that differ from what is shown are queued, each
+   * tested against the value shown, so another device's change of another field merges.
+   * An edit made in a form opened earlier passes `seen`, the values the form showed
+   * (only for fields in `changes`; any other key throws a `TypeError`): a change made
+   * elsewhere meanwhile then becomes a conflict instead of being overwritten. Resolves,
+   * once queued, with the task as shown.
    * @example
-   * const unsubscribe = store.subscribe(() => render(store.list(), store.state));
-   * @param {() => void} listener @returns {() => void}
+   * await store.update(id, { title: "Buy oat milk" });
+   * await store.update(id, { title: input.value }, { seen: { title: titleWhenOpened } });
+   * @param {string} id @param {TaskFields} changes @param {{seen?: TaskFields}} [options]
+   * @returns {Promise<Task | undefined>}
    */
-  subscribe(listener) {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+  update(id, changes, options) {
+    return this.#written(this.#core.update(id, changes, options));
   }
 
   /**
-   * Show the stored list (or, the first time, load the snapshot), then go live in the
-   * background. Resolves once the tasks are there. The stored list is shown at once only
-   * for the token the server last accepted in this browser; for any other, once the
-   * server has accepted it (meanwhile `state` is `connecting`, or `offline` while the
-   * server cannot be reached, and nothing is shown).
-   *
-   * Rejects, and tells `onError`, when the list cannot be shown: at once on a fatal error
-   * (no token, or one the server refuses: the store closes), or when nothing could be
-   * shown within `startTimeout` (15 s): the server cannot be reached, or refuses this
-   * page's origin (`CORS_ORIGINS`). After a timeout the store goes on trying and shows
-   * the list once it can; `store.error` says why until then.
-   *
-   * Called again while starting or started, it returns the same promise. A closed store
-   * (not signed out) can be started again, from what is stored: so an effect that starts
-   * it and a cleanup that closes it work under React's StrictMode, which runs them twice.
+   * Set every editable field: those omitted return to their defaults (`""`, `false`,
+   * `null`). Queued, as any edit, as the fields that change; `seen` as in `update`.
    * @example
-   * await store.start();
-   * render(store.list());
+   * await store.replace(id, { title: "Buy milk", completed: true });
+   * @param {string} id @param {TaskFields & {title: string}} fields @param {{seen?: TaskFields}} [options]
+   * @returns {Promise<Task | undefined>}
+   */
+  replace(id, fields, options) {
+    return this.#written(this.#core.replace(id, fields, options));
+  }
+
+  /**
+   * Set `completed` (never a blind flip: another device completing it too agrees).
    * @example
-   * useEffect(() => {
-   *   store.start().catch(() => {}); // the hook's `error` shows why
-   *   return () => store.close();
-   * }, [store]);
-   * @returns {Promise<void>}
+   * await store.complete(id); // done
+   * checkbox.onchange = () => store.complete(id, checkbox.checked);
+   * @param {string} id @param {boolean} [completed]  default true
+   * @returns {Promise<Task | undefined>}
    */
-  start() {
-    if (this.starting && !this.closed) return this.starting;
-    if (this.signedOut) return Promise.reject(new StoreClosedError("signed out: start a new store for the next sign-in"));
-    if (this.closed) this.reopen();
-    const signal = this.stop.signal;
-    const timeout = this.options.startTimeout ?? START_TIMEOUT_MS;
-    this.starting = new Promise((resolve, reject) => {
-      /** @param {unknown} error  @param {{fatal: boolean}} how  fatal: trying again cannot help */
-      const failed = (error, { fatal }) => {
-        clearTimeout(timer);
-        const reason = error instanceof Error ? error : new Error(String(error));
-        if (!signal.aborted) {
-          this.error = reason;
-          this.report(reason);
-          // Closed, it can be started again (a retry button) once the cause is fixed.
-          if (fatal) this.close();
-          this.notify();
-        }
-        reject(reason);
-      };
-      const timer = Number.isFinite(timeout)
-        ? setTimeout(() => !signal.aborted && !this.loaded && failed(this.unreachable(timeout), { fatal: false }), timeout)
-        : undefined;
-      this.open(signal).then(
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        (error) => failed(error, { fatal: true }),
-      );
-    });
-    return this.starting;
+  complete(id, completed = true) {
+    return this.#written(this.#core.complete(id, completed));
   }
 
   /**
-   * Why nothing could be shown within `ms`: where the store was stuck.
-   * @param {number} ms @returns {TasksyncError}
-   */
-  unreachable(ms) {
-    const api = this.client.baseUrl.origin;
-    const page = globalThis.location?.origin;
-    let why = "the network is down or the server is not running";
-    // A browser reports a refused CORS preflight as a network error, indistinguishable from one.
-    if (page && page !== api) why += `, or this page's origin (${page}) is not in the server's CORS_ORIGINS`;
-    const stored = this.trust?.trusted ? "" : " (nothing stored in this browser can be shown until it answers)";
-    return new TasksyncError(`could not reach ${api} within ${Math.round(ms / 1000)} s: ${why}${stored}; still trying`);
-  }
-
-  /**
-   * What `start()` does, until the list is shown. Every wait is followed by a look at
-   * `signal`: once `close()` aborted it, this start touches nothing more (a new start
-   * may be running on the same store).
-   * @param {AbortSignal} signal
-   */
-  async open(signal) {
-    const token = await this.client.token();
-    if (signal.aborted) return;
-    const user = tokenClaims(token)?.sub ?? "?";
-    const scope = `tasksync:${this.client.baseUrl.href}:${user}`;
-    const share = this.options.shareTabs !== false && TabChannel.supported;
-    const storage = await openStorage(scope, {
-      onFallback: (reason) => {
-        if (signal.aborted) return;
-        // What IndexedDB held is in this tab's memory: the memory copy starts from it.
-        this.storage?.seedMemory({
-          tasks: this.mirror.tasks.values(),
-          seq: this.mirror.seq,
-          outbox: this.pending,
-          conflicts: this.conflictList?.stored ?? [],
-        });
-        if (!this.signedOut) this.options.onStorage?.({ durable: false, reason });
-      },
-      onDeleted: () => signal.aborted || this.signedOutElsewhere(),
-    });
-    if (signal.aborted) return storage.close();
-    if (storage.fallbackReason) this.options.onStorage?.({ durable: false, reason: storage.fallbackReason });
-    this.storage = storage;
-    const trust = (this.trust = new TokenTrust(this.client, storage, user));
-    globalThis.addEventListener?.("online", this.onOnline);
-    this.refreshState();
-    const known = await trust.known(token);
-    if (signal.aborted || (!known && !(await this.verify(token, signal)))) return;
-    this.keeper = new MirrorKeeper(storage, this.mirror);
-    const conflicts = (this.conflictList = new ConflictList(storage));
-    const outbox = (this.outbox = new Outbox(storage, this.client, {
-      // A follower leaves the shared queue to the socket owner; a queue in memory is this tab's own.
-      mayFlush: () => !this.closed && this.keepsShared(),
-      onSettled: (write, outcome, plan) => {
-        // A queue in memory is this tab's alone: its numbers mean nothing to the others.
-        if (storage.durable) this.post({ kind: "settled", write, outcome: toWire(outcome), plan });
-        this.settle(write, outcome, plan);
-      },
-      onChange: (echo) => this.changed({ type: "outbox", id: null, task: null, echo, seq: this.mirror.seq }),
-      onError: (error) => this.report(error),
-    }));
-    // Listen before loading: every event after the snapshot's seq is relayed after this.
-    if (share) this.channel = new TabChannel(scope, (message) => this.onRelay(message));
-    this.role = share ? "follower" : "solo";
-    this.refreshState(true);
-    const mirror = this.mirror;
-    const stored = await storage.readMirror();
-    await outbox.reload();
-    await conflicts.reload();
-    if (signal.aborted) return;
-    if (stored.seq !== null) mirror.restore(stored.tasks, stored.seq);
-    else await mirror.resync("initial");
-    if (signal.aborted) return;
-    this.loaded = true;
-    this.error = null;
-    /** @type {TaskEvent[]} */
-    const early = this.early ?? [];
-    this.early = null;
-    for (const event of early) mirror.receive(event);
-    this.notify();
-    if (!this.channel) {
-      void this.lead();
-      return;
-    }
-    this.post({ kind: "query" });
-    this.channel
-      .lead(signal, () => this.lead())
-      .catch((/** @type {unknown} */ error) => {
-        if (!signal.aborted) this.report(error);
-      });
-  }
-
-  /** Forget what a previous start held (`LiveSync.reopen`). */
-  reopen() {
-    super.reopen();
-    this.loaded = false;
-  }
-
-  /**
-   * A token the server has not accepted here before: ask it first, showing nothing (the
-   * tabs' channel is not even joined) until it answers. Resolves false if the store
-   * closed meanwhile; rejects on a refusal (`start()` then closes the store).
-   * @param {string} token @param {AbortSignal} signal
-   */
-  verify(token, signal) {
-    const trust = /** @type {TokenTrust} */ (this.trust);
-    const connection = this.connection;
-    return trust.verify(token, {
-      onLink: (link) => {
-        this.link = link;
-        this.refreshState();
-      },
-      pause: (ms, atLeast) => connection.pause(ms, atLeast),
-      closed: () => signal.aborted,
-    });
-  }
-
-  /** Whether this tab keeps the state the tabs share (sends the queue, sweeps conflicts). */
-  keepsShared() {
-    return this.role !== "follower" || !this.durable;
-  }
-
-  /** Another tab signed the user out (its relay, or the database it deleted). */
-  signedOutElsewhere() {
-    if (this.closed) return;
-    this.signedOut = true;
-    this.close();
-    this.options.onSignedOut?.();
-  }
-
-  /**
-   * Sign out: stop, and delete everything stored for this user in this browser (the
-   * mirror and any write still queued). The other tabs of the user close too
-   * (`onSignedOut`). Wait for `flushed()` first to keep queued writes.
+   * Delete, with `If-Match` the version this device has confirmed: a task another device
+   * changed meanwhile is not deleted but becomes a conflict. A task that turns out to be
+   * gone already counts as deleted; one not shown here is nothing to do.
    * @example
-   * if (store.pending.length === 0 || confirm("Discard changes not yet sent?")) await store.signOut();
+   * await store.delete(id);
+   * @param {string} id @returns {Promise<void>}
    */
-  async signOut() {
-    this.signedOut = true;
-    this.post({ kind: "signout" });
-    const storage = this.storage;
-    this.close();
-    await storage?.clear();
+  delete(id) {
+    return this.#written(this.#core.remove(id));
   }
 
-  /** The mirror, the queue or the conflicts changed. @param {Change} change */
-  changed(change) {
-    this.view = null;
-    const task = change.type !== "outbox" && change.type !== "conflicts";
-    if (task && this.role !== "follower") this.keeper?.note(change.type === "snapshot" ? null : change.id);
-    // The server's state may have settled a conflict by itself.
-    if (task && this.loaded && this.keepsShared()) void this.sweepConflicts();
-    if (change.type === "outbox") this.options.onPending?.(this.pending);
-    for (const waiter of [...this.waiting]) waiter();
-    this.options.onChange?.(change);
-    this.notify();
+  /**
+   * Settle a conflict with the server's value: it goes (from every tab), nothing is sent.
+   * @example
+   * await store.keepTheirs(conflict);
+   * @param {Conflict | string} conflictOrKey  a conflict, or its `key` @returns {Promise<void>}
+   */
+  keepTheirs(conflictOrKey) {
+    return this.#core.keepTheirs(conflictOrKey);
+  }
+
+  /**
+   * Settle a conflict with this device's value: it goes (from every tab), and `wanted` is
+   * queued as a new edit tested against the value shown now (for a delete, a delete of
+   * the version shown now).
+   * @example
+   * await store.useMine(conflict);
+   * @param {Conflict | string} conflictOrKey  a conflict, or its `key` @returns {Promise<void>}
+   */
+  useMine(conflictOrKey) {
+    return this.#written(this.#core.useMine(conflictOrKey));
+  }
+
+  /**
+   * Forget a dropped write once the user has seen it (every one without an argument).
+   * @example
+   * <button onClick={() => store.dismissDropped(write)}>OK</button>
+   * @param {DroppedWrite | string} [writeOrKey]  a dropped write, or its `key`
+   */
+  dismissDropped(writeOrKey) {
+    this.#core.dismissDropped(writeOrKey);
+  }
+
+  /**
+   * What the server did with the write a write method queued, given that method's
+   * promise: resolves once it is applied, conflicts or is refused (`closed` if this store
+   * closes first; offline, it waits until the server is reached). Rejects as the write
+   * method did when nothing could be queued.
+   * @example
+   * const answer = await store.settled(store.create({ title }));
+   * if (answer.status === "dropped") alert(answer.error.message);
+   * @param {Promise<unknown>} write  what `create`, `update`, `replace`, `complete`, `delete` or `useMine` returned
+   * @returns {Promise<WriteAnswer>}
+   */
+  settled(write) {
+    return this.#answers.get(write) ?? Promise.reject(new TypeError("not a write method's promise of this store"));
+  }
+
+  /**
+   * @deprecated The name is `delete` (as in the REST client, the queued write's
+   * `operation` and the server's `task.deleted`).
+   * @param {string} id @returns {Promise<void>}
+   */
+  remove(id) {
+    return this.delete(id);
+  }
+
+  /**
+   * @deprecated A flip says nothing of what the user saw: `complete(id, !task.completed)`.
+   * @param {string} id @returns {Promise<Task | undefined>}
+   */
+  toggle(id) {
+    return this.#written(this.#core.toggle(id));
+  }
+
+  /**
+   * The value of a write method; its answer kept for `settled`.
+   * @template T @param {Promise<{value: T, write: QueuedWrite | null}>} written @returns {Promise<T>}
+   */
+  #written(written) {
+    const value = written.then((done) => done.value);
+    /** @type {Promise<WriteAnswer>} */
+    const answer = written.then(({ value, write }) =>
+      write ? this.#core.answers.to(write) : { status: "applied", task: /** @type {Task | null} */ (value ?? null) },
+    );
+    answer.catch(() => {}); // reported by `value`, the promise the caller holds
+    this.#answers.set(value, answer);
+    return value;
   }
 }

@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * How `LiveStore` (live.js) stays current: `LiveSync`, its base class, wires the mirror
+ * How a `LiveStore` stays current: `LiveSync`, `LiveCore`'s base class, wires the mirror
  * (mirror.js) to the socket (connection.js). The tab holding a Web Lock owns the socket
  * and relays every event to the other tabs over a BroadcastChannel (tabs.js); they
  * apply the relayed events with the same ordering rules (mirror.js). When the owner
@@ -34,7 +34,7 @@ import { fromWire } from "./tabs.js";
 // the socket's holder also notes the token it renewed the socket with (`noteRenewal`).
 const HEARTBEAT_MS = 15_000;
 
-/** The socket, the tab relays and the connection state of a `LiveStore` (use that). */
+/** The socket, the tab relays and the connection state of a `LiveCore`. */
 export class LiveSync extends LiveWrites {
   /** @param {TasksyncClient} client @param {LiveStoreOptions} options */
   constructor(client, options) {
@@ -167,6 +167,7 @@ export class LiveSync extends LiveWrites {
     if (this.role === "leader") this.post({ kind: "state", state: "connecting", relayed: this.relayed });
     this.stop.abort();
     this.outbox?.close();
+    this.answers.close();
     this.storage?.close();
     clearInterval(this.heartbeat);
     this.connection.close();
@@ -197,6 +198,7 @@ export class LiveSync extends LiveWrites {
     this.mirror.tasks = new Map();
     this.outbox = null;
     this.conflictList = null;
+    this.dropped = [];
     this.view = null;
     this.options.onChange?.({ type: "snapshot", id: null, task: null, echo: false, seq: this.mirror.seq });
     this.notify();

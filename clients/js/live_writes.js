@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * The writes of `LiveStore`, its base class (as `LiveWrites` is `LiveTasks`'s in the
+ * The writes of `LiveCore`, its base class (as `LiveWrites` is `LiveTasks`'s in the
  * Python client), as docs/sync-model.md has them: each write is a `QueuedWrite`
  * (writes.js) added to the outbox (outbox.js) and shown at once on top of the server's
  * state. An edit is the fields it changes, each tested against the value the user saw
@@ -8,14 +8,16 @@
  * from several devices merge; a same-field disagreement becomes a conflict
  * (conflicts.js) the user settles with `keepTheirs` or `useMine`.
  * `settle` applies the server's answer to the mirror and reports new conflicts
- * (`onConflict`) and dropped writes (`onDropped`). `LiveStore` (live.js) and `LiveSync`
- * (live_sync.js), its subclasses, provide the state they work on: the mirror, the
- * outbox, the tasks as shown, the tab channel.
+ * (`onConflict`) and dropped writes (`onDropped`, `dropped`), and answers those who wait
+ * for it (write_answers.js). `LiveCore` (live_core.js) and `LiveSync` (live_sync.js),
+ * its subclasses, provide the state they work on: the mirror, the outbox, the tasks as
+ * shown, the tab channel. `LiveStore` (live.js) is the public face of all three.
  * @module tasksync/live_writes
  */
 
 import { withServer } from "./conflicts.js";
 import { StoreClosedError } from "./errors.js";
+import { WriteAnswers } from "./write_answers.js";
 import { FIELDS, createWrite, deleteWrite, editWrite, fieldsToEdit, valueOf } from "./writes.js";
 
 /** @typedef {import("./rest.js").Task} Task */
@@ -31,6 +33,11 @@ import { FIELDS, createWrite, deleteWrite, editWrite, fieldsToEdit, valueOf } fr
 /** @typedef {import("./conflicts.js").ConflictList} ConflictList */
 /** @typedef {import("./tabs.js").Relay} Relay */
 /** @typedef {import("./live_options.js").LiveStoreOptions} LiveStoreOptions */
+/** @typedef {import("./live_options.js").DroppedWrite} DroppedWrite */
+/**
+ * What a write method did here: its value, and the write it queued (null: nothing to send).
+ * @template T @typedef {{value: T, write: QueuedWrite | null}} Written
+ */
 
 export class LiveWrites {
   /** @param {TasksyncClient} client @param {LiveStoreOptions} options */
@@ -48,6 +55,9 @@ export class LiveWrites {
     this.closed = false;
     /** The user signed out (here or in another tab): what this store held is deleted. */
     this.signedOut = false;
+    /** The writes the server refused for good since the start, until dismissed. @type {DroppedWrite[]} */
+    this.dropped = [];
+    this.answers = new WriteAnswers();
   }
 
   /** Forget what a previous start held (`LiveSync.reopen`). */
@@ -57,162 +67,109 @@ export class LiveWrites {
     this.writtenSeq = 0;
     this.closed = false;
     this.signedOut = false;
+    this.dropped = [];
+    this.answers = new WriteAnswers();
   }
 
-  // ---- provided by LiveStore ------------------------------------------------------
+  // ---- provided by LiveCore ------------------------------------------------------
 
   /** @param {string} _id @returns {Task | undefined} */
   get(_id) {
-    throw new Error("provided by LiveStore");
+    throw new Error("provided by LiveCore");
   }
 
   /** @returns {boolean} */
   get durable() {
-    throw new Error("provided by LiveStore");
+    throw new Error("provided by LiveCore");
   }
 
   /** @param {Relay} _message */
   post(_message) {
-    throw new Error("provided by LiveStore");
+    throw new Error("provided by LiveCore");
   }
 
   /** @param {unknown} _error */
   report(_error) {
-    throw new Error("provided by LiveStore");
+    throw new Error("provided by LiveCore");
   }
 
   /** @param {Change} _change */
   changed(_change) {
-    throw new Error("provided by LiveStore");
+    throw new Error("provided by LiveCore");
+  }
+
+  notify() {
+    throw new Error("provided by LiveCore");
   }
 
   // ---- writes ---------------------------------------------------------------------
 
-  /**
-   * Create a task (its id is chosen here, so it can be edited before it reaches the
-   * server). Resolves, once queued, with the task as it is shown. Rejects with a
-   * `StoreClosedError`, queuing nothing, if the store is not started, closed or signed out.
-   * @example
-   * const task = await store.create({ title: "Buy milk", due_date: "2026-12-01" });
-   * @param {TaskFields & {title: string}} fields
-   * @returns {Promise<Task>}
-   */
+  /** `LiveStore.create`. @param {TaskFields & {title: string}} fields @returns {Promise<Written<Task>>} */
   async create(fields) {
     const outbox = this.writable();
     const write = await this.queue(outbox, createWrite(fields, this.client.clientId));
-    return /** @type {Task} */ (this.get(write.id));
+    return { value: /** @type {Task} */ (this.get(write.id)), write };
   }
 
-  /**
-   * Change some fields: only those that differ from what is shown are queued, each
-   * tested against the value shown, so another device's change of another field merges.
-   * An edit made in a form opened earlier passes `seen`, the values the form showed
-   * (only for fields in `changes`; any other key throws a `TypeError`): those fields are
-   * tested against them, so a change made elsewhere meanwhile becomes a conflict instead
-   * of being overwritten, and a field left as the form showed it is not sent. Resolves
-   * with the task as shown.
-   * @example
-   * await store.update(id, { title: "Buy oat milk" });
-   * await store.update(id, { title: input.value }, { seen: { title: titleWhenOpened } });
-   * @param {string} id @param {TaskFields} changes @param {{seen?: TaskFields}} [options]
-   */
+  /** `LiveStore.update`. @param {string} id @param {TaskFields} changes @param {{seen?: TaskFields}} [options] */
   async update(id, changes, options = {}) {
     return this.edit(id, changes, options.seen);
   }
 
-  /**
-   * Set every editable field: those omitted return to their defaults (`""`, `false`,
-   * `null`). Queued, as any edit, as the fields that change; `seen` as in `update`
-   * (any editable field may be named: they all change).
-   * @example
-   * await store.replace(id, { title: "Buy milk", completed: true });
-   * @param {string} id @param {TaskFields & {title: string}} fields @param {{seen?: TaskFields}} [options]
-   */
+  /** `LiveStore.replace`. @param {string} id @param {TaskFields & {title: string}} fields @param {{seen?: TaskFields}} [options] */
   async replace(id, fields, options = {}) {
     return this.edit(id, { description: "", completed: false, due_date: null, ...fields }, options.seen);
   }
 
-  /**
-   * Set `completed` (never a blind flip: another device completing it too agrees).
-   * @example
-   * await store.complete(id); // done
-   * await store.complete(id, false); // not done after all
-   * @param {string} id @param {boolean} [completed]
-   */
+  /** `LiveStore.complete`. @param {string} id @param {boolean} [completed] */
   async complete(id, completed = true) {
     return this.edit(id, { completed });
   }
 
-  /**
-   * Complete the task if it is shown as not done, and the other way round.
-   * @example
-   * checkbox.onchange = () => store.toggle(id);
-   * @param {string} id
-   */
+  /** Complete the task if it is shown as not done, and the other way round. @param {string} id */
   async toggle(id) {
     this.writable();
     return this.edit(id, { completed: !this.shown(id).completed });
   }
 
-  /**
-   * Delete, with `If-Match` the version this device has confirmed: a task another device
-   * changed meanwhile is not deleted but becomes a conflict. A task that turns out to be
-   * gone already counts as deleted; one not shown here is nothing to do.
-   * @example
-   * await store.remove(id);
-   * @param {string} id
-   */
+  /** `LiveStore.delete`. @param {string} id @returns {Promise<Written<undefined>>} */
   async remove(id) {
     const outbox = this.writable();
     const shown = this.get(id);
-    if (!shown) return;
+    if (!shown) return { value: undefined, write: null };
     const write = deleteWrite(id, this.mirror.tasks.get(id)?.version ?? 0, shown, this.client.clientId);
-    await this.queue(outbox, write, this.openKeys(id, ["delete"]));
+    return { value: undefined, write: await this.queue(outbox, write, this.openKeys(id, ["delete"])) };
   }
 
-  /**
-   * The conflicts the user has not settled yet (every tab's), by key; `server` is
-   * the server's value as this device knows it now.
-   * @example
-   * for (const c of store.conflicts) show(c.field, c.seen, c.wanted, c.server);
-   * @returns {Conflict[]}
-   */
+  /** `LiveStore.conflicts`. @returns {Conflict[]} */
   get conflicts() {
     return this.conflictList?.shown(this.mirror.tasks) ?? [];
   }
 
-  /**
-   * Settle a conflict with the server's value: it goes (from every tab), nothing is sent.
-   * @example
-   * await store.keepTheirs(conflict);
-   * @param {Conflict | string} conflictOrKey  a conflict, or its `key`
-   */
+  /** `LiveStore.keepTheirs`. @param {Conflict | string} conflictOrKey */
   async keepTheirs(conflictOrKey) {
     this.writable();
     await this.settleConflicts([keyOf(conflictOrKey)]);
   }
 
-  /**
-   * Settle a conflict with this device's value: it goes (from every tab), and `wanted` is
-   * queued as a new edit tested against the value shown now (for a delete, a delete of
-   * the version shown now).
-   * @example
-   * await store.useMine("0b6c…/title");
-   * @param {Conflict | string} conflictOrKey  a conflict, or its `key`
-   */
+  /** `LiveStore.useMine`. @param {Conflict | string} conflictOrKey @returns {Promise<Written<undefined>>} */
   async useMine(conflictOrKey) {
     const outbox = this.writable();
     const conflict = this.conflictList?.find(keyOf(conflictOrKey));
-    if (!conflict) return;
+    if (!conflict) return { value: undefined, write: null };
     const shown = this.get(conflict.taskId);
     if (shown && conflict.field === null) {
       const version = this.mirror.tasks.get(conflict.taskId)?.version ?? 0;
-      await this.queue(outbox, deleteWrite(conflict.taskId, version, shown, this.client.clientId), [conflict.key]);
-      return;
+      const write = deleteWrite(conflict.taskId, version, shown, this.client.clientId);
+      return { value: undefined, write: await this.queue(outbox, write, [conflict.key]) };
     }
     const edit = shown && conflict.field !== null ? fieldsToEdit(shown, { [conflict.field]: conflict.wanted }) : null;
-    if (!edit) await this.settleConflicts([conflict.key]);
-    else await this.queue(outbox, editWrite(conflict.taskId, edit.changes, edit.seen, this.client.clientId), [conflict.key]);
+    if (!edit) {
+      await this.settleConflicts([conflict.key]);
+      return { value: undefined, write: null };
+    }
+    const write = editWrite(conflict.taskId, edit.changes, edit.seen, this.client.clientId);
+    return { value: undefined, write: await this.queue(outbox, write, [conflict.key]) };
   }
 
   /** The outbox, if this store can take a write; otherwise throws (nothing is queued). */
@@ -230,17 +187,17 @@ export class LiveWrites {
     return task;
   }
 
-  /** @param {string} id @param {TaskFields} wanted @param {TaskFields} [seen] */
+  /** @param {string} id @param {TaskFields} wanted @param {TaskFields} [seen] @returns {Promise<Written<Task | undefined>>} */
   async edit(id, wanted, seen) {
     const outbox = this.writable();
     const shown = this.shown(id);
     checkSeen(wanted, seen);
     const edit = fieldsToEdit(shown, wanted, seen);
-    if (!edit) return shown; // nothing to do
+    if (!edit) return { value: /** @type {Task | undefined} */ (shown), write: null }; // nothing to do
     // Editing a field in conflict is the user's choice: that conflict is settled.
     const settles = this.openKeys(id, Object.keys(edit.changes));
-    await this.queue(outbox, editWrite(id, edit.changes, edit.seen, this.client.clientId), settles);
-    return this.get(id);
+    const write = await this.queue(outbox, editWrite(id, edit.changes, edit.seen, this.client.clientId), settles);
+    return { value: this.get(id), write };
   }
 
   /** @param {string} id @param {string[]} fields @returns {string[]} */
@@ -258,6 +215,7 @@ export class LiveWrites {
     const stored = await outbox.add(write, settles);
     // Signed out in another tab while it was being stored: it was deleted with the rest.
     if (this.signedOut) throw new StoreClosedError("the user signed out: the write was discarded");
+    this.answers.expect(stored);
     if (this.durable) this.post({ kind: "outbox" });
     return stored;
   }
@@ -290,16 +248,36 @@ export class LiveWrites {
     } else if (outcome.kind === "missing") {
       this.mirror.forget(write.id, { mine: false, echo: false });
     }
-    if (plan.conflicts.length) {
+    const conflicts = plan.conflicts.map((conflict) => withServer(conflict, this.mirror.tasks));
+    if (conflicts.length) {
       this.conflictList?.note(plan.conflicts);
       this.conflictsChanged();
-      for (const conflict of plan.conflicts) this.options.onConflict?.(withServer(conflict, this.mirror.tasks));
+      for (const conflict of conflicts) this.options.onConflict?.(conflict);
     }
-    if (plan.reason === null || !("error" in outcome)) return;
-    for (const dropped of plan.dropped) {
-      if (this.options.onDropped) this.options.onDropped({ ...dropped, reason: plan.reason }, outcome.error);
-      else this.report(outcome.error);
+    const reason = plan.reason;
+    const error = "error" in outcome ? outcome.error : null;
+    /** @type {DroppedWrite[]} */
+    const dropped = reason && error ? plan.dropped.map((write) => ({ ...write, reason, error })) : [];
+    this.answers.answer(write, outcome, plan, { conflicts, dropped, task: (id) => this.get(id) ?? null });
+    if (!dropped.length || !error) return;
+    this.dropped = [...this.dropped, ...dropped];
+    for (const write of dropped) {
+      if (this.options.onDropped) this.options.onDropped(write, error);
+      else this.report(error);
     }
+    this.notify();
+  }
+
+  /**
+   * Forget a dropped write once the user has seen it (all of them without an argument).
+   * @param {DroppedWrite | string} [writeOrKey]  a dropped write, or its `key`
+   */
+  dismissDropped(writeOrKey) {
+    const key = typeof writeOrKey === "string" ? writeOrKey : writeOrKey?.key;
+    const kept = key === undefined ? [] : this.dropped.filter((write) => write.key !== key);
+    if (kept.length === this.dropped.length) return;
+    this.dropped = kept;
+    this.notify();
   }
 
   /**

@@ -76,7 +76,7 @@ export function newId() {
  * @example
  * const api = new TasksyncClient({ token: () => sessionStorage.getItem("token") });
  * const task = await api.create({ title: "Buy milk", due_date: "2026-12-01" });
- * await api.patch(task.id, { completed: true }, { ifMatch: task.version });
+ * await api.complete(task.id, true, { ifMatch: task.version });
  */
 export class TasksyncClient {
   /**
@@ -158,9 +158,30 @@ export class TasksyncClient {
     return this.request("PUT", taskPath(id), { json: fields, headers: ifMatchHeader(ifMatch) });
   }
 
-  /** `PATCH` (JSON merge patch). @param {string} id @param {TaskFields} changes @param {{ifMatch?: number | null}} [options] @returns {Promise<Task>} */
-  patch(id, changes, { ifMatch } = {}) {
+  /**
+   * Change some fields: `PATCH` with a JSON merge patch (`If-Match` when given).
+   * @example
+   * await client.update(id, { title: "Buy oat milk" }, { ifMatch: task.version });
+   * @param {string} id @param {TaskFields} changes @param {{ifMatch?: number | null}} [options] @returns {Promise<Task>}
+   */
+  update(id, changes, { ifMatch } = {}) {
     return this.request("PATCH", taskPath(id), { json: changes, headers: ifMatchHeader(ifMatch) });
+  }
+
+  /**
+   * @deprecated The name is `update`, as on the store.
+   * @param {string} id @param {TaskFields} changes @param {{ifMatch?: number | null}} [options] @returns {Promise<Task>}
+   */
+  patch(id, changes, options) {
+    return this.update(id, changes, options);
+  }
+
+  /**
+   * Set `completed` (default true), as `update(id, { completed })`.
+   * @param {string} id @param {boolean} [completed] @param {{ifMatch?: number | null}} [options] @returns {Promise<Task>}
+   */
+  complete(id, completed = true, options) {
+    return this.update(id, { completed }, options);
   }
 
   /** @param {string} id @param {{ifMatch?: number | null}} [options] @returns {Promise<null>} */
@@ -168,7 +189,11 @@ export class TasksyncClient {
     return this.request("DELETE", taskPath(id), { headers: ifMatchHeader(ifMatch) });
   }
 
-  /** Flip `completed`. @param {string} id @param {{ifMatch?: number | null}} [options] @returns {Promise<Task>} */
+  /**
+   * Flip `completed` on the server (`PATCH …/complete`).
+   * @deprecated A flip of whatever the server has now: `complete(id, completed)` says what the user wants.
+   * @param {string} id @param {{ifMatch?: number | null}} [options] @returns {Promise<Task>}
+   */
   toggle(id, { ifMatch } = {}) {
     return this.request("PATCH", `${taskPath(id)}/complete`, { headers: ifMatchHeader(ifMatch) });
   }

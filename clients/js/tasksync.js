@@ -2,8 +2,8 @@
 /**
  * Tasksync in the browser: REST helpers and a live task store. No dependencies, no
  * build step: an ES module, typed with JSDoc, served by the server at `/client/` and
- * packaged for npm as `tasksync` (declarations in `types/`; a React hook in
- * `tasksync/react`, react.js).
+ * packaged for npm as `tasksync` (declarations in `types/`; a React provider and hooks in
+ * `tasksync/react`, react.js; an offline app shell for a service worker in `tasksync/sw`).
  *
  * `TasksyncClient` (rest.js) does the REST calls: `If-Match` from a version,
  * `Idempotency-Key` generated for every create, `X-Client-Id` on every write, problem
@@ -60,6 +60,7 @@
 /** @typedef {import("./live_options.js").LiveStoreOptions} LiveStoreOptions */
 /** @typedef {import("./live_options.js").DropReason} DropReason */
 /** @typedef {import("./live_options.js").DroppedWrite} DroppedWrite */
+/** @typedef {import("./live_options.js").WriteAnswer} WriteAnswer */
 /** @typedef {import("./conflicts.js").Conflict} Conflict */
 /** @typedef {import("./conflicts.js").FieldConflict} FieldConflict */
 /** @typedef {import("./conflicts.js").DeleteConflict} DeleteConflict */

@@ -1,7 +1,10 @@
-"""`useLiveTasks` (`tasksync/react`) rendered by React in real Chromium, against a real
-server: the component shows the store's filtered, sorted list and connection state, and
-re-renders when another device writes (REST calls from the test) and when the page
-writes itself.
+"""`tasksync/react` rendered by React in real Chromium, against a real server: the hooks
+show the store's filtered, sorted list and connection state, and re-render when another
+device writes (REST calls from the test) and when the page writes itself; under
+`<TasksyncProvider>` (StrictMode) the actions settle with the server's answer, a
+refused write is listed as dropped, `useTask` has its own pending and conflict state,
+and another user signing in gets a store of their own, never shown the previous user's
+tasks.
 
 React is npm's (react and react-dom, exact versions in `ts-consumer/package-lock.json`,
 installed by `make pytest`), not a CDN's. Its npm builds are CommonJS, so the test hands
@@ -63,10 +66,10 @@ window.renders = 0;
 function PendingTasks({ store }) {
   window.renders++;
   const { tasks, state, pending } = useLiveTasks(store, { status: "pending", sort: "title", order: "asc" });
-  return h("section", { id: "app", "data-state": state, "data-pending": String(pending) },
-    pending > 0 ? h("p", { id: "waiting" }, `${pending} changes waiting`) : null,
+  return h("section", { id: "app", "data-state": state, "data-pending": String(pending.length) },
+    pending.length > 0 ? h("p", { id: "waiting" }, `${pending.length} changes waiting`) : null,
     h("ul", { id: "tasks" }, tasks.map((task) =>
-      h("li", { key: task.id, onClick: () => store.toggle(task.id) },
+      h("li", { key: task.id, onClick: () => store.complete(task.id, !task.completed) },
         h("span", { className: "title" }, task.title)))));
 }
 
@@ -77,9 +80,9 @@ await store.start();
 """
 
 
-# The README's StrictMode-safe pattern: a store made once at module scope, started by an
-# effect and closed by its cleanup (React runs both twice in development), with the
-# hooks' loading state, error, per-task pending flag and conflicts in the markup.
+# An app that makes its own store: once at module scope, started by an effect and closed
+# by its cleanup (React runs both twice in development), with the hooks' loading state,
+# error, per-task pending flag and conflicts in the markup.
 # `window.seen` records what was ever rendered, for the states that pass too quickly
 # to wait for.
 STRICT_APP = """
@@ -119,6 +122,54 @@ function App() {
 }
 
 createRoot(document.getElementById("root")).render(h(StrictMode, null, h(App)));
+"""
+
+
+# The provider path: `<TasksyncProvider>` under StrictMode makes the store of whoever's
+# token it is given; `window.signIn(token)` hands it another. Every render notes whose
+# token it was rendered for and the titles it showed (`window.seen`), and every store it
+# was given (`window.stores`); `window.actions` are the hooks' actions.
+PROVIDER_APP = """
+import { StrictMode, createElement as h, useState } from "react";
+import { createRoot } from "react-dom/client";
+import { TasksyncProvider, useLiveTasks, useTask, useTaskActions, useTasksync } from "tasksync/react";
+
+window.seen = [];
+window.stores = [];
+const subOf = (token) => JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).sub;
+
+function Detail({ id }) {
+  const { task, isPending, pending, conflicts } = useTask(id);
+  if (!task) return null;
+  return h("p", { id: "detail", "data-pending": String(isPending), "data-writes": String(pending.length),
+    "data-conflicts": String(conflicts.length) }, task.title);
+}
+
+function Tasks({ user }) {
+  const store = useTasksync();
+  if (store && !window.stores.includes(store)) window.stores.push(store);
+  const { tasks, state, isLoading, pending, conflicts, dropped } =
+    useLiveTasks({ sort: "title", order: "asc" });
+  window.actions = useTaskActions();
+  window.seen.push({ user, titles: tasks.map((task) => task.title) });
+  return h("section", { id: "app", "data-user": user, "data-state": state, "data-loading": String(isLoading),
+      "data-pending": String(pending.length), "data-conflicts": String(conflicts.length) },
+    h("ul", { id: "tasks" }, tasks.map((task) =>
+      h("li", { key: task.id }, h("span", { className: "title" }, task.title)))),
+    h("ul", { id: "dropped" }, dropped.map((write) =>
+      h("li", { key: write.key, "data-reason": write.reason }, write.error.message))),
+    tasks.length > 0 ? h(Detail, { id: tasks[0].id }) : null);
+}
+
+function Root() {
+  const [token, setToken] = useState(window.tasksyncToken);
+  window.signIn = setToken;
+  const options = { startTimeout: window.startTimeout };
+  return h(TasksyncProvider, { token, baseUrl: window.tasksyncApi, options },
+    h(Tasks, { user: token ? subOf(token) : "" }));
+}
+
+createRoot(document.getElementById("root")).render(h(StrictMode, null, h(Root)));
 """
 
 
@@ -230,6 +281,8 @@ def app_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaticFiles]:
             "/app.js": (js, APP.encode()),
             "/strict/": ("text/html", PAGE.replace("/app.js", "/strict.js").encode()),
             "/strict.js": (js, STRICT_APP.encode()),
+            "/provider/": ("text/html", PAGE.replace("/app.js", "/provider.js").encode()),
+            "/provider.js": (js, PROVIDER_APP.encode()),
             "/vendor/cjs.js": (js, cjs_bundle().encode()),
             "/vendor/react.js": (js, facade("react").encode()),
             "/vendor/react-dom-client.js": (js, facade("react-dom/client").encode()),
@@ -413,10 +466,104 @@ def test_a_node10_typescript_project_finds_the_react_entry_points_types(tmp_path
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_the_readmes_react_snippet_is_the_one_the_typescript_project_compiles() -> None:
-    # tests/browser/test_npm_package.py compiles ts-consumer/src with `tsc --strict`.
-    readme = (CLIENT_DIR / "README.md").read_text()
-    section = readme.split("## React\n", 1)[1]
-    snippet = section.split("```tsx\n", 1)[1].split("```", 1)[0]
-    compiled = (MODULES.parent / "src" / "readme.tsx").read_text()
-    assert compiled.split("\n", 1)[1] == snippet
+async def test_under_the_provider_actions_settle_with_the_servers_answer_and_refusals_are_listed(
+    browsing: Browsing,
+    app_site: StaticFiles,
+    api_server: ServerProcess,
+    user: User,
+    api: httpx.AsyncClient,
+) -> None:
+    original = (await api.post("/api/tasks", json={"title": "Original"})).json()
+    tab = await react_tab(browsing, app_site, api_server.url, user, "/provider/")
+    # StrictMode ran the provider's effect twice: one store, started, closed, started.
+    await tab.until_live()
+    await tab.expect_titles(["Original"])
+    assert await tab.page.evaluate("window.stores.length") == 1
+
+    # An action resolves once the server has applied the write, with the task it has.
+    answer = await tab.page.evaluate("actions.create({ title: 'Applied' })")
+    assert answer["status"] == "applied" and answer["task"]["title"] == "Applied"
+    assert answer["task"]["version"] == 1
+    await tab.expect_titles(["Applied", "Original"])
+
+    # Refused for good: the action says so, and the hook lists it until dismissed.
+    # (A NUL character, which only the server refuses.)
+    answer = await tab.page.evaluate(
+        "actions.create({ title: 'Refused', description: 'nul\\u0000' })"
+        ".then((a) => [a.status, a.write.reason, a.error.status, a.error === a.write.error])"
+    )
+    assert answer == ["dropped", "rejected", 422, True]
+    dropped = tab.page.locator("#dropped li")
+    await expect(dropped).to_have_count(1)
+    await expect(dropped).to_have_attribute("data-reason", "rejected")
+    await tab.expect_titles(["Applied", "Original"])
+    await tab.page.evaluate("actions.dismissDropped()")
+    await expect(dropped).to_have_count(0)
+
+    # A rename elsewhere while this page's editor showed "Original": the action's answer
+    # is the conflict, which the task's own hook shows too.
+    assert (await api.patch(f"/api/tasks/{original['id']}", json={"title": "Theirs"})).status_code == 200
+    await tab.expect_titles(["Applied", "Theirs"])
+    answer = await tab.page.evaluate(
+        "([id]) => actions.update(id, { title: 'Mine' }, { seen: { title: 'Original' } })", [original["id"]]
+    )
+    assert answer["status"] == "conflict"
+    assert [(c["taskId"], c["field"], c["wanted"], c["server"]) for c in answer["conflicts"]] == [
+        (original["id"], "title", "Mine", "Theirs")
+    ]
+    app = tab.page.locator("#app")
+    await expect(app).to_have_attribute("data-conflicts", "1")
+    await tab.page.evaluate("([id]) => actions.delete(id)", [answer["conflicts"][0]["taskId"]])
+    await tab.expect_titles(["Applied"])
+
+    # One task's own state: a write to the first task listed (the detail) and nothing else.
+    applied = await tab.page.evaluate("window.stores[0].list()[0].id")
+    detail = tab.page.locator("#detail")
+    await expect(detail).to_have_attribute("data-conflicts", "0")
+    answer = await tab.page.evaluate("([id]) => actions.complete(id)", [applied])
+    assert answer["status"] == "applied" and answer["task"]["completed"] is True
+    await expect(detail).to_have_attribute("data-pending", "false")
+    await expect(detail).to_have_attribute("data-writes", "0")
+    # The browser logs the 409 and the 422, and the store the refusal (no onDropped was
+    # given); React would log a warning or error of its own.
+    logged = [line for line in tab.console if line.startswith(("error", "warning", "pageerror"))]
+    expected = ("status of 409", "status of 422", ": 422 invalid body")
+    unexpected = [line for line in logged if not any(text in line for text in expected)]
+    assert unexpected == [], tab.console
+
+
+async def test_another_user_signing_in_gets_a_store_of_their_own_and_never_sees_the_first_users_tasks(
+    browsing: Browsing,
+    app_site: StaticFiles,
+    api_server: ServerProcess,
+    user: User,
+    api: httpx.AsyncClient,
+) -> None:
+    other = User()
+    assert (await api.post("/api/tasks", json={"title": "Alice's secret"})).status_code == 201
+    async with httpx.AsyncClient(base_url=api_server.url, headers=other.headers) as other_api:
+        assert (await other_api.post("/api/tasks", json={"title": "Bob's list"})).status_code == 201
+    tab = await react_tab(browsing, app_site, api_server.url, user, "/provider/")
+    await tab.until_live()
+    await tab.expect_titles(["Alice's secret"])
+
+    await tab.page.evaluate("([token]) => window.signIn(token)", [other.token])
+    await expect(tab.page.locator("#app")).to_have_attribute("data-user", other.id)
+    await tab.until_live()
+    await tab.expect_titles(["Bob's list"])
+    seen = await tab.page.evaluate("window.seen")
+    shown_to_bob = {title for render in seen if render["user"] == other.id for title in render["titles"]}
+    assert shown_to_bob == {"Bob's list"}
+    # The first user's store was closed; the second user's is another store.
+    states = await tab.page.evaluate("window.stores.map((store) => store.state)")
+    assert states == ["closed", "live"]
+
+    # Signing out: no store, nothing shown; back in, the first user's list is theirs again.
+    await tab.page.evaluate("window.signIn(null)")
+    await tab.expect_titles([])
+    await expect(tab.page.locator("#app")).to_have_attribute("data-state", "closed")
+    await tab.page.evaluate("([token]) => window.signIn(token)", [user.token])
+    await tab.expect_titles(["Alice's secret"])
+    await tab.until_live()
+    states = await tab.page.evaluate("window.stores.map((store) => store.state)")
+    assert states == ["closed", "closed", "live"]

@@ -432,14 +432,15 @@ function createRow(id) {
   toggle.type = "checkbox";
   toggle.className = "toggle";
   toggle.addEventListener("change", () => {
-    toggle.checked = !toggle.checked; // the store's answer decides
-    attempt(store?.toggle(id) ?? Promise.resolve());
+    const completed = toggle.checked;
+    toggle.checked = !completed; // the store's answer decides
+    attempt(store?.complete(id, completed) ?? Promise.resolve());
   });
   const title = button("", "title", () => startEdit(row));
   title.title = "Click to edit";
   const due = document.createElement("span");
   due.className = "due";
-  const remove = button("×", "delete", () => attempt(store?.remove(id) ?? Promise.resolve()));
+  const remove = button("×", "delete", () => attempt(store?.delete(id) ?? Promise.resolve()));
   row.append(toggle, title, due, remove);
   row.addEventListener("animationend", () => row.classList.remove("flash"));
   rows.set(id, row);

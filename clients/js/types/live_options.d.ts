@@ -21,10 +21,34 @@ export type Role = "leader" | "follower" | "solo";
  */
 export type DropReason = "missing" | "rejected";
 /**
- * A queued write the server refused for good, with why.
+ * A queued write the server refused for good, with why and the server's answer (listed
+ * in `store.dropped` until dismissed, and told to `onDropped`).
  */
 export type DroppedWrite = QueuedWrite & {
     reason: DropReason;
+    error: TasksyncError;
+};
+/**
+ * What the server did with a write (`store.settled(promise)`, and the actions of
+ * `useTaskActions`): `applied` (`task` as the server has it, null for a delete, or as
+ * shown when there was nothing to send); `conflict`, some field was set differently on
+ * another device (the conflicts it opened, listed in `store.conflicts` until settled;
+ * the fields that did not conflict were applied); `dropped`, refused for good (`write`,
+ * as in `store.dropped`); `closed`, the store closed before the answer came (the write
+ * stays queued, and is sent once a store of this user starts again, unless signed out).
+ */
+export type WriteAnswer = {
+    status: "applied";
+    task: Task | null;
+} | {
+    status: "conflict";
+    conflicts: Conflict[];
+} | {
+    status: "dropped";
+    write: DroppedWrite;
+    error: TasksyncError;
+} | {
+    status: "closed";
 };
 export type LiveStoreOptions = {
     onChange?: ((change: Change) => void) | undefined;
@@ -44,9 +68,9 @@ export type LiveStoreOptions = {
      */
     onDropped?: ((write: DroppedWrite, error: TasksyncError) => void) | undefined;
     /**
-     * the queue changed (writes not yet answered, oldest first)
+     * the queue changed: the writes not answered yet, oldest first (`store.pending`)
      */
-    onPending?: ((writes: QueuedWrite[]) => void) | undefined;
+    onPending?: ((pending: QueuedWrite[]) => void) | undefined;
     /**
      * storage fell back to memory: nothing survives a reload
      */

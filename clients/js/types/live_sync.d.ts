@@ -1,4 +1,4 @@
-/** The socket, the tab relays and the connection state of a `LiveStore` (use that). */
+/** The socket, the tab relays and the connection state of a `LiveCore`. */
 export class LiveSync extends LiveWrites {
     connection: Connection;
     /** @type {ConnectionState} */
@@ -60,7 +60,6 @@ export class LiveSync extends LiveWrites {
      * @param {Error} error
      */
     endSession(error: Error): Promise<void>;
-    notify(): void;
     /** Runs with the Web Lock held (or at once without sharing), until the store closes. */
     lead(): Promise<void>;
     /**

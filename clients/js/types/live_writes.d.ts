@@ -11,6 +11,11 @@
 /** @typedef {import("./conflicts.js").ConflictList} ConflictList */
 /** @typedef {import("./tabs.js").Relay} Relay */
 /** @typedef {import("./live_options.js").LiveStoreOptions} LiveStoreOptions */
+/** @typedef {import("./live_options.js").DroppedWrite} DroppedWrite */
+/**
+ * What a write method did here: its value, and the write it queued (null: nothing to send).
+ * @template T @typedef {{value: T, write: QueuedWrite | null}} Written
+ */
 export class LiveWrites {
     /** @param {TasksyncClient} client @param {LiveStoreOptions} options */
     constructor(client: TasksyncClient, options: LiveStoreOptions);
@@ -27,6 +32,9 @@ export class LiveWrites {
     closed: boolean;
     /** The user signed out (here or in another tab): what this store held is deleted. */
     signedOut: boolean;
+    /** The writes the server refused for good since the start, until dismissed. @type {DroppedWrite[]} */
+    dropped: DroppedWrite[];
+    answers: WriteAnswers;
     /** Forget what a previous start held (`LiveSync.reopen`). */
     reopen(): void;
     /** @param {string} _id @returns {Task | undefined} */
@@ -39,101 +47,39 @@ export class LiveWrites {
     report(_error: unknown): void;
     /** @param {Change} _change */
     changed(_change: Change): void;
-    /**
-     * Create a task (its id is chosen here, so it can be edited before it reaches the
-     * server). Resolves, once queued, with the task as it is shown. Rejects with a
-     * `StoreClosedError`, queuing nothing, if the store is not started, closed or signed out.
-     * @example
-     * const task = await store.create({ title: "Buy milk", due_date: "2026-12-01" });
-     * @param {TaskFields & {title: string}} fields
-     * @returns {Promise<Task>}
-     */
+    notify(): void;
+    /** `LiveStore.create`. @param {TaskFields & {title: string}} fields @returns {Promise<Written<Task>>} */
     create(fields: TaskFields & {
         title: string;
-    }): Promise<Task>;
-    /**
-     * Change some fields: only those that differ from what is shown are queued, each
-     * tested against the value shown, so another device's change of another field merges.
-     * An edit made in a form opened earlier passes `seen`, the values the form showed
-     * (only for fields in `changes`; any other key throws a `TypeError`): those fields are
-     * tested against them, so a change made elsewhere meanwhile becomes a conflict instead
-     * of being overwritten, and a field left as the form showed it is not sent. Resolves
-     * with the task as shown.
-     * @example
-     * await store.update(id, { title: "Buy oat milk" });
-     * await store.update(id, { title: input.value }, { seen: { title: titleWhenOpened } });
-     * @param {string} id @param {TaskFields} changes @param {{seen?: TaskFields}} [options]
-     */
+    }): Promise<Written<Task>>;
+    /** `LiveStore.update`. @param {string} id @param {TaskFields} changes @param {{seen?: TaskFields}} [options] */
     update(id: string, changes: TaskFields, options?: {
         seen?: TaskFields;
-    }): Promise<import("./rest.js").Task | undefined>;
-    /**
-     * Set every editable field: those omitted return to their defaults (`""`, `false`,
-     * `null`). Queued, as any edit, as the fields that change; `seen` as in `update`
-     * (any editable field may be named: they all change).
-     * @example
-     * await store.replace(id, { title: "Buy milk", completed: true });
-     * @param {string} id @param {TaskFields & {title: string}} fields @param {{seen?: TaskFields}} [options]
-     */
+    }): Promise<Written<import("./rest.js").Task | undefined>>;
+    /** `LiveStore.replace`. @param {string} id @param {TaskFields & {title: string}} fields @param {{seen?: TaskFields}} [options] */
     replace(id: string, fields: TaskFields & {
         title: string;
     }, options?: {
         seen?: TaskFields;
-    }): Promise<import("./rest.js").Task | undefined>;
-    /**
-     * Set `completed` (never a blind flip: another device completing it too agrees).
-     * @example
-     * await store.complete(id); // done
-     * await store.complete(id, false); // not done after all
-     * @param {string} id @param {boolean} [completed]
-     */
-    complete(id: string, completed?: boolean): Promise<import("./rest.js").Task | undefined>;
-    /**
-     * Complete the task if it is shown as not done, and the other way round.
-     * @example
-     * checkbox.onchange = () => store.toggle(id);
-     * @param {string} id
-     */
-    toggle(id: string): Promise<import("./rest.js").Task | undefined>;
-    /**
-     * Delete, with `If-Match` the version this device has confirmed: a task another device
-     * changed meanwhile is not deleted but becomes a conflict. A task that turns out to be
-     * gone already counts as deleted; one not shown here is nothing to do.
-     * @example
-     * await store.remove(id);
-     * @param {string} id
-     */
-    remove(id: string): Promise<void>;
-    /**
-     * The conflicts the user has not settled yet (every tab's), by key; `server` is
-     * the server's value as this device knows it now.
-     * @example
-     * for (const c of store.conflicts) show(c.field, c.seen, c.wanted, c.server);
-     * @returns {Conflict[]}
-     */
+    }): Promise<Written<import("./rest.js").Task | undefined>>;
+    /** `LiveStore.complete`. @param {string} id @param {boolean} [completed] */
+    complete(id: string, completed?: boolean): Promise<Written<import("./rest.js").Task | undefined>>;
+    /** Complete the task if it is shown as not done, and the other way round. @param {string} id */
+    toggle(id: string): Promise<Written<import("./rest.js").Task | undefined>>;
+    /** `LiveStore.delete`. @param {string} id @returns {Promise<Written<undefined>>} */
+    remove(id: string): Promise<Written<undefined>>;
+    /** `LiveStore.conflicts`. @returns {Conflict[]} */
     get conflicts(): Conflict[];
-    /**
-     * Settle a conflict with the server's value: it goes (from every tab), nothing is sent.
-     * @example
-     * await store.keepTheirs(conflict);
-     * @param {Conflict | string} conflictOrKey  a conflict, or its `key`
-     */
+    /** `LiveStore.keepTheirs`. @param {Conflict | string} conflictOrKey */
     keepTheirs(conflictOrKey: Conflict | string): Promise<void>;
-    /**
-     * Settle a conflict with this device's value: it goes (from every tab), and `wanted` is
-     * queued as a new edit tested against the value shown now (for a delete, a delete of
-     * the version shown now).
-     * @example
-     * await store.useMine("0b6c…/title");
-     * @param {Conflict | string} conflictOrKey  a conflict, or its `key`
-     */
-    useMine(conflictOrKey: Conflict | string): Promise<void>;
+    /** `LiveStore.useMine`. @param {Conflict | string} conflictOrKey @returns {Promise<Written<undefined>>} */
+    useMine(conflictOrKey: Conflict | string): Promise<Written<undefined>>;
     /** The outbox, if this store can take a write; otherwise throws (nothing is queued). */
     writable(): import("./outbox.js").Outbox;
     /** The task as shown, or an error: an edit needs the values it is tested against. @param {string} id */
     shown(id: string): import("./rest.js").Task;
-    /** @param {string} id @param {TaskFields} wanted @param {TaskFields} [seen] */
-    edit(id: string, wanted: TaskFields, seen?: TaskFields): Promise<import("./rest.js").Task | undefined>;
+    /** @param {string} id @param {TaskFields} wanted @param {TaskFields} [seen] @returns {Promise<Written<Task | undefined>>} */
+    edit(id: string, wanted: TaskFields, seen?: TaskFields): Promise<Written<Task | undefined>>;
     /** @param {string} id @param {string[]} fields @returns {string[]} */
     openKeys(id: string, fields: string[]): string[];
     /**
@@ -153,6 +99,11 @@ export class LiveWrites {
      */
     settle(write: QueuedWrite, outcome: Outcome, plan: AnswerPlan): void;
     /**
+     * Forget a dropped write once the user has seen it (all of them without an argument).
+     * @param {DroppedWrite | string} [writeOrKey]  a dropped write, or its `key`
+     */
+    dismissDropped(writeOrKey?: DroppedWrite | string): void;
+    /**
      * Remove the conflicts the server's state settled by itself (the wanted value arrived,
      * or the task is gone), in the tab that keeps the shared state.
      */
@@ -171,3 +122,12 @@ export type Conflict = import("./conflicts.js").Conflict;
 export type ConflictList = import("./conflicts.js").ConflictList;
 export type Relay = import("./tabs.js").Relay;
 export type LiveStoreOptions = import("./live_options.js").LiveStoreOptions;
+export type DroppedWrite = import("./live_options.js").DroppedWrite;
+/**
+ * What a write method did here: its value, and the write it queued (null: nothing to send).
+ */
+export type Written<T> = {
+    value: T;
+    write: QueuedWrite | null;
+};
+import { WriteAnswers } from "./write_answers.js";

@@ -9,7 +9,7 @@ export function newId(): string;
  * @example
  * const api = new TasksyncClient({ token: () => sessionStorage.getItem("token") });
  * const task = await api.create({ title: "Buy milk", due_date: "2026-12-01" });
- * await api.patch(task.id, { completed: true }, { ifMatch: task.version });
+ * await api.complete(task.id, true, { ifMatch: task.version });
  */
 export class TasksyncClient {
     /**
@@ -74,15 +74,38 @@ export class TasksyncClient {
     }, { ifMatch }?: {
         ifMatch?: number | null;
     }): Promise<Task>;
-    /** `PATCH` (JSON merge patch). @param {string} id @param {TaskFields} changes @param {{ifMatch?: number | null}} [options] @returns {Promise<Task>} */
-    patch(id: string, changes: TaskFields, { ifMatch }?: {
+    /**
+     * Change some fields: `PATCH` with a JSON merge patch (`If-Match` when given).
+     * @example
+     * await client.update(id, { title: "Buy oat milk" }, { ifMatch: task.version });
+     * @param {string} id @param {TaskFields} changes @param {{ifMatch?: number | null}} [options] @returns {Promise<Task>}
+     */
+    update(id: string, changes: TaskFields, { ifMatch }?: {
+        ifMatch?: number | null;
+    }): Promise<Task>;
+    /**
+     * @deprecated The name is `update`, as on the store.
+     * @param {string} id @param {TaskFields} changes @param {{ifMatch?: number | null}} [options] @returns {Promise<Task>}
+     */
+    patch(id: string, changes: TaskFields, options?: {
+        ifMatch?: number | null;
+    }): Promise<Task>;
+    /**
+     * Set `completed` (default true), as `update(id, { completed })`.
+     * @param {string} id @param {boolean} [completed] @param {{ifMatch?: number | null}} [options] @returns {Promise<Task>}
+     */
+    complete(id: string, completed?: boolean, options?: {
         ifMatch?: number | null;
     }): Promise<Task>;
     /** @param {string} id @param {{ifMatch?: number | null}} [options] @returns {Promise<null>} */
     delete(id: string, { ifMatch }?: {
         ifMatch?: number | null;
     }): Promise<null>;
-    /** Flip `completed`. @param {string} id @param {{ifMatch?: number | null}} [options] @returns {Promise<Task>} */
+    /**
+     * Flip `completed` on the server (`PATCH …/complete`).
+     * @deprecated A flip of whatever the server has now: `complete(id, completed)` says what the user wants.
+     * @param {string} id @param {{ifMatch?: number | null}} [options] @returns {Promise<Task>}
+     */
     toggle(id: string, { ifMatch }?: {
         ifMatch?: number | null;
     }): Promise<Task>;

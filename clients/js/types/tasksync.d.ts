@@ -17,6 +17,7 @@ export type TaskQuery = import("./mirror.js").TaskQuery;
 export type LiveStoreOptions = import("./live_options.js").LiveStoreOptions;
 export type DropReason = import("./live_options.js").DropReason;
 export type DroppedWrite = import("./live_options.js").DroppedWrite;
+export type WriteAnswer = import("./live_options.js").WriteAnswer;
 export type Conflict = import("./conflicts.js").Conflict;
 export type FieldConflict = import("./conflicts.js").FieldConflict;
 export type DeleteConflict = import("./conflicts.js").DeleteConflict;

@@ -12,6 +12,7 @@ import {
   type ConnectionState,
   type DroppedWrite,
   type Operation,
+  type QueuedWrite,
   type SortOrder,
   type Task,
   type TaskEvent,
@@ -78,7 +79,7 @@ function Detail({ store, id }: { store: LiveStore; id: string }) {
 }
 
 function Pending({ store }: { store: LiveStore }) {
-  const { tasks, state, pending, isLoading, error, isPending, conflicts }: LiveTasks = useLiveTasks(store, {
+  const { tasks, state, pending, isLoading, error, isPending, conflicts, dropped }: LiveTasks = useLiveTasks(store, {
     status: "pending",
     sort: "due_date",
     order: "asc",
@@ -86,11 +87,11 @@ function Pending({ store }: { store: LiveStore }) {
   if (error) return <p role="alert">{error.message}</p>;
   if (isLoading) return <p>Loading…</p>;
   return (
-    <section data-state={state} data-conflicts={conflicts.length}>
-      {pending > 0 && <p>{pending} changes waiting</p>}
+    <section data-state={state} data-conflicts={conflicts.length} data-dropped={dropped.length}>
+      {pending.length > 0 && <p>{pending.length} changes waiting</p>}
       <ul>
         {tasks.map((task) => (
-          <li key={task.id} aria-busy={isPending(task.id)} onClick={() => void store.toggle(task.id)}>
+          <li key={task.id} aria-busy={isPending(task.id)} onClick={() => void store.complete(task.id, !task.completed)}>
             {task.title} {task.due_date ?? ""}
           </li>
         ))}
@@ -156,6 +157,40 @@ async function main(): Promise<void> {
   void state;
   void before;
   void unsorted;
+
+  // What a write became, told apart by `status`.
+  const answer = await store.settled(store.update(task.id, { title: "Buy rice" }));
+  if (answer.status === "applied") console.info(answer.task?.title);
+  else if (answer.status === "dropped") console.warn(answer.write.reason, answer.error.status);
+  else if (answer.status === "conflict") console.warn(answer.conflicts.map((c) => c.key));
+  // @ts-expect-error: only a dropped write carries an error
+  void answer.error;
+  const dropped: readonly DroppedWrite[] = store.dropped;
+  if (dropped[0]) store.dismissDropped(dropped[0]);
+  await store.delete(task.id);
+  const waiting: readonly QueuedWrite[] = store.pending;
+  void waiting;
+
+  // The store's machinery is private: not in its type, and not writable from outside.
+  // @ts-expect-error: the mirror is internal
+  void store.mirror;
+  // @ts-expect-error: the outbox is internal
+  void store.outbox;
+  // @ts-expect-error: the listeners are internal (subscribe() is the way in)
+  void store.listeners;
+  // @ts-expect-error: applying an answer is internal
+  void store.settle;
+  // @ts-expect-error: taking over the socket is internal
+  void store.lead;
+  // @ts-expect-error: queuing a write without the write methods is internal
+  void store.queue;
+  // @ts-expect-error: the connection state is the store's to say
+  store.state = "live";
+  // @ts-expect-error: a tab's role is the store's to say
+  store.role = "leader";
+  // @ts-expect-error: the list hook's `pending` is the writes themselves, not a count
+  const count: number = useLiveTasks(store).pending;
+  void count;
 }
 
 void main();
