@@ -1,8 +1,9 @@
 """The React example app (`examples/react-vite`), built by Vite on the packed `tasksync`
 package, in real Chromium against a real server: the list loads and follows another
-client's writes, its own writes reach the server, and after one online visit it opens
-with the API server and the app's own web server both stopped, with the stored tasks
-and a write queued offline, which is sent once they are back.
+client's writes, its own writes reach the server, and after one online visit two tabs
+of it, live together, go on with the API server and the app's own web server both
+stopped: three writes show as waiting in both, a reload shows the app with the stored
+tasks and those writes, and once the servers are back each write is applied once.
 
 The app is served as deployed: its `dist/` by a tiny static server on its own origin (a
 port of its own, the same across restarts, so its service worker, IndexedDB and token
@@ -24,10 +25,10 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import BrowserContext, expect
 
 from tests.browser.conftest import Browsing, Tab
-from tests.browser.offline_support import RECOVERY_MS
+from tests.browser.offline_support import RECOVERY_MS, events_since
 from tests.support import ServerProcess, User, free_port, running, skip_or_fail, wait_until
 
 DIST = Path(__file__).resolve().parents[2] / "examples" / "react-vite" / "dist"
@@ -90,9 +91,17 @@ def user() -> User:
     return User()
 
 
-async def open_app(browsing: Browsing, user: User, server: ServerProcess, site: StaticSite) -> Tab:
-    context = await browsing.device(user.token)
-    await context.add_init_script(f"window.tasksyncApi = {json.dumps(server.url)};")
+async def open_app(
+    browsing: Browsing,
+    user: User,
+    server: ServerProcess,
+    site: StaticSite,
+    context: BrowserContext | None = None,
+) -> Tab:
+    """The app in a new tab: of a new device, or of `context` (another tab of one)."""
+    if context is None:
+        context = await browsing.device(user.token)
+        await context.add_init_script(f"window.tasksyncApi = {json.dumps(server.url)};")
     page = await context.new_page()
     tab = Tab(page, f"tab{len(browsing.tabs) + 1}")
     page.on("console", lambda message: tab.console.append(f"{message.type}: {message.text}"))
@@ -150,38 +159,62 @@ async def test_the_list_loads_follows_other_clients_and_sends_its_own_writes(
     await expect(page.locator("#app")).to_have_attribute("data-pending", "0")
 
 
-async def test_after_one_visit_the_app_opens_with_both_servers_stopped_and_sends_its_queue_later(
+async def test_two_tabs_stay_together_offline_and_after_a_reload_each_offline_write_is_applied_once(
     browsing: Browsing, user: User, server: ServerProcess, site: StaticSite, api: httpx.AsyncClient
 ) -> None:
-    (await api.post("/api/tasks", json={"title": "Buy milk"})).raise_for_status()
-    tab = await open_app(browsing, user, server, site)
-    await tab.expect_titles(["Buy milk"])
-    page = tab.page
+    for title in ("Buy milk", "Walk the dog"):
+        (await api.post("/api/tasks", json={"title": title})).raise_for_status()
+    first = await open_app(browsing, user, server, site)
+    second = await open_app(browsing, user, server, site, first.page.context)
     # Installed means the app shell is cached (the worker's install step precaches it).
-    await page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    await first.page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    await second.page.get_by_label("New task").fill("Seen live")
+    await second.page.get_by_role("button", name="Add").click()
+    for tab in (first, second):
+        await tab.expect_titles(["Buy milk", "Walk the dog", "Seen live"])
+    await until_on_server(api, lambda tasks: "Seen live" in tasks, "the live write never reached the server")
+    before = max((event["seq"] for event in await events_since(api, 0)), default=0)
 
     await server.stop()
     site.stop()
-    await page.reload()
-    await tab.expect_titles(["Buy milk"])
-    await expect(page.locator("#app")).not_to_have_attribute("data-state", "live")
-
+    page = first.page
+    await expect(page.locator("#app")).not_to_have_attribute("data-state", "live", timeout=RECOVERY_MS)
     await page.get_by_label("New task").fill("Written offline")
     await page.get_by_role("button", name="Add").click()
-    await expect(tab.row("Written offline").locator(".pending")).to_be_visible()
-    await expect(page.locator("#waiting")).to_contain_text("1 change waiting")
+    await first.row("Buy milk").get_by_role("button", name="Rename").click()
+    await page.get_by_label("Title").fill("Buy oat milk")
+    await page.get_by_role("button", name="Save").click()
+    await first.row("Walk the dog").get_by_label("Done").click()
+    shown = ["Buy oat milk", "Walk the dog", "Seen live", "Written offline"]
+    for tab in (first, second):
+        await tab.expect_titles(shown)
+        await expect(tab.page.locator("#waiting")).to_contain_text("3 changes waiting")
+        await expect(tab.row("Written offline").locator(".pending")).to_be_visible()
+        await expect(tab.row("Walk the dog").get_by_label("Done")).to_be_checked()
+        await expect(tab.row("Seen live").locator(".pending")).to_have_count(0)
 
-    # The queued write is stored, not only shown: a second offline reload still has it.
+    # The queued writes are stored, not only shown: an offline reload still has them.
     await page.reload()
-    await tab.expect_titles(["Buy milk", "Written offline"])
-    await expect(tab.row("Written offline").locator(".pending")).to_be_visible()
-    await expect(tab.row("Buy milk").locator(".pending")).to_have_count(0)
+    await first.expect_titles(shown)
+    await expect(page.locator("#waiting")).to_contain_text("3 changes waiting")
+    await expect(first.row("Buy oat milk").locator(".pending")).to_be_visible()
 
     site.start()
     await server.start()
-    await tab.until_live(timeout=RECOVERY_MS)
-    await expect(page.locator("#app")).to_have_attribute("data-pending", "0", timeout=RECOVERY_MS)
-    await expect(tab.row("Written offline").locator(".pending")).to_have_count(0)
+    for tab in (first, second):
+        await tab.until_live(timeout=RECOVERY_MS)
+        await expect(tab.page.locator("#app")).to_have_attribute("data-pending", "0", timeout=RECOVERY_MS)
+        await tab.expect_titles(shown)
     await until_on_server(
-        api, lambda tasks: set(tasks) == {"Buy milk", "Written offline"}, "the queued write was not sent once"
+        api,
+        lambda tasks: set(tasks) == set(shown) and tasks["Walk the dog"]["completed"],
+        "the three offline writes did not all reach the server",
     )
+    # Once each: one event per write in the server's change log, none twice.
+    events = await events_since(api, before)
+    made = sorted((event["type"], event["task"].get("title")) for event in events)
+    assert made == [
+        ("task.created", "Written offline"),
+        ("task.updated", "Buy oat milk"),
+        ("task.updated", "Walk the dog"),
+    ], events

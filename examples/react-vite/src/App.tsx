@@ -1,33 +1,47 @@
-import { useEffect, useState, type FormEvent } from "react";
-import type { Conflict, Task } from "tasksync";
-import { useLiveTasks } from "tasksync/react";
-import { signedIn, store } from "./store";
+import { useState, type FormEvent } from "react";
+import type { Conflict, DroppedWrite, Task, TaskStatus } from "tasksync";
+import { useLiveTasks, useTaskActions, useTasksync } from "tasksync/react";
 
-export function App() {
-  useEffect(() => {
-    if (!signedIn) return;
-    store.start().catch(() => {}); // `error` from useLiveTasks says why
-    return () => store.close();
-  }, []);
-  const { tasks, isLoading, error, state, pending, isPending, conflicts } = useLiveTasks(store, {
+export function App({ onSignedOut }: { onSignedOut: () => void }) {
+  const [status, setStatus] = useState<TaskStatus | "all">("all");
+  const { tasks, isLoading, error, state, pending, isPending, conflicts, dropped } = useLiveTasks({
+    status: status === "all" ? undefined : status,
     sort: "created",
     order: "asc",
   });
+  const store = useTasksync();
 
-  if (!signedIn) return <p role="alert">Not signed in: see the README (window.tasksyncToken).</p>;
+  if (!store) return <p role="alert">Not signed in: see the README (window.tasksyncToken).</p>;
+  const signOut = async () => {
+    if (pending.length && !confirm(`Discard ${pending.length} changes not yet sent?`)) return;
+    await store.signOut(); // deletes what this browser stored for the user
+    onSignedOut();
+  };
+  const waiting = pending.length;
   return (
-    <main id="app" data-state={state} data-pending={pending}>
+    <main id="app" data-state={state} data-pending={waiting}>
       <header>
         <h1>Tasks</h1>
         <span id="state">{state}</span>
-        {pending > 0 && (
+        {waiting > 0 && (
           <span id="waiting">
-            {state === "live" ? "Saving" : "Offline —"} {pending} {pending === 1 ? "change" : "changes"} waiting
+            {state === "live" ? "Saving" : "Offline —"} {waiting} {waiting === 1 ? "change" : "changes"} waiting
           </span>
         )}
+        <button onClick={() => void signOut()}>Sign out</button>
       </header>
+      {state === "offline" && !isLoading && <p id="offline">Offline: changes are kept and sent when the server is back.</p>}
       {error && <p role="alert">{isLoading ? "Cannot load the tasks" : "Not up to date"}: {error.message}</p>}
       <AddTask />
+      <label>
+        Show{" "}
+        <select aria-label="Show" value={status} onChange={(e) => setStatus(e.target.value as TaskStatus | "all")}>
+          <option value="all">all</option>
+          <option value="pending">to do</option>
+          <option value="completed">done</option>
+        </select>
+      </label>
+      {dropped.length > 0 && <Dropped dropped={dropped} />}
       {conflicts.length > 0 && <Conflicts conflicts={conflicts} />}
       {isLoading ? (
         <p>Loading…</p>
@@ -43,11 +57,12 @@ export function App() {
 }
 
 function AddTask() {
+  const { create } = useTaskActions();
   const [title, setTitle] = useState("");
   const add = (event: FormEvent) => {
     event.preventDefault();
     if (!title.trim()) return;
-    void store.create({ title: title.trim() }); // shown at once; sent when the server can be reached
+    void create({ title: title.trim() }); // shown at once; sent when the server can be reached
     setTitle("");
   };
   return (
@@ -59,6 +74,7 @@ function AddTask() {
 }
 
 function TaskRow({ task, pending }: { task: Task; pending: boolean }) {
+  const { update, complete, delete: remove } = useTaskActions();
   // The title when editing began: the store tests the edit against it, so a rename made
   // elsewhere meanwhile is a conflict to settle, not silently overwritten.
   const [seen, setSeen] = useState<string | null>(null);
@@ -66,7 +82,7 @@ function TaskRow({ task, pending }: { task: Task; pending: boolean }) {
   const save = (event: FormEvent) => {
     event.preventDefault();
     if (seen !== null && draft.trim() && draft.trim() !== seen) {
-      void store.update(task.id, { title: draft.trim() }, { seen: { title: seen } });
+      void update(task.id, { title: draft.trim() }, { seen: { title: seen } });
     }
     setSeen(null);
   };
@@ -76,7 +92,7 @@ function TaskRow({ task, pending }: { task: Task; pending: boolean }) {
         type="checkbox"
         aria-label="Done"
         checked={task.completed}
-        onChange={(e) => void store.complete(task.id, e.target.checked)}
+        onChange={(e) => void complete(task.id, e.target.checked)}
       />
       {seen === null ? (
         <>
@@ -96,7 +112,7 @@ function TaskRow({ task, pending }: { task: Task; pending: boolean }) {
           <button>Save</button>
         </form>
       )}
-      <button onClick={() => void store.remove(task.id)}>Delete</button>
+      <button onClick={() => void remove(task.id)}>Delete</button>
       {pending && <span className="pending">not saved yet</span>}
     </li>
   );
@@ -109,6 +125,7 @@ function show(value: unknown): string {
 }
 
 function Conflicts({ conflicts }: { conflicts: readonly Conflict[] }) {
+  const { keepTheirs, useMine } = useTaskActions();
   return (
     <section id="conflicts">
       <h2>Changed on another device</h2>
@@ -118,8 +135,25 @@ function Conflicts({ conflicts }: { conflicts: readonly Conflict[] }) {
             {conflict.field === null
               ? `You deleted a task that changed elsewhere: ${show(conflict.server)}`
               : `${conflict.field}: you had ${show(conflict.seen)}, you chose ${show(conflict.wanted)}, the other device has ${show(conflict.server)}`}{" "}
-            <button onClick={() => void store.keepTheirs(conflict)}>Keep theirs</button>
-            <button onClick={() => void store.useMine(conflict)}>Use mine</button>
+            <button onClick={() => void keepTheirs(conflict)}>Keep theirs</button>
+            <button onClick={() => void useMine(conflict)}>Use mine</button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function Dropped({ dropped }: { dropped: readonly DroppedWrite[] }) {
+  const { dismissDropped } = useTaskActions();
+  return (
+    <section id="dropped">
+      <h2>Not saved</h2>
+      <ul>
+        {dropped.map((write) => (
+          <li key={write.key}>
+            {write.operation} refused ({write.reason}): {write.error.message}{" "}
+            <button onClick={() => dismissDropped(write)}>OK</button>
           </li>
         ))}
       </ul>

@@ -1,9 +1,9 @@
-import { LiveStore, TasksyncClient, type TokenProvider } from "tasksync";
+import type { TokenProvider } from "tasksync";
 
 declare global {
   interface Window {
     // The demo's stand-in for a real sign-in: a host page (or a test) sets the token
-    // before the app loads. A real app passes its auth client's token function instead.
+    // before the app loads. A real app passes its auth client's token instead.
     tasksyncToken?: TokenProvider;
     // Where the API lives when it is not VITE_TASKSYNC_API or this page's origin.
     tasksyncApi?: string;
@@ -20,9 +20,11 @@ function typedIn(): { token?: string; api?: string } {
 }
 
 const typed = typedIn();
-const token = window.tasksyncToken ?? typed.token;
-export const signedIn = token !== undefined;
+/** The token the app starts with: null while nobody is signed in. */
+export const firstToken: TokenProvider | null = window.tasksyncToken ?? typed.token ?? null;
 export const apiBase = window.tasksyncApi ?? typed.api ?? import.meta.env.VITE_TASKSYNC_API ?? location.origin;
 
-// One store for the app, made once at module scope; App starts it and closes it.
-export const store = new LiveStore(new TasksyncClient({ baseUrl: apiBase, token: token ?? (() => null) }));
+/** Signing out here forgets the typed-in token too, so a reload stays signed out. */
+export function forgetToken(): void {
+  localStorage.removeItem("tasksync.example");
+}
