@@ -1,7 +1,8 @@
 """`python -m bench` — run the benchmarks against PostgreSQL on this machine and print
 one markdown table (each figure, its ceiling measured in the same run, the ratio,
 the target and PASS/MISS); the table and the raw numbers also go to
-bench/results/latest.md and latest.json.
+bench/results/latest.md and latest.json, and the figures are appended as one JSON line to
+bench/results.jsonl (committed: the benchmarks' history).
 
 python -m bench                     # everything, at the issue's sizes (a few minutes)
 python -m bench --quick             # everything, shrunk: a smoke run
@@ -22,8 +23,8 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bench import report, servers
-from bench.config import BENCHMARKS, DEFAULT_PG, RESULTS_DIR, SIZES, Context
+from bench import history, report, servers
+from bench.config import BENCHMARKS, DEFAULT_PG, HISTORY, RESULTS_DIR, SIZES, Context
 from bench.fairness import run_fairness
 from bench.fanout import run_fanout
 from bench.generators import ensure_wrk
@@ -73,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         help="REST load generator: wrk (installed if missing), or the Python fallback",
     )  # fmt: skip
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where latest.md/.json go")
+    parser.add_argument(
+        "--history", type=Path, default=HISTORY,
+        help="the file this run's figures are appended to, one JSON line (default: bench/results.jsonl)",
+    )  # fmt: skip
     parser.add_argument("--connections", type=int, help="REST concurrency (default: 100; 4 with --tiny)")
     parser.add_argument(
         "--profile", action="store_true",
@@ -120,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         raise
     shutil.rmtree(log_dir, ignore_errors=True)
     print(report.write(args.out, meta, figures, ctx.raw, ctx.sizes.name))
+    history.append(args.history, meta, figures, ctx.sizes.name)
+    print(f"bench: figures appended to {args.history}", file=sys.stderr)
     return 0
 
 

@@ -12,6 +12,8 @@ import jwt
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
 RESULTS_DIR = BENCH_DIR / "results"
+# Committed: every run appends its figures here (bench/history.py).
+HISTORY = BENCH_DIR / "results.jsonl"
 SECRET = "tasksync-bench-secret-" + "b" * 32
 DEFAULT_PG = os.environ.get("TASKSYNC_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BENCHMARKS = ("rest-read", "rest-write", "fanout", "idle", "fairness", "hosts")
