@@ -22,6 +22,7 @@ pytestmark = pytest.mark.postgres
 
 def _run(pg: str, out: Path, only: list[str], *extra: str) -> dict[str, Any]:
     argv = [sys.executable, "-m", "bench", "--tiny", "--loadgen", "python", "--pg", pg, "--out", str(out)]
+    argv += ["--history", str(out / "results.jsonl")]  # not the committed bench/results.jsonl
     argv += extra
     for name in only:
         argv += ["--only", name]
@@ -32,6 +33,10 @@ def _run(pg: str, out: Path, only: list[str], *extra: str) -> dict[str, Any]:
     for figure in data["figures"]:
         assert isinstance(figure["value"], int | float) and math.isfinite(figure["value"]), figure
         assert figure["ceiling"] is None or figure["ceiling"] >= 0, figure
+    # The run appended its figures, the same as latest.json's, as one line of its history.
+    (line,) = (out / "results.jsonl").read_text().splitlines()
+    entry = json.loads(line)
+    assert entry["size"] == "tiny" and entry["figures"] == data["figures"]
     return data
 
 
