@@ -7,7 +7,9 @@ only builds docs/, and with `strict: true` such a link fails the build, so this 
 * finds every repository file a page links to, following links from the linked Markdown
   files in turn, and adds each to the site under `repository/<its path>` (Markdown as a
   page, anything else copied as it is);
-* rewrites each page's relative links to where the target sits in the site.
+* rewrites each page's relative links to where the target sits in the site (MkDocs'
+  warnings then name the rewritten link: `repository/bench/README.md#…` for
+  `../bench/README.md#…`).
 
 A link to a file that does not exist is left alone, so MkDocs still reports it and the
 strict build fails: nothing is silenced, the links only resolve where they point.
@@ -72,6 +74,8 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
                 continue
             seen.add(target)
             files.append(File.generated(config, uri, abs_src_path=str(target)))
+            # `mkdocs serve` watches docs/ and mkdocs.yml; an edit to these rebuilds too.
+            config.watch.append(str(target))
             if target.suffix == ".md":
                 pending.append(target)
     return files
