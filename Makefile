@@ -1,6 +1,8 @@
 # The same commands locally and in CI (.ci/run calls `make test`).
 #   make run     set up, then serve on http://127.0.0.1:8000 (SQLite, development mode)
+#   make check   set up, then lint, type-check and run the fast tests (no servers; under a minute)
 #   make test    set up, then lint, type-check and run the whole test suite
+#   make floors  run the fast tests on the lowest dependency versions the pyproject.toml files allow
 #   make token   print a development token (USER_ID=alice by default)
 #   make bench   run the benchmarks (PostgreSQL)
 
@@ -14,8 +16,21 @@ EXAMPLE := examples/react-vite
 USER_ID ?= alice
 # pytest-xdist workers for `make test` (tests/conftest.py keeps each file on one worker).
 TEST_WORKERS ?= 2
+# The fast layer: tests that start no server and no database server. tests/unit holds
+# the ones written for it; the rest are server-free tests that live beside the
+# end-to-end ones of their area. `make pytest` leaves them out, so that `make test`
+# (check, floors, pytest) runs each test once.
+FAST_TESTS := tests/unit tests/clients/test_merge_rules.py tests/clients/test_exported_members.py \
+	tests/test_eager.py tests/test_error_mapping.py tests/test_log_lines.py tests/limits/test_local_store.py \
+	tests/bench/test_breakdown.py tests/hosts/test_documented_config.py tests/test_contract_copy.py \
+	tests/test_docs_links.py
+FLOORS := $(VENV)-floors
+# The dev list's test runner and plugins, with their floors as pyproject.toml writes them.
+FLOOR_RUNNER = $(shell $(BIN)/python -c 'import shlex, tomllib; \
+	dev = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["dev"]; \
+	print(" ".join(shlex.quote(r) for r in dev if r.startswith("pytest")))')
 
-.PHONY: setup lock run token test lint pytest migrate bench clean chromium haproxy js-types
+.PHONY: setup lock run token test check floors lint pytest migrate bench clean chromium haproxy js-types
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -109,16 +124,31 @@ haproxy:
 	else echo "note: haproxy, nginx or ip (iproute2) is missing and installing them needs root" \
 	  "(apt-get install haproxy nginx-light iproute2); the multi-host tests will be skipped"; fi
 
+check: lint
+	$(BIN)/pytest -n0 $(FAST_TESTS)
+
+# The lowest versions the two pyproject.toml files allow (uv's lowest-direct resolution:
+# every range at its floor), with the test runner at its floors too, in a virtualenv of
+# their own; the fast tests run there, so a floor the code does not work with fails.
+# The other dev tools (linters, browsers, docs) are not installed there.
+floors: setup
+	rm -rf $(FLOORS)
+	$(PYTHON) -m venv $(FLOORS)
+	$(BIN)/uv pip install --quiet --python $(FLOORS)/bin/python --resolution lowest-direct \
+	  -e . -e clients/python $(FLOOR_RUNNER)
+	$(FLOORS)/bin/pytest -n0 $(FAST_TESTS)
+
+# Everything but the fast layer (`make check` runs that).
 pytest: setup chromium haproxy $(BETTER_AUTH)/node_modules/.package-lock.json \
 	$(ECOSYSTEM)/node_modules/.package-lock.json $(TS_CONSUMER)/node_modules/.package-lock.json \
 	$(EXAMPLE)/dist/index.html
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(addprefix --ignore=,$(FAST_TESTS))
 
-test: lint pytest
+test: check floors pytest
 
 bench: setup haproxy
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(BETTER_AUTH)/node_modules $(TS_CONSUMER)/node_modules \
+	rm -rf $(VENV) $(FLOORS) var .pytest_cache .mypy_cache .ruff_cache $(BETTER_AUTH)/node_modules $(TS_CONSUMER)/node_modules \
 	$(EXAMPLE)/node_modules $(EXAMPLE)/dist
