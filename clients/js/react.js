@@ -30,7 +30,6 @@
 
 import { useCallback, useContext, useMemo, useRef, useSyncExternalStore } from "react";
 import { StoreClosedError } from "./errors.js";
-import { LiveStore } from "./live.js";
 import { StoreContext } from "./react_provider.js";
 
 export { TasksyncProvider } from "./react_provider.js";
@@ -44,6 +43,7 @@ export { TasksyncProvider } from "./react_provider.js";
 /** @typedef {import("./live_options.js").DroppedWrite} DroppedWrite */
 /** @typedef {import("./live_options.js").WriteAnswer} WriteAnswer */
 /** @typedef {import("./conflicts.js").Conflict} Conflict */
+/** @typedef {import("./live.js").LiveStore} LiveStore */
 /** @typedef {import("./react_provider.js").TasksyncProviderProps} TasksyncProviderProps */
 
 /**
@@ -177,7 +177,8 @@ export function useTasksyncStatus(store) {
  * @returns {LiveTasks}
  */
 export function useLiveTasks(storeOrQuery, query) {
-  const explicit = storeOrQuery === null || storeOrQuery instanceof LiveStore;
+  // Told apart by shape, not `instanceof`: an app bundled with two copies of the package still works.
+  const explicit = storeOrQuery === null || (typeof storeOrQuery === "object" && "subscribe" in storeOrQuery);
   const store = useTasksync(explicit ? storeOrQuery : undefined);
   const asked = explicit ? query : /** @type {TaskQuery | undefined} */ (storeOrQuery);
   const key = JSON.stringify([asked?.status, asked?.sort, asked?.order]);

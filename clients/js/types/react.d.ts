@@ -7,6 +7,7 @@
 /** @typedef {import("./live_options.js").DroppedWrite} DroppedWrite */
 /** @typedef {import("./live_options.js").WriteAnswer} WriteAnswer */
 /** @typedef {import("./conflicts.js").Conflict} Conflict */
+/** @typedef {import("./live.js").LiveStore} LiveStore */
 /** @typedef {import("./react_provider.js").TasksyncProviderProps} TasksyncProviderProps */
 /**
  * What `useTasksyncStatus` returns, and every list hook with it. Nobody signed in (a
@@ -128,6 +129,7 @@ export type Role = import("./live_options.js").Role;
 export type DroppedWrite = import("./live_options.js").DroppedWrite;
 export type WriteAnswer = import("./live_options.js").WriteAnswer;
 export type Conflict = import("./conflicts.js").Conflict;
+export type LiveStore = import("./live.js").LiveStore;
 export type TasksyncProviderProps = import("./react_provider.js").TasksyncProviderProps;
 /**
  * What `useTasksyncStatus` returns, and every list hook with it. Nobody signed in (a
@@ -232,4 +234,3 @@ export type TaskActions = {
     keepTheirs: (conflictOrKey: Conflict | string) => Promise<void>;
     dismissDropped: (writeOrKey?: DroppedWrite | string) => void;
 };
-import { LiveStore } from "./live.js";
