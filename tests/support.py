@@ -92,7 +92,7 @@ async def wait_until(
     and return that; fail the test if `timeout` seconds pass first. The bound is there
     to end a test that would hang, not to time anything: keep it generous.
 
-        await wait_until(lambda: server.log().count("ready") == 2)
+        await wait_until(lambda: any(r["level"] == "warning" for r in server.log_records()))
         value = await wait_until(lambda: metric(server.url, "tasksync_open_sockets"))
     """
     deadline = time.monotonic() + timeout
@@ -291,6 +291,8 @@ class ServerProcess:
         return f"server {self.name} not ready; log:\n{self.log()}"
 
     def log(self) -> str:
+        """The log's last 5,000 characters, to show in a failure message; an assertion on
+        what the server logged reads `log_records()`."""
         return self.log_path.read_text(errors="replace")[-5000:]
 
     def log_records(self) -> list[dict[str, Any]]:
