@@ -513,7 +513,21 @@ async def test_under_the_provider_actions_settle_with_the_servers_answer_and_ref
     ]
     app = tab.page.locator("#app")
     await expect(app).to_have_attribute("data-conflicts", "1")
-    await tab.page.evaluate("([id]) => actions.delete(id)", [answer["conflicts"][0]["taskId"]])
+    # Two fields, one of them in conflict: the other is sent again and applied, and the
+    # answer, once that is in, is the conflict.
+    again = await api.patch(f"/api/tasks/{original['id']}", json={"title": "Theirs again"})
+    assert again.status_code == 200
+    await tab.expect_titles(["Applied", "Theirs again"])
+    answer = await tab.page.evaluate(
+        "([id]) => actions.update(id, { title: 'Mine again', description: 'Agreed' },"
+        " { seen: { title: 'Theirs' } })",
+        [original["id"]],
+    )
+    assert answer["status"] == "conflict"
+    assert [(c["field"], c["wanted"]) for c in answer["conflicts"]] == [("title", "Mine again")]
+    server = (await api.get(f"/api/tasks/{original['id']}")).json()
+    assert (server["title"], server["description"]) == ("Theirs again", "Agreed")
+    await tab.page.evaluate("([id]) => actions.delete(id)", [original["id"]])
     await tab.expect_titles(["Applied"])
 
     # One task's own state: a write to the first task listed (the detail) and nothing else.
