@@ -124,6 +124,11 @@ CONNECTION_LOST: tuple[type[Exception], ...] = (
     asyncpg.InternalClientError,
     asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, crash shutdown
 )
+# A statement that ran out of time, on our side or by the server's statement_timeout
+# (asyncpg files that cancellation under OperatorInterventionError): the connection is
+# fine, and the statement would wait as long on another one.
+_CANCELLED = asyncpg.exceptions.QueryCanceledError
+_TIMED_OUT = (TimeoutError, _CANCELLED)
 # Raised before anything was sent: asyncpg found the connection still busy (with the
 # error a server's shutdown left on an idle connection, before it saw the socket close).
 _NOTHING_SENT = (asyncpg.InternalClientError,)
@@ -189,7 +194,7 @@ class PgSession:
                 # connection a restart left dead: another connection would wait as long.
                 if (
                     last_try
-                    or isinstance(error, TimeoutError)
+                    or isinstance(error, _TIMED_OUT)
                     or (alone and not isinstance(error, _NOTHING_SENT))
                 ):
                     raise
@@ -223,7 +228,7 @@ class PgSession:
             self._raw.terminate()
             raise
         finally:
-            if isinstance(error, CONNECTION_LOST):
+            if isinstance(error, CONNECTION_LOST) and not isinstance(error, _CANCELLED):
                 self._raw.terminate()
             await self._pool.release(self._raw)
             self._raw = self._transaction = None

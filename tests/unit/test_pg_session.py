@@ -264,11 +264,6 @@ def test_what_counts_as_a_lost_connection() -> None:
     assert [isinstance(e, CONNECTION_LOST) for e in working] == [False] * len(working)
 
 
-@pytest.mark.xfail(
-    reason="asyncpg's QueryCanceledError (57014, what statement_timeout raises) subclasses "
-    "OperatorInterventionError, which CONNECTION_LOST lists for admin and crash shutdowns",
-    strict=True,
-)
 async def test_a_statement_cancelled_by_the_servers_statement_timeout_is_not_retried() -> None:
     # As with a client-side timeout: a database too slow to answer is as slow on another
     # connection, and the connection itself is fine.
