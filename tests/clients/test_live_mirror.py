@@ -64,9 +64,9 @@ async def random_writes(client: TasksyncClient, count: int, rng: random.Random) 
             due = rng.choice([None, date(2026, 12, rng.randint(1, 28))])
             ids.append((await client.create(f"task {rng.randrange(10**6)}", due_date=due)).id)
         elif roll < 0.6:
-            await client.patch(rng.choice(ids), title=f"renamed {rng.randrange(10**6)}", description="ü" * 3)
+            await client.update(rng.choice(ids), title=f"renamed {rng.randrange(10**6)}", description="ü" * 3)
         elif roll < 0.75:
-            await client.toggle(rng.choice(ids))
+            await client.complete(rng.choice(ids), rng.random() < 0.5)
         elif roll < 0.85:
             await client.replace(rng.choice(ids), title="replaced")
         else:
@@ -128,7 +128,7 @@ async def test_own_writes_are_recognised(cluster: Cluster, user: User) -> None:
     ):
         feed = live.changes()
         created = await mine.create("from this tab")
-        updated = await theirs.patch(created, completed=True)
+        updated = await theirs.update(created, completed=True)
         await mine.delete(created)
         first, second, third = [await asyncio.wait_for(anext(feed), 10) for _ in range(3)]
     assert (first.type, first.own, first.origin, first.task) == ("task.created", True, "tab-1", created)

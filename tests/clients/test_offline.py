@@ -73,10 +73,10 @@ async def test_offline_writes_show_at_once_then_apply_exactly_once(
 
             new = await live.create("written offline", due_date=date(2026, 12, 24))
             await live.update(new, description="edited before it reached the server")
-            await live.toggle(new.id)
+            await live.complete(new.id)
             await live.update(kept, title="renamed offline")
             await live.complete(kept.id)
-            await live.remove(gone.id)
+            await live.delete(gone.id)
 
             # All of it shows at once, as pending, and none of it reached the server.
             shown = live.tasks[new.id]
@@ -121,9 +121,9 @@ async def test_a_write_whose_answer_was_lost_applies_once(server: ServerProcess)
         start = live.seq
         await cut.lose_responses()  # requests reach the server; every answer is thrown away
         new = await live.create("answered into the void")
-        await live.toggle(new.id)
+        await live.complete(new.id)
         # The create committed on the server at its first attempt; its answer (and those
-        # of its retries) never came back, so the toggle waits behind it, unsent.
+        # of its retries) never came back, so the completion waits behind it, unsent.
         assert [e.type for e in await wait_for_events(device, start, 1)] == ["task.created"]
         assert live.client.last_write_seq == 0 and len(live.pending) == 2
 
@@ -132,7 +132,7 @@ async def test_a_write_whose_answer_was_lost_applies_once(server: ServerProcess)
         events = await events_after(device, start)
         assert [(e.type, e.task_id) for e in events] == [("task.created", new.id), ("task.updated", new.id)]
         task = await device.get(new.id)
-        assert (task.completed, task.version) == (True, 2)  # toggled once, not once per retry
+        assert (task.completed, task.version) == (True, 2)  # completed once, not once per retry
         assert live.tasks[new.id] == task
 
 
@@ -162,7 +162,7 @@ async def test_offline_edits_merge_by_field_and_a_same_field_edit_waits_for_the_
             assert (live.tasks[shared.id].title, live.tasks[shared.id].completed) == ("mine, again", True)
             # The other device, meanwhile: the same title field, another value; the same
             # description as mine; a new due date; and the other task deleted.
-            await device.patch(shared, title="theirs", description="same idea", due_date=date(2026, 12, 24))
+            await device.update(shared, title="theirs", description="same idea", due_date=date(2026, 12, 24))
             await device.delete(doomed)
 
             await cut.restore()
@@ -188,7 +188,7 @@ async def test_offline_edits_merge_by_field_and_a_same_field_edit_waits_for_the_
             assert live.tasks[shared.id] == on_server  # the field in conflict shows theirs
 
             # Their next change of the title moves the conflict's `server`; no new report.
-            await device.patch(shared, title="theirs, later")
+            await device.update(shared, title="theirs, later")
             await live.wait_until(lambda m: m.conflicts[0].server == "theirs, later", timeout=WAIT)
             assert len(conflicts) == 1
 
@@ -224,10 +224,10 @@ async def test_a_delete_of_a_task_changed_elsewhere_is_a_conflict_until_the_user
         chosen = await device.create("deleted on second thought")
         await live.wait_until(lambda m: chosen.id in m.tasks, timeout=WAIT)
         await go_offline(cut, live)
-        await live.remove(kept.id)
-        await live.remove(chosen.id)
-        kept_now = await device.patch(kept, description="changed while the delete waited")
-        chosen_now = await device.patch(chosen, title="renamed while the delete waited")
+        await live.delete(kept.id)
+        await live.delete(chosen.id)
+        kept_now = await device.update(kept, description="changed while the delete waited")
+        chosen_now = await device.update(chosen, title="renamed while the delete waited")
 
         await cut.restore()
         await live.wait_until(lambda m: not m.pending and len(m.conflicts) == 2, timeout=WAIT)
@@ -259,12 +259,12 @@ async def test_a_conflict_goes_by_itself_when_the_server_comes_round(server: Ser
         await go_offline(cut, live)
         await live.update(task.id, title="final")
         await live.complete(task.id)  # the same value on both devices: agreed, no conflict
-        await device.patch(task, title="their draft", completed=True)
+        await device.update(task, title="their draft", completed=True)
         await cut.restore()
         await live.wait_until(lambda m: not m.pending and len(m.conflicts) == 1, timeout=WAIT)
         assert [(c.field, c.server) for c in reported] == [("title", "their draft")]
 
-        await device.patch(task, title="final")  # the other device makes my change
+        await device.update(task, title="final")  # the other device makes my change
         await live.wait_until(lambda m: m.conflicts == (), timeout=WAIT)
         assert live.tasks[task.id].title == "final" and len(reported) == 1
 
@@ -289,7 +289,7 @@ async def test_writes_through_a_closed_or_signed_out_mirror_are_refused(
         await signed_out.start()
         await signed_out.sign_out()
         with pytest.raises(StoreClosedError):
-            await signed_out.remove(task.id)
+            await signed_out.delete(task.id)
         # Nothing was queued for later either: a new mirror on the file has nothing to send.
         async with LiveTasks(client, store=store, backoff=FAST) as again:
             assert again.pending == ()
@@ -342,7 +342,7 @@ async def test_ten_writes_through_a_silent_link_apply_once_when_it_comes_back(se
         accepted = cut.accepted
         made = [await live.create(f"through the silence {i}") for i in range(5)]
         for task in made:
-            await live.toggle(task.id)
+            await live.complete(task.id)
         assert len(live.tasks) == 5 and all(task.completed for task in live.tasks.values())
         # The first write has been tried on at least two silent connections.
         await wait_until(lambda: cut.accepted >= accepted + 2, timeout=WAIT)
@@ -367,7 +367,7 @@ async def test_a_write_the_server_refuses_is_dropped_and_reported(server: Server
         other = await live.create("fine")
         bad = await live.create("under an id the server will not take", id="Not-A-Canonical-UUID")
         await live.update(bad.id, title="made on top of it")
-        await live.toggle(other.id)
+        await live.complete(other.id)
         # What the contract forbids is refused here, before anything is queued.
         for write in (
             lambda: live.create("   "),

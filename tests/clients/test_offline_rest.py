@@ -82,11 +82,11 @@ async def test_a_field_level_patch_applies_only_if_each_field_holds_what_was_see
     async with client_of(server, user.token) as client:
         task = await client.create("Buy milk")
         # Another device changed the description: a title edit still applies.
-        await client.patch(task, description="2 litres")
-        renamed = await client.patch_fields(task, {"title": "Buy oat milk"}, seen={"title": "Buy milk"})
+        await client.update(task, description="2 litres")
+        renamed = await client.update_fields(task, {"title": "Buy oat milk"}, seen={"title": "Buy milk"})
         assert (renamed.title, renamed.description, renamed.version) == ("Buy oat milk", "2 litres", 3)
         with pytest.raises(EditConflict) as stale:
-            await client.patch_fields(
+            await client.update_fields(
                 task,
                 {"title": "Buy soy milk", "completed": True},
                 seen={"title": "Buy milk", "completed": False},
@@ -123,12 +123,12 @@ async def test_retries_after_lost_answers_reuse_the_key_and_apply_once(
     server: ServerProcess, user: User
 ) -> None:
     async with client_of(server, user.token) as setup:
-        task = await setup.create("toggle me", completed=False)
+        task = await setup.create("complete me", completed=False)
     transport = LoseAnswers(count=2)
     async with TasksyncClient(server.url, user.token, transport=transport, retries=2) as client:
-        toggled = await client.toggle(task, if_match=task)  # two answers lost, the third arrives
+        done = await client.complete(task, if_match=task)  # two answers lost, the third arrives
         assert len(transport.keys) == 3 and len(set(transport.keys)) == 1
-        assert (toggled.completed, toggled.version) == (True, 2)
+        assert (done.completed, done.version) == (True, 2)
         assert len((await client.changes(since=1)).events) == 1
 
 

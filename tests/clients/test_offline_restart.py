@@ -155,8 +155,8 @@ async def _write(args: dict[str, Any]) -> None:
         _say(seq=live.seq, titles=_titles(live))
         await live.create("made offline")
         await live.update(args["edit"], title="first, renamed offline")
-        await live.toggle(args["edit"])
-        await live.remove(args["remove"])
+        await live.complete(args["edit"])
+        await live.delete(args["remove"])
         _say(pending=[w.operation for w in live.pending], client_id=client.client_id)
         await asyncio.Event().wait()  # until killed
 

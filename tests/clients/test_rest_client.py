@@ -49,17 +49,17 @@ async def test_crud_round_trip(server: ServerProcess, user: User) -> None:
             2,
         )
 
-        patched = await client.patch(replaced, description="1 litre", due_date="2026-12-24")
+        patched = await client.update(replaced, description="1 litre", due_date="2026-12-24")
         assert (patched.title, patched.description, patched.due_date) == (
             "Buy oat milk",
             "1 litre",
             date(2026, 12, 24),
         )
-        reset = await client.patch(patched, description=None, due_date=None)
+        reset = await client.update(patched, description=None, due_date=None)
         assert (reset.description, reset.due_date, reset.version) == ("", None, 4)
 
-        toggled = await client.toggle(reset)
-        assert toggled.completed and not (await client.toggle(toggled)).completed
+        done = await client.complete(reset)
+        assert done.completed and not (await client.complete(done, False)).completed
 
         await client.delete(created)
         with pytest.raises(NotFound) as missing:
@@ -70,11 +70,11 @@ async def test_crud_round_trip(server: ServerProcess, user: User) -> None:
 async def test_stale_if_match_raises_with_the_current_task(server: ServerProcess, user: User) -> None:
     async with client_of(server, user.token) as client:
         first = await client.create("draft")
-        second = await client.patch(first, title="final", if_match=first)
+        second = await client.update(first, title="final", if_match=first)
         writes = [
-            lambda: client.patch(first, title="lost", if_match=first),
+            lambda: client.update(first, title="lost", if_match=first),
             lambda: client.replace(first, title="lost", if_match=first.version),
-            lambda: client.toggle(first, if_match=first),
+            lambda: client.complete(first, if_match=first),
             lambda: client.delete(first, if_match=first),
         ]
         for write in writes:
@@ -93,7 +93,7 @@ async def test_missing_and_foreign_tasks_are_not_found(server: ServerProcess, us
             with pytest.raises(NotFound):
                 await mine.get(task_id)
             with pytest.raises(NotFound):
-                await mine.patch(task_id, title="x")
+                await mine.update(task_id, title="x")
         assert await theirs.get(foreign.id) == foreign
 
 
@@ -174,14 +174,16 @@ async def test_a_delete_retried_after_a_lost_answer_succeeds(server: ServerProce
             await client.get(task.id)
 
 
-async def test_a_toggle_is_not_replayed(server: ServerProcess, user: User) -> None:
-    async with TasksyncClient(server.url, user.token, transport=LoseAnswers("PATCH", count=9)) as client:
-        task = await client.create("toggle me")
+async def test_an_edit_whose_answers_are_all_lost_applies_once(server: ServerProcess, user: User) -> None:
+    transport = LoseAnswers("PATCH", count=9)
+    async with TasksyncClient(server.url, user.token, transport=transport) as client:
+        task = await client.create("complete me")
         with pytest.raises(TransportError) as lost:
-            await client.toggle(task)
-        assert lost.value.sent
-        # Applied once: replaying it would have flipped it back.
-        assert (await client.get(task.id)).completed
+            await client.complete(task)
+        assert lost.value.sent and len(transport.sent) == 3  # the first attempt and two retries
+        # Applied once, though sent three times: each replay would have made a version.
+        done = await client.get(task.id)
+        assert (done.completed, done.version) == (True, 2)
 
 
 async def test_idempotency_keys(server: ServerProcess, user: User) -> None:
@@ -212,9 +214,9 @@ async def test_pages_and_filters(server: ServerProcess, user: User) -> None:
 async def test_changes_carry_the_client_id_of_every_write(server: ServerProcess, user: User) -> None:
     async with client_of(server, user.token, client_id="tab-7") as client:
         task = await client.create("a")
-        task = await client.patch(task, title="b")
+        task = await client.update(task, title="b")
         task = await client.replace(task, title="c")
-        task = await client.toggle(task)
+        task = await client.complete(task)
         await client.delete(task)
         page = await client.changes(since=0)
         assert [(e.seq, e.type, e.origin) for e in page.events] == [

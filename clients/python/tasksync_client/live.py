@@ -51,7 +51,7 @@ class LiveTasks(LiveWrites):
     (WebSocket), `"sse"` (server-sent events) or `"poll"` (long-polling the changes
     feed, for networks that block both).
 
-    Writes (`create`, `update`, `replace`, `complete`, `toggle`, `remove`) apply to
+    Writes (`create`, `update`, `replace`, `complete`, `delete`) apply to
     `tasks` at once and wait in an outbox (`pending`) until the server has them: sent
     in order, again with the same `Idempotency-Key` until an answer arrives, so each
     applies exactly once. The model is docs/sync-model.md: an edit sends only the
@@ -59,7 +59,7 @@ class LiveTasks(LiveWrites):
     of different fields on different devices merge. A field another device changed to
     something else meanwhile becomes a `Conflict` (`on_conflict`, listed in
     `conflicts` until `keep_theirs` or `use_mine`; the task shows the server's value
-    meanwhile), as does a `remove` of a task changed elsewhere. A write whose task is
+    meanwhile), as does a `delete` of a task changed elsewhere. A write whose task is
     gone or that the server refuses is `Dropped` (`on_dropped`). A write through a
     mirror that is not started, closed or signed out raises `StoreClosedError`.
 

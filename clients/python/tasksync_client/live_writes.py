@@ -7,7 +7,8 @@ from __future__ import annotations
 import dataclasses
 import re
 import uuid
-from collections.abc import Mapping
+import warnings
+from collections.abc import Coroutine, Mapping
 from datetime import date
 from typing import Any
 
@@ -23,7 +24,7 @@ from tasksync_client.rest import UNSET, TaskRef, TasksyncClient, Unset, patch_bo
 TITLE_MAX = 200
 DESCRIPTION_MAX = 10_000
 CALENDAR_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-# What a field reset with None (as in `TasksyncClient.patch`) becomes.
+# What a field reset with None (as in `TasksyncClient.update`) becomes.
 DEFAULTS: dict[str, Any] = {"description": "", "completed": False, "due_date": None}
 
 
@@ -118,19 +119,11 @@ class LiveWrites:
         self._check_open()
         return await self._edit(task, {"completed": completed})
 
-    async def toggle(self, task: TaskRef) -> Task:
-        """`complete` with the opposite of what is shown.
-
-        `await live.toggle(task.id)`
-        """
-        self._check_open()
-        return await self._edit(task, {"completed": not self._shown(task).completed})
-
-    async def remove(self, task: TaskRef) -> None:
+    async def delete(self, task: TaskRef) -> None:
         """Delete, if nobody else has changed the task since this device saw it (`If-Match`
         with the confirmed version); if someone did, a `Conflict` with `field` None.
 
-        `await live.remove(task.id)`
+        `await live.delete(task.id)`
         """
         self._check_open()
         shown = self._shown(task)
@@ -167,7 +160,7 @@ class LiveWrites:
             return None  # settled already (by the user, or by the server)
         shown = self.mirror.tasks.get(chosen.task_id)
         if shown is not None and chosen.field is None:
-            await self.remove(shown.id)
+            await self.delete(shown.id)
             return None
         if shown is None or chosen.field is None:
             await self.mirror.settle([chosen.key])
@@ -175,6 +168,30 @@ class LiveWrites:
             return None
         await self.mirror.settle([chosen.key])
         return await self._edit(shown.id, {chosen.field: chosen.wanted})
+
+    # The old names, kept working for existing callers. Each is a plain function that
+    # warns at the call, so the warning points at the caller's line whether or not the
+    # coroutine it returns is ever awaited.
+
+    def remove(self, task: TaskRef) -> Coroutine[Any, Any, None]:
+        """Deprecated: the name is `delete`, as in the REST client, a queued write's
+        `operation` and the server's `task.deleted`."""
+        warnings.warn("LiveTasks.remove() is deprecated; use delete()", DeprecationWarning, stacklevel=2)
+        return self.delete(task)
+
+    def toggle(self, task: TaskRef) -> Coroutine[Any, Any, Task]:
+        """Deprecated: `complete` with the opposite of what is shown; a flip says nothing of
+        what the user saw: `complete(task.id, not task.completed)` does."""
+        warnings.warn(
+            "LiveTasks.toggle() is deprecated; use complete(task, not task.completed)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self._toggled(task)
+
+    async def _toggled(self, task: TaskRef) -> Task:
+        self._check_open()
+        return await self._edit(task, {"completed": not self._shown(task).completed})
 
     def _shown(self, task: TaskRef) -> Task:
         task_id = task.id if isinstance(task, Task) else task

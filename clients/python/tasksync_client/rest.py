@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import AsyncIterator, Mapping
+import warnings
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from datetime import date
 from types import TracebackType
 from typing import Any, Literal
@@ -34,7 +35,7 @@ CLIENT_ID_MAX = 64
 
 
 class Unset(enum.Enum):
-    """The type of `UNSET`: "leave this field as it is" in `patch()`."""
+    """The type of `UNSET`: "leave this field as it is" in `update()`."""
 
     UNSET = "UNSET"
 
@@ -48,7 +49,7 @@ class TasksyncClient:
     ```python
     async with TasksyncClient("http://127.0.0.1:8000", token) as client:
         task = await client.create("Buy milk", due_date=date(2026, 12, 1))
-        task = await client.patch(task, description="2 litres", if_match=task)
+        task = await client.update(task, description="2 litres", if_match=task)
         async for each in client.iter_tasks(status="pending", sort="due_date"):
             print(each.title, each.due_date)
     ```
@@ -59,7 +60,7 @@ class TasksyncClient:
     server hands back as the `origin` of the change event the write causes, so a live
     mirror can tell its own echo. Every write carries an `Idempotency-Key` (generated
     unless given), reused when the request has to be sent again, so a retried write
-    applies once: a create never makes two tasks, a toggle never flips twice.
+    applies once: a create never makes two tasks, an edit is never applied twice.
     `last_write_seq` is the highest `Tasksync-Seq` of this client's writes: a mirror
     whose `seq` has reached it has seen them all (`write()` gives each one's seq).
 
@@ -208,7 +209,7 @@ class TasksyncClient:
         body = task_fields(title, description, completed, due_date)
         return _task(await self.write(_request("PUT", task_path(task), body, if_match, idempotency_key)))
 
-    async def patch(
+    async def update(
         self,
         task: TaskRef,
         *,
@@ -219,11 +220,14 @@ class TasksyncClient:
         if_match: Version | None = None,
         idempotency_key: str | None = None,
     ) -> Task:
-        """Change the given fields only (JSON merge patch); `None` resets a field."""
+        """Change the given fields only (JSON merge patch); `None` resets a field.
+
+        `task = await client.update(task, title="Buy oat milk", if_match=task)`
+        """
         body = patch_body(title=title, description=description, completed=completed, due_date=due_date)
         return _task(await self.write(_request("PATCH", task_path(task), body, if_match, idempotency_key)))
 
-    async def patch_fields(
+    async def update_fields(
         self,
         task: TaskRef,
         changes: Mapping[str, Any],
@@ -238,23 +242,100 @@ class TasksyncClient:
         nothing; its `conflicts` name each field, what you expected and what it holds.
 
         ```python
-        await client.patch_fields(task, {"title": "Buy oat milk"}, seen={"title": "Buy milk"})
+        await client.update_fields(task, {"title": "Buy oat milk"}, seen={"title": "Buy milk"})
         ```
         """
         body = json_patch(seen or {}, {name: _jsonable(value) for name, value in changes.items()})
         return _task(await self.write(_request("PATCH", task_path(task), body, if_match, idempotency_key)))
 
-    async def toggle(
-        self, task: TaskRef, *, if_match: Version | None = None, idempotency_key: str | None = None
+    async def complete(
+        self,
+        task: TaskRef,
+        completed: bool = True,
+        *,
+        if_match: Version | None = None,
+        idempotency_key: str | None = None,
     ) -> Task:
-        """Flip `completed`. A retry carries the same `Idempotency-Key`, so it never flips twice."""
-        request = _request("PATCH", task_path(task) + "/complete", None, if_match, idempotency_key)
-        return _task(await self.write(request))
+        """Set `completed` (default true), as `update(task, completed=completed)`: never a
+        blind flip, so a retry or another device completing it too agrees.
+
+        `await client.complete(task)`; `await client.complete(task, False)`
+        """
+        return await self.update(
+            task, completed=completed, if_match=if_match, idempotency_key=idempotency_key
+        )
 
     async def delete(
         self, task: TaskRef, *, if_match: Version | None = None, idempotency_key: str | None = None
     ) -> None:
+        """Delete the task (with `if_match`, only if it still has that version).
+
+        `await client.delete(task, if_match=task)`
+        """
         await self.write(_request("DELETE", task_path(task), None, if_match, idempotency_key))
+
+    # The old names, kept working for existing callers. Each is a plain function that
+    # warns at the call, so the warning points at the caller's line whether or not the
+    # coroutine it returns is ever awaited.
+
+    def patch(
+        self,
+        task: TaskRef,
+        *,
+        title: str | Unset = UNSET,
+        description: str | None | Unset = UNSET,
+        completed: bool | None | Unset = UNSET,
+        due_date: date | str | None | Unset = UNSET,
+        if_match: Version | None = None,
+        idempotency_key: str | None = None,
+    ) -> Coroutine[Any, Any, Task]:
+        """Deprecated: the name is `update`, as in `LiveTasks` and the browser client."""
+        warnings.warn("TasksyncClient.patch() is deprecated; use update()", DeprecationWarning, stacklevel=2)
+        return self.update(
+            task,
+            title=title,
+            description=description,
+            completed=completed,
+            due_date=due_date,
+            if_match=if_match,
+            idempotency_key=idempotency_key,
+        )
+
+    def patch_fields(
+        self,
+        task: TaskRef,
+        changes: Mapping[str, Any],
+        *,
+        seen: Mapping[str, Any] | None = None,
+        if_match: Version | None = None,
+        idempotency_key: str | None = None,
+    ) -> Coroutine[Any, Any, Task]:
+        """Deprecated: the name is `update_fields`."""
+        warnings.warn(
+            "TasksyncClient.patch_fields() is deprecated; use update_fields()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.update_fields(
+            task, changes, seen=seen, if_match=if_match, idempotency_key=idempotency_key
+        )
+
+    async def _flip(self, task: TaskRef, if_match: Version | None, idempotency_key: str | None) -> Task:
+        request = _request("PATCH", task_path(task) + "/complete", None, if_match, idempotency_key)
+        return _task(await self.write(request))
+
+    def toggle(
+        self, task: TaskRef, *, if_match: Version | None = None, idempotency_key: str | None = None
+    ) -> Coroutine[Any, Any, Task]:
+        """Deprecated: flips whatever `completed` the server has now (`PATCH …/complete`);
+        `complete(task, completed)` says what the user wants. A retry carries the same
+        `Idempotency-Key`, so it never flips twice."""
+        warnings.warn(
+            "TasksyncClient.toggle() is deprecated; use complete(task, completed)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self._flip(task, if_match, idempotency_key)
 
     async def write(self, request: WriteRequest) -> WriteResult:
         """Send one write as it is described (the methods above all end here).

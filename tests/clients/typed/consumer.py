@@ -36,15 +36,16 @@ async def main(token: str) -> int:
             await client.replace(task.id, title="Buy oat milk", if_match=task.version + 1)
         except PreconditionFailed as exc:
             print("changed elsewhere:", exc.current)
+        task = await client.update(task, description="2 litres", if_match=task)
+        task = await client.complete(task, if_match=task)
         try:
-            await client.patch_fields(task, {"title": "Buy oat milk"}, seen={"title": "Buy milk"})
+            await client.update_fields(task, {"title": "Buy oat milk"}, seen={"title": "Buy milk"})
         except EditConflict as exc:
             print([(each.field, each.expected, each.actual) for each in exc.conflicts], exc.current)
         async with LiveTasks(
             client, store="tasks.sqlite", on_conflict=on_conflict, on_dropped=on_dropped
         ) as live:
             queued: Task = await live.create("Buy bread")
-            await live.toggle(queued)
             done: Task = await live.complete(queued.id, completed=True)
             for conflict in live.conflicts:
                 if conflict.field == "title":
@@ -54,6 +55,7 @@ async def main(token: str) -> int:
                     await live.keep_theirs(conflict.key)
             titles: list[str] = sorted(t.title for t in live.tasks.values())
             waiting: int = len(live.pending)
+            await live.delete(done)
             await live.flushed(timeout=10)
             async for change in live.changes():
                 seen: Change = change
