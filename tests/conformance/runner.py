@@ -137,7 +137,7 @@ class Run:
         await wait_until(
             lambda: link.proxy.lost > lost,
             timeout=STEP_TIMEOUT,
-            message=f"{link.device.name} sent none of its {pending} queued writes",
+            message=f"{link.device.name} sent none of its {len(pending)} queued writes",
         )
         await link.device.handover()
         link.proxy.keep_writes()
@@ -162,15 +162,19 @@ class Run:
         await link.device.complete(task_id, fields["completed"])
 
     async def _toggle(self, link: Link, arg: dict[str, Any]) -> None:
+        # The user flips a checkbox: what the clients say with `complete` and the value
+        # shown (their `toggle` is a deprecated alias of just that).
         task_id, _ = self._target(arg)
         shown = (await link.device.state()).tasks.get(task_id)
-        if shown is not None:
-            await self._note(link, task_id, {"completed": not shown["completed"]})
-        await link.device.toggle(task_id)
+        if shown is None:
+            raise ScenarioError(f"{link.device.name} shows no task {arg['task']} to toggle")
+        completed = not shown["completed"]
+        await self._note(link, task_id, {"completed": completed})
+        await link.device.complete(task_id, completed)
 
     async def _delete(self, link: Link, arg: dict[str, Any]) -> None:
         task_id, _ = self._target(arg)
-        await link.device.remove(task_id)
+        await link.device.delete(task_id)
 
     async def _resolve(self, link: Link, arg: dict[str, Any]) -> None:
         task_id = self.ids[arg["task"]]
@@ -216,7 +220,7 @@ class Run:
                     state = await link.device.state()
                     raise ScenarioMismatch(
                         f"{step}: {link.device.name} did not flush ({error}); "
-                        f"{state.pending} writes pending, errors {state.errors}"
+                        f"{len(state.pending)} writes pending ({state.pending}), errors {state.errors}"
                     ) from None
             head = await self._head()
 

@@ -221,7 +221,7 @@ class Soak(Run):
             return
         task_id = shown[int(pick * len(shown))]
         if op == "delete":
-            if await self._made(link, task_id, lambda: link.device.remove(task_id), removes=True):
+            if await self._made(link, task_id, lambda: link.device.delete(task_id), removes=True):
                 self.ledger.deletes.append(Delete(name, task_id, self.clock))
                 self.counts.deletes += 1
         elif op == "complete":

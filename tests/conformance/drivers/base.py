@@ -27,7 +27,9 @@ class DeviceState:
     `tasks`: id → the task shown (editable fields and `version`); `conflicts`: the open
     ones, each `{key, task_id, field, seen, wanted, server}`; `reported`: every
     conflict `on_conflict` was called with, in order; `dropped`: every `on_dropped`
-    report as `{task_id, reason}`; `connected`: live on the server now.
+    report as `{task_id, reason}`; `pending`: the client's `pending`, the queued writes
+    not taken by the server yet, oldest first, each as `{operation, task_id}`;
+    `connected`: live on the server now.
     """
 
     tasks: dict[str, dict[str, Any]]
@@ -35,12 +37,16 @@ class DeviceState:
     reported: list[dict[str, Any]]
     dropped: list[dict[str, Any]]
     seq: int
-    pending: int
+    pending: list[dict[str, Any]]
     connected: bool
     errors: list[str] = field(default_factory=list)
 
 
 class Device(Protocol):
+    """A device's writes call the client's method of the same name (in the browser,
+    camelCased): the names the clients' READMEs tell users to use, never a deprecated
+    alias."""
+
     name: str
 
     async def create(self, fields: dict[str, Any]) -> str:
@@ -53,9 +59,7 @@ class Device(Protocol):
 
     async def complete(self, task_id: str, completed: bool) -> None: ...
 
-    async def toggle(self, task_id: str) -> None: ...
-
-    async def remove(self, task_id: str) -> None: ...
+    async def delete(self, task_id: str) -> None: ...
 
     async def keep_theirs(self, key: str) -> None: ...
 

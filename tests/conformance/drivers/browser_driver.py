@@ -82,11 +82,8 @@ class BrowserDevice:
     async def complete(self, task_id: str, completed: bool) -> None:
         await self._call("complete", task_id, completed)
 
-    async def toggle(self, task_id: str) -> None:
-        await self._call("toggle", task_id)
-
-    async def remove(self, task_id: str) -> None:
-        await self._call("remove", task_id)
+    async def delete(self, task_id: str) -> None:
+        await self._call("delete", task_id)
 
     async def keep_theirs(self, key: str) -> None:
         await self._call("keepTheirs", key)

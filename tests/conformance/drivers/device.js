@@ -76,12 +76,8 @@ export async function openDevice(token) {
       await store.complete(id, completed);
     },
     /** @param {string} id */
-    async toggle(id) {
-      await store.toggle(id);
-    },
-    /** @param {string} id */
-    async remove(id) {
-      await store.remove(id);
+    async delete(id) {
+      await store.delete(id);
     },
     /** @param {string} key */
     async keepTheirs(key) {
@@ -111,7 +107,7 @@ export async function openDevice(token) {
         dropped: plain(dropped),
         errors: [...errors],
         seq: store.seq,
-        pending: store.pending.length,
+        pending: store.pending.map((write) => ({ operation: write.operation, task_id: write.id })),
         connected: store.state === "live",
         role: store.role ?? null,
       };

@@ -97,11 +97,8 @@ class PythonDevice:
     async def complete(self, task_id: str, completed: bool) -> None:
         await self.live.complete(task_id, completed)
 
-    async def toggle(self, task_id: str) -> None:
-        await self.live.toggle(task_id)
-
-    async def remove(self, task_id: str) -> None:
-        await self.live.remove(task_id)
+    async def delete(self, task_id: str) -> None:
+        await self.live.delete(task_id)
 
     async def keep_theirs(self, key: str) -> None:
         await self.live.keep_theirs(key)
@@ -121,7 +118,7 @@ class PythonDevice:
             reported=list(self.reported),
             dropped=list(self.dropped),
             seq=live.seq,
-            pending=len(live.pending),
+            pending=[{"operation": write.operation, "task_id": write.task_id} for write in live.pending],
             connected=live.connected,
             errors=[repr(live.error)] if live.error is not None else [],
         )
