@@ -182,6 +182,9 @@ class Settings(BaseSettings):
     listener_health_seconds: float = Field(default=5.0, gt=0)
     listener_timeout_seconds: float = Field(default=5.0, gt=0)
     reconcile_seconds: float = Field(default=30.0, gt=0)
+    # How often each process looks for events of the last few seconds that its streams
+    # have not been woken for (a writer killed between its commit and its wake-up).
+    catch_up_sweep_seconds: float = Field(default=1.0, gt=0)
     # Retention: an event goes only when it is beyond the newest `retention_events` of
     # its user AND older than `retention_days` (the contract's floor: 1,000 or 7 days).
     retention_events: int = Field(default=1000, ge=1000)

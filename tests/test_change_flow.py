@@ -10,6 +10,7 @@ helpers any step may call and are left out of the order.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sys
@@ -118,6 +119,7 @@ async def test_a_write_enters_each_module_once_in_the_order_the_page_tells(
                 {"op": "test", "path": "/title", "value": "Milk"},
                 {"op": "replace", "path": "/title", "value": "Oat milk"},
             ]
+            await asyncio.sleep(0.05)  # the create's own wake-up is sent before the trace
             sys.setprofile(followed)
             patched = await client.patch(
                 f"/api/tasks/{created.json()['id']}",
@@ -129,6 +131,8 @@ async def test_a_write_enters_each_module_once_in_the_order_the_page_tells(
                     "X-Client-Id": "tab-1",
                 },
             )
+            # The wake-up is sent by its own task once the transaction has committed.
+            await asyncio.sleep(0.05)
             sys.setprofile(None)
     assert patched.status_code == 200 and patched.json()["title"] == "Oat milk"
 

@@ -3,7 +3,8 @@
 That is what sharding by user needs (docs/scaling.md): on Citus, with the user id as
 the distribution column of every table, a statement pinned to one user id routes to
 one shard; one that is not fans out to all of them. Named exceptions, which may touch
-every user: the migrations, the retention and key-expiry pass of the maintenance loop;
+every user: the migrations, the retention and key-expiry pass of the maintenance loop,
+the recent-events sweep;
 LISTEN/NOTIFY and transaction control touch no table at all.
 
 Two layers. The checker (`tests/sql_confinement.py`) on statements written here, so
@@ -42,8 +43,9 @@ from tests.support import (
     wait_until,
 )
 
-# The maintenance loop's retention and key expiry: deliberately across all users, in
-# the background, never on a request path; on Citus they run on every shard in parallel.
+# The maintenance loop's retention and key expiry, and the recent-events sweep (a wake-up
+# lost with its writer): deliberately across all users, in the background, never on a
+# request path; on Citus they run on every shard in parallel.
 MAINTENANCE_STATEMENTS = {
     "retention: events past both the newest N of their user and the age bound": (
         "DELETE FROM events WHERE events.at < $1::TIMESTAMPTZ AND events.seq <= "
@@ -51,6 +53,10 @@ MAINTENANCE_STATEMENTS = {
     ),
     "expiry: idempotency keys past their lifetime": (
         "DELETE FROM idempotency_keys WHERE idempotency_keys.created_at < $1::TIMESTAMPTZ"
+    ),
+    "sweep: the newest seq of every user with an event in the last seconds": (
+        "SELECT events.user_id, max(events.seq) AS head FROM events "
+        "WHERE events.at >= $1::TIMESTAMPTZ GROUP BY events.user_id"
     ),
 }
 # A session that reads or writes alembic's version table is a migration (the server's
@@ -183,6 +189,8 @@ SERVER_ENV = {
     # The maintenance loop runs its retention pass within the test.
     "RECONCILE_SECONDS": "0.5",
     "RETENTION_INTERVAL_SECONDS": "1",
+    # ... and its recent-events sweep, whenever a process holds a stream.
+    "CATCH_UP_SWEEP_SECONDS": "0.1",
 }
 
 
@@ -308,6 +316,7 @@ async def _streams(api: httpx.AsyncClient, other: httpx.AsyncClient, b: ServerPr
                 break
         while json.loads(await ws.recv()).get("seq") != head + 1:
             pass
+        await asyncio.sleep(0.5)  # a few sweeps with the streams still open
 
 
 async def _quota(a: ServerProcess, user: User) -> None:

@@ -42,18 +42,14 @@ AfterCommit = Callable[[], Awaitable[None]]
 
 
 class Announcer(Protocol):
-    """Writes an event row and tells the other server processes that the user's log has
-    a new event (`event` holds the values of `server.realtime.log.INSERT_EVENT`)."""
-
-    # Whether the notification is a NOTIFY in the write's own statements (PostgreSQL
-    # fan-out on this database), which a statement writing its event row itself sends.
-    notifies_in_statement: bool
+    """Writes an event row and tells the other server processes, once the transaction has
+    committed, that the user's log has a new event (`event` holds the values of
+    `server.realtime.log.INSERT_EVENT`)."""
 
     async def record(self, tx: Tx, event: Mapping[str, Any]) -> None: ...
 
     def recorded(self, tx: Tx, user_id: str, seq: int) -> None:
-        """An event row the caller's own statement wrote (with its NOTIFY when
-        `notifies_in_statement`): announce it the rest of the way."""
+        """An event row the caller's own statement wrote: announce it after the commit."""
         ...
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from typing import Any
 
@@ -99,6 +99,10 @@ class InProcessBackend(BroadcastBackend):
     async def publish(self, channel: str, message: Any) -> None:
         if self._published is not None and channel in self._channels:
             self._published.put_nowait(Event(channel=channel, message=message))
+
+    async def publish_many(self, messages: Mapping[str, str]) -> None:
+        for channel, message in messages.items():
+            await self.publish(channel, message)
 
     async def next_published(self) -> Event:
         assert self._published is not None, "not connected"

@@ -1,7 +1,8 @@
 """The realtime side: the broadcast backend and the notifier that write transactions
 announce through (`fanout_for`, built before the database, which is given the notifier),
-then, opened in the lifespan, the dispatcher, the hub, and the maintenance loop (log
-retention, idempotency-key expiry, and a periodic catch-up as a safety net).
+then, opened in the lifespan, the dispatcher, the wake-up sender, the hub, the
+recent-events sweep, and the maintenance loop (log retention, idempotency-key expiry,
+and a periodic catch-up as a safety net).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from broadcaster import Broadcast, BroadcastBackend
+from broadcaster import BroadcastBackend
 
 from server.db.database import Database
 from server.errors import ConfigurationError
@@ -23,6 +25,7 @@ from server.realtime.hub import Hub
 from server.realtime.listener.postgres import ResilientPostgresBackend
 from server.realtime.listener.redis import ResilientRedisBackend
 from server.realtime.notifier import Notifier
+from server.realtime.wakeups import BatchPublisher, Wakeups
 from server.runtime.metrics import Metrics
 from server.settings import Settings, asyncpg_dsn_of
 from server.tasks import idempotency
@@ -36,10 +39,16 @@ log = logging.getLogger(__name__)
 # database answers (it restarted, and the listener waits out its backoff) the streams
 # stay: the listener's catch-up re-reads the log.
 STREAMS_END_AFTER_LISTENER_LOST_SECONDS = 5.0
+# How far before the previous sweep's start the next one looks (see `_sweep_recent`).
+_SWEEP_MARGIN_SECONDS = 5.0
 
 
-def _backend_for(settings: Settings, metrics: Metrics) -> tuple[BroadcastBackend, bool, Callable[[], bool]]:
-    """The backend, whether NOTIFY can ride in the write transaction, and a readiness probe."""
+_Backend = tuple[BroadcastBackend, BatchPublisher, bool, Callable[[], bool]]
+
+
+def _backend_for(settings: Settings, metrics: Metrics) -> _Backend:
+    """The backend (as broadcaster's backend, and as what sends batches of wake-ups: the
+    same object), whether other processes hear it, and a readiness probe."""
     url = settings.broadcast_url or (settings.asyncpg_dsn if settings.is_postgres else "memory://")
     options: dict[str, Any] = {
         "health_interval": settings.listener_health_seconds,
@@ -49,16 +58,16 @@ def _backend_for(settings: Settings, metrics: Metrics) -> tuple[BroadcastBackend
     if url.startswith(("postgres://", "postgresql://", "postgresql+asyncpg://")):
         dsn = asyncpg_dsn_of(url)
         pg = ResilientPostgresBackend(dsn, **options)
-        same_database = settings.is_postgres and dsn == settings.asyncpg_dsn
-        return pg, same_database, lambda: pg.connected
+        return pg, pg, True, lambda: pg.connected
     if url.startswith(("redis://", "rediss://")):
         redis = ResilientRedisBackend(url, **options)
-        return redis, False, lambda: redis.connected
+        return redis, redis, True, lambda: redis.connected
     if url.startswith("memory://"):
         if settings.is_postgres:
             # Other processes would never hear of this process's writes.
             log.warning("BROADCAST_URL=memory:// with PostgreSQL: fan-out stays inside this process")
-        return InProcessBackend(), False, lambda: True
+        memory = InProcessBackend()
+        return memory, memory, False, lambda: True
     raise ConfigurationError(f"unsupported BROADCAST_URL scheme: {url.split(':', 1)[0]}")
 
 
@@ -79,6 +88,25 @@ async def _maintain(settings: Settings, db: Database, hub: Hub) -> None:
                 log.info("maintenance: pruned %d events, %d idempotency keys", pruned, expired)
         except Exception:
             log.exception("maintenance pass failed; retrying next time")
+
+
+async def _sweep_recent(settings: Settings, hub: Hub, metrics: Metrics) -> None:
+    """Every `catch_up_sweep_seconds`, wake the feeds that missed a wake-up: events
+    stamped since the previous sweep began (less a margin for a commit that came late
+    after its stamp, and for clocks that differ between hosts) that a feed here has not
+    delivered. The wake-up of a writer killed after its commit is lost with it."""
+    interval = settings.catch_up_sweep_seconds
+    margin = timedelta(seconds=_SWEEP_MARGIN_SECONDS)
+    while True:
+        started = datetime.now(UTC)
+        await asyncio.sleep(interval)
+        try:
+            woken = await hub.catch_up_recent(started - margin)
+        except Exception as exc:  # the database away: the listener's catch-up covers it
+            log.warning("recent-events sweep failed: %r", exc)
+            continue
+        if woken:
+            metrics.swept_feeds.inc(woken)
 
 
 async def _reachable(db: Database) -> bool:
@@ -106,21 +134,19 @@ class Fanout:
 
     backend: BroadcastBackend
     notifier: Notifier
+    wakeups: Wakeups
+    # Whether other processes hear this one (PostgreSQL or Redis), so that a wake-up can
+    # be lost with its writer and the recent-events sweep is worth its query.
+    shared: bool
     ready: Callable[[], bool]
 
 
 def fanout_for(settings: Settings, metrics: Metrics) -> Fanout:
     """The fan-out the settings name; nothing is connected yet (see `open_realtime`)."""
-    backend, in_transaction, ready = _backend_for(settings, metrics)
-    # The notifier only publishes: `Broadcast.publish` hands the message to the backend,
-    # which the dispatcher connects (this Broadcast's own listener is never started).
-    notifier = Notifier(
-        Broadcast(backend=backend),
-        metrics,
-        in_transaction=in_transaction,
-        timeout=settings.listener_timeout_seconds,
-    )
-    return Fanout(backend, notifier, ready)
+    backend, publisher, shared, ready = _backend_for(settings, metrics)
+    # The wake-ups go straight to the backend, which the dispatcher connects.
+    wakeups = Wakeups(publisher, metrics, timeout=settings.listener_timeout_seconds)
+    return Fanout(backend, Notifier(wakeups, metrics), wakeups, shared, ready)
 
 
 @asynccontextmanager
@@ -141,14 +167,20 @@ async def open_realtime(
         lag_seconds=settings.stream_lag_seconds,
         stream_max_bytes=settings.stream_buffer_bytes,
     )
-    maintenance = asyncio.create_task(_maintain(settings, db, hub), name="maintenance")
-    watchdog = asyncio.create_task(_end_streams_while_unready(hub, ready), name="listener-watchdog")
+    fanout.wakeups.start()
+    tasks = [
+        asyncio.create_task(_maintain(settings, db, hub), name="maintenance"),
+        asyncio.create_task(_end_streams_while_unready(hub, ready), name="listener-watchdog"),
+    ]
+    if fanout.shared:
+        tasks.append(asyncio.create_task(_sweep_recent(settings, hub, metrics), name="recent-events-sweep"))
     try:
         yield hub
     finally:
-        for task in (watchdog, maintenance):
+        for task in tasks:
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task
+        await fanout.wakeups.stop()
         await hub.close()
         await dispatcher.disconnect()

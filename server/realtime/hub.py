@@ -23,7 +23,7 @@ from server.db.database import Database
 from server.realtime.channels import channel_for
 from server.realtime.dispatch import Dispatcher
 from server.realtime.expiry import ExpirySweep
-from server.realtime.log import events_since, log_window
+from server.realtime.log import events_since, log_window, recent_heads
 from server.realtime.stream import PAGE, Resync, Stream, StreamLost, StreamOverflow
 from server.runtime.metrics import Metrics
 
@@ -209,6 +209,22 @@ class Hub:
         for stream in streams:
             stream.abandon()
         return len(streams)
+
+    async def catch_up_recent(self, since: datetime) -> int:
+        """Wake every feed of this process whose user has an event stamped at or after
+        `since` that the feed has not delivered: a wake-up that never came (its writer
+        was killed after the commit). Returns how many feeds were woken."""
+        if not self._feeds:
+            return 0
+        async with self.db.read() as conn:
+            heads = await recent_heads(conn, since)
+        woken = 0
+        for user_id, head in heads.items():
+            feed = self._feeds.get(user_id)
+            if feed is not None and head > feed.last_seq:
+                feed.wake()
+                woken += 1
+        return woken
 
     async def reconcile(self) -> None:
         """Catch every feed up from the log (after a reconnect, or as a periodic safety net)."""

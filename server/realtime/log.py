@@ -63,6 +63,20 @@ def _next_seq_statement(dialect: str, counted: bool = False, within_quota: bool 
     return upsert
 
 
+# The newest seq of every user with an event stamped at or after `since` (the index on
+# `at`): what the recent-events sweep compares its feeds with. It reads every user's
+# recent events, not one user's: a maintenance read, like retention.
+_RECENT_HEADS = (
+    sa.select(events.c.user_id, sa.func.max(events.c.seq).label("head"))
+    .where(events.c.at >= sa.bindparam("since", type_=events.c.at.type))
+    .group_by(events.c.user_id)
+)
+
+
+async def recent_heads(conn: Conn, since: datetime) -> dict[str, int]:
+    return {row["user_id"]: int(row["head"]) for row in await conn.fetch(_RECENT_HEADS, {"since": since})}
+
+
 INSERT_EVENT = events.insert().values(
     {name: sa.bindparam(name) for name in ("user_id", "seq", "type", "task_id", "body", "at")}
 )

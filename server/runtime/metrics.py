@@ -63,7 +63,17 @@ class Metrics:
             "tasksync_events_recorded_total", "Events written to the log by this process", registry=r
         )
         self.events_notified = Counter(
-            "tasksync_events_notified_total", "Notifications sent (or queued after commit)", registry=r
+            "tasksync_events_notified_total",
+            "Wake-ups sent to the other processes (after the commit, coalesced per user)",
+            registry=r,
+        )
+        self.swept_feeds = Counter(
+            "tasksync_swept_feeds_total",
+            "Feeds woken by the recent-events sweep: events whose wake-up never came",
+            registry=r,
+        )
+        self.wakeup_batches = Counter(
+            "tasksync_wakeup_batches_total", "Batches of wake-ups sent (one statement each)", registry=r
         )
         self.events_delivered = Counter(
             "tasksync_events_delivered_total",

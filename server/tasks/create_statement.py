@@ -1,6 +1,6 @@
 """A create on PostgreSQL as ONE statement: take the user's next seq and count the task
-(within the quota), insert the task, insert its event row and, where the fan-out rides
-on this database, NOTIFY — the least a create can cost in round trips.
+(within the quota), insert the task and insert its event row — the least a create can
+cost in round trips. Its wake-up is owed after the commit (`server.realtime.notifier`).
 
 The event's JSON text needs the seq, which only the database knows here: it is written
 as `EVENT_HEAD || seq || tail` (see `server.realtime.log.event_tail`), the same text
@@ -15,7 +15,7 @@ and stores the key.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, cast
+from typing import cast
 
 import sqlalchemy as sa
 
@@ -24,10 +24,10 @@ from server.realtime.log import EVENT_HEAD, seq_within_quota_statement
 
 
 @cache
-def create_statement(notify: bool) -> sa.Executable:
+def create_statement() -> sa.Executable:
     """Values: every `tasks` column but `created_seq`, `now` and `delta` (1) for the
-    user row, `quota`, `type`, `body_tail` and `at` for the event, and `channel` when
-    `notify`. Returns one row (`seq`), or none when over the quota."""
+    user row, `quota`, `type`, `body_tail` and `at` for the event. Returns one row
+    (`seq`), or none when over the quota."""
     counted = cast(sa.Insert, seq_within_quota_statement("postgresql")).cte("counted")
     task_row = sa.select(
         *(counted.c.seq if c.name == "created_seq" else sa.bindparam(c.name, type_=c.type) for c in tasks.c)
@@ -57,8 +57,4 @@ def create_statement(notify: bool) -> sa.Executable:
         .returning(events.c.seq)
         .cte("recorded")
     )
-    columns: list[Any] = [recorded.c.seq]
-    if notify:
-        channel = sa.bindparam("channel", type_=sa.Text)
-        columns.append(sa.func.pg_notify(channel, sa.cast(recorded.c.seq, sa.Text)).label("notified"))
-    return sa.select(*columns)
+    return sa.select(recorded.c.seq)

@@ -1,6 +1,6 @@
 """Task operations. Each write runs inside the caller's transaction (`Tx`) and records
-its event there, so the change, its event row and its notification commit together
-or not at all.
+its event there, so the change and its event row commit together or not at all; the
+other processes are woken once it has committed (`server.realtime.notifier`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from server.errors import (
     ValidationFailed,
     field_error,
 )
-from server.realtime.channels import channel_for
 from server.realtime.log import event_tail, next_seq, next_seq_counting, now, record_event
 from server.schemas import TaskFields, utc_iso
 from server.tasks.create_statement import create_statement
@@ -187,7 +186,6 @@ async def _create_in_one_statement(tx: Tx, values: dict[str, Any], origin: str |
     """PostgreSQL: see `server.tasks.create_statement`."""
     task = task_json(values)
     user_id, at = values["user_id"], values["created_at"]
-    notify = tx.announcer is not None and tx.announcer.notifies_in_statement
     statement_values = {
         **values,
         "now": at,
@@ -196,9 +194,8 @@ async def _create_in_one_statement(tx: Tx, values: dict[str, Any], origin: str |
         "type": "task.created",
         "body_tail": event_tail("task.created", task, origin, at),
         "at": at,
-        "channel": channel_for(user_id),
     }
-    row = await tx.conn.fetchrow_alone(create_statement(notify), statement_values)
+    row = await tx.conn.fetchrow_alone(create_statement(), statement_values)
     if row is None:
         raise _over_quota(quota)
     seq = int(row["seq"])

@@ -17,7 +17,7 @@ import pytest
 from tests.realtime.conftest import SERVER_ENV
 from tests.realtime.live import LiveSocket, assert_contiguous
 from tests.realtime.test_sync_guarantees import write
-from tests.support import ServerProcess, User, kill_listeners, running, sqlalchemy_url, wait_until
+from tests.support import ServerProcess, User, kill_listeners, metric, running, sqlalchemy_url, wait_until
 
 pytestmark = pytest.mark.postgres
 
@@ -126,3 +126,39 @@ async def test_graceful_shutdown_closes_sockets_1012(pg_url: str, artifacts_dir:
     # uvicorn re-raises the SIGTERM once its graceful shutdown is done; a hang would
     # have ended in our SIGKILL (-9) instead.
     assert code in (0, -signal.SIGTERM)
+
+
+async def test_a_wakeup_lost_with_its_writer_is_caught_up_within_seconds(
+    pg_url: str, artifacts_dir: Path
+) -> None:
+    # Wake-ups are sent after the commit: a writer killed in between takes its wake-up
+    # with it. Here server A's path to the broadcast database goes silent (a blackholed
+    # proxy) while its writes still commit on a path of their own, so every wake-up it
+    # owes is lost, as if it had died after each commit. Server B's socket must still
+    # see the events within seconds (the recent-events sweep), not at the 30-s reconcile.
+    from urllib.parse import urlsplit
+
+    from tests.netcut import Netcut
+
+    target = urlsplit(pg_url).port or 5432
+    async with Netcut(target) as cut:
+        parts = urlsplit(pg_url)
+        broadcast = parts._replace(netloc=f"{parts.username or 'postgres'}@127.0.0.1:{cut.port}").geturl()
+        env = {**SERVER_ENV, "DATABASE_URL": pg_url}
+        writer_env = {**env, "BROADCAST_URL": sqlalchemy_url(broadcast)}
+        servers = [
+            ServerProcess(writer_env, artifacts_dir, "lost-wakeup-a"),
+            ServerProcess(env, artifacts_dir, "b"),
+        ]
+        async with running(*servers):
+            user = User()
+            async with LiveSocket(servers[1].ws_url, user, since=0) as sock:
+                await write(servers[0].url, user, 2)
+                await sock.wait_seq(2)  # the wake-ups pass while the path is open
+                await cut.blackhole()
+                await write(servers[0].url, user, 3)
+                await sock.wait_seq(5, timeout=6)  # the sweep runs every second by default
+                assert sock.close_code is None
+            assert_contiguous(sock.events)
+            swept = await metric(servers[1].url, "tasksync_swept_feeds_total")
+    assert swept >= 1, "B's socket was woken by something else than the sweep"

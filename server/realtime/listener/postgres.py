@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import asyncpg
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 # server is gone, asyncpg's InternalClientError included: the "another operation is in
 # progress" of a connection the server ended while idle (MagicStack/asyncpg#1069).
 _FAILED = (*CONNECTION_LOST, asyncpg.PostgresError, TimeoutError)
+
+_NOTIFY_MANY = "SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS t(c, p)"
 
 # The message of the synthetic event sent after a reconnect: "re-read the log".
 CATCH_UP = ""
@@ -100,12 +102,18 @@ class ResilientPostgresBackend(BroadcastBackend):
                 await self._guarded(lambda conn: conn.remove_listener(channel, self._notified))
 
     async def publish(self, channel: str, message: Any) -> None:
-        # Used only when the broadcast database is not the data database; otherwise
-        # notifications are sent inside the write transaction (see notifier.py).
+        await self.publish_many({channel: message})
+
+    async def publish_many(self, messages: Mapping[str, str]) -> None:
+        """Every message in one statement: one commit, one turn of the notify lock, for a
+        whole batch of wake-ups (see `server.realtime.wakeups`)."""
+        channels, payloads = list(messages), list(messages.values())
         async with self._lock:
             if not self.connected:
                 raise ConnectionError("not connected to the broadcast database")
-            await self._guarded(lambda conn: conn.execute("SELECT pg_notify($1, $2)", channel, message))
+            await self._guarded(lambda conn: conn.execute(_NOTIFY_MANY, channels, payloads))
+            if self._lost.is_set():
+                raise ConnectionError("the broadcast database connection failed")
 
     async def next_published(self) -> Event:
         return await self._queue.get()

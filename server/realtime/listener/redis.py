@@ -17,7 +17,7 @@ import asyncio
 import logging
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from broadcaster import BroadcastBackend, Event
@@ -93,6 +93,13 @@ class ResilientRedisBackend(BroadcastBackend):
 
     async def publish(self, channel: str, message: Any) -> None:
         await asyncio.wait_for(self._redis.publish(channel, message), self._op_timeout)
+
+    async def publish_many(self, messages: Mapping[str, str]) -> None:
+        """Every message in one round trip (a pipeline, without MULTI)."""
+        pipe = self._redis.pipeline(transaction=False)
+        for channel, message in messages.items():
+            pipe.publish(channel, message)
+        await asyncio.wait_for(pipe.execute(), self._op_timeout)
 
     async def next_published(self) -> Event:
         return await self._queue.get()
