@@ -64,7 +64,8 @@ _BY_PATH: tuple[tuple[str, str], ...] = (
     ("server/limits/", RATE),  # budgets, in-flight places, refusals, socket bounds
     ("limits/", RATE),
     ("server/db/database.py", SQL),
-    ("server/db/connection.py", SQL),
+    ("server/db/pg_session.py", SQL),
+    ("server/db/compile.py", SQL),
     ("server/tasks/listing.py", SQL),
     ("sqlalchemy/", SQL),
     ("asyncpg/", SQL),

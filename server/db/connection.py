@@ -2,42 +2,27 @@
 take a SQLAlchemy Core statement (written once, with named `bindparam`s) and a dict of
 values, and give rows as mappings.
 
-* PostgreSQL (`PgSession`): the statement is compiled once to `$n` SQL and run on an
-  asyncpg connection from the pool the app owns (`server.db.database.Database`), which asyncpg
-  prepares and caches. No SQLAlchemy at run time: its per-statement cost (cache lookup,
-  parameter and result processing) was most of a request's CPU, and driving asyncpg
-  underneath it let two code paths use one driver connection at once. Connections
-  are handed out first come, first served (`server.db.fair_pool`).
-* SQLite (`SqliteConn`): the statement runs through SQLAlchemy, as usual.
+* PostgreSQL (`server.db.pg_session.PgSession`): the statement is compiled once to `$n`
+  SQL (`server.db.compile`) and run on an asyncpg connection from the pool the app owns,
+  which asyncpg prepares and caches. No SQLAlchemy at run time: its per-statement cost
+  (cache lookup, parameter and result processing) was most of a request's CPU, and
+  driving asyncpg underneath it let two code paths use one driver connection at once.
+* SQLite (`server.db.sqlite_conn.SqliteConn`): the statement runs through SQLAlchemy, as usual.
 
 On PostgreSQL values skip SQLAlchemy's type processing, so they must already be what
 asyncpg takes (timezone-aware datetimes, dates, bools, ints, strings).
-
-Statements are module constants or come from cached builders (one per shape): the
-compiled form is cached by the statement object, so a statement built per call would
-be compiled per call (and `_compiled` would grow; it warns when it does).
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Protocol
 
-import asyncpg
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
-from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.compiler import SQLCompiler
-
-from server.db.fair_pool import FairPool
-
-log = logging.getLogger(__name__)
 
 Row = Mapping[str, Any]
 Values = Mapping[str, Any]
-_NO_VALUES: Values = {}
+NO_VALUES: Values = {}
 
 
 class Conn(Protocol):
@@ -47,19 +32,19 @@ class Conn(Protocol):
     @property
     def dialect(self) -> str: ...
 
-    async def fetch(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Sequence[Row]:
+    async def fetch(self, stmt: sa.Executable, values: Values = NO_VALUES) -> Sequence[Row]:
         """All rows."""
         ...
 
-    async def fetchrow(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Row | None:
+    async def fetchrow(self, stmt: sa.Executable, values: Values = NO_VALUES) -> Row | None:
         """The first row, or None."""
         ...
 
-    async def fetchval(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Any:
+    async def fetchval(self, stmt: sa.Executable, values: Values = NO_VALUES) -> Any:
         """The first column of the first row, or None."""
         ...
 
-    async def execute(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> int:
+    async def execute(self, stmt: sa.Executable, values: Values = NO_VALUES) -> int:
         """Run a statement; returns the number of rows it affected."""
         ...
 
@@ -67,215 +52,8 @@ class Conn(Protocol):
 class TxConn(Conn, Protocol):
     """The connection of a write transaction (`server.db.database.Tx.conn`)."""
 
-    async def fetchrow_alone(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Row | None:
+    async def fetchrow_alone(self, stmt: sa.Executable, values: Values = NO_VALUES) -> Row | None:
         """`fetchrow` for a statement that is ALL the write does: on PostgreSQL, when no
         statement ran before it, it runs without BEGIN/COMMIT (a statement on its own is
         a transaction of its own), and any statement after it is refused."""
         ...
-
-
-# `$n` placeholders, as asyncpg takes them; compiling through the public `compile()`
-# with this dialect is SQLAlchemy's supported way to get a statement's SQL text.
-_PG = asyncpg_dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
-# More distinct statements than the code has shapes means one is built per call.
-_CACHE_WARNING = 2_000
-
-
-class _Compiled:
-    """`$n` SQL, the parameter names in position order, and the values of literals."""
-
-    __slots__ = ("defaults", "names", "sql", "stmt")
-
-    def __init__(self, stmt: sa.Executable) -> None:
-        compiled = cast(SQLCompiler, cast(sa.ClauseElement, stmt).compile(dialect=_PG))
-        self.stmt = stmt  # held, so its id() stays this statement's
-        self.sql = str(compiled)
-        self.names = list(compiled.positiontup or [])
-        self.defaults = dict(compiled.params)  # literal values in the statement (`seq + 1`)
-
-    def args(self, values: Values) -> list[Any]:
-        return [values[n] if n in values else self.defaults[n] for n in self.names]
-
-
-_compiled: dict[int, _Compiled] = {}
-
-
-def compiled(stmt: sa.Executable) -> _Compiled:
-    entry = _compiled.get(id(stmt))
-    if entry is None:
-        entry = _compiled[id(stmt)] = _Compiled(stmt)
-        if len(_compiled) == _CACHE_WARNING:
-            log.warning("%d distinct SQL statements compiled: is one built per call?", _CACHE_WARNING)
-    return entry
-
-
-def _rowcount(status: str) -> int:
-    # asyncpg returns the command tag: "UPDATE 3", "INSERT 0 1", "SELECT 2".
-    last = status.rpartition(" ")[2]
-    return int(last) if last.isdigit() else 0
-
-
-# The connection is unusable (dropped by the server, or left mid-error by it), as
-# opposed to a statement that failed on a working connection.
-CONNECTION_LOST: tuple[type[Exception], ...] = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, crash shutdown
-)
-# A statement that ran out of time, on our side or by the server's statement_timeout
-# (asyncpg files that cancellation under OperatorInterventionError): the connection is
-# fine, and the statement would wait as long on another one.
-_CANCELLED = asyncpg.exceptions.QueryCanceledError
-_TIMED_OUT = (TimeoutError, _CANCELLED)
-# Raised before anything was sent: asyncpg found the connection still busy (with the
-# error a server's shutdown left on an idle connection, before it saw the socket close).
-_NOTHING_SENT = (asyncpg.InternalClientError,)
-
-Mode = Literal["autocommit", "snapshot", "write"]
-
-
-class PgSession:
-    """Statements of one `Database` helper block on PostgreSQL (`Conn`, and `TxConn` in
-    "write" mode), on a pool connection checked out at the first statement.
-
-    * "autocommit": each statement on its own. "snapshot": one read-only repeatable-read
-      transaction. "write": a transaction whose BEGIN goes with its first statement —
-      unless that statement is the write's only one (`fetchrow_alone`), which then runs
-      on its own (a transaction of its own in PostgreSQL) without BEGIN/COMMIT.
-    * A connection that turns out to be dead at the first statement is dropped and the
-      statement retried once on a fresh one, where that cannot apply anything twice:
-      before the first statement nothing has happened, so a read, a BEGIN and anything
-      inside a not yet committed transaction are safe to redo; a statement running alone
-      only when it was never sent. After a server restart every idle pooled connection
-      is dead, and the first requests would otherwise each fail on one.
-    * `close()` (called on leaving its `async with` block, with the block's error if
-      any) ends the transaction and returns the connection; one that lost its server is
-      closed instead of pooled.
-    """
-
-    __slots__ = ("_alone", "_mode", "_pool", "_raw", "_transaction")
-
-    def __init__(self, pool: FairPool, mode: Mode) -> None:
-        self._pool = pool
-        self._mode = mode
-        self._raw: asyncpg.Connection | None = None
-        self._transaction: asyncpg.transaction.Transaction | None = None
-        self._alone = False
-
-    @property
-    def dialect(self) -> str:
-        return "postgresql"
-
-    async def _run(self, method: str, stmt: sa.Executable, values: Values, alone: bool = False) -> Any:
-        c = compiled(stmt)
-        args = c.args(values)
-        if self._alone:
-            raise RuntimeError("a statement after the write's only statement")
-        if self._raw is not None:
-            return await getattr(self._raw, method)(c.sql, *args)
-        for last_try in (False, True):
-            # No acquire timeout: asyncpg runs a timed acquire as a task of its own (a
-            # tenth of a list request's database time). The wait is bounded anyway: a
-            # pooled connection is held for one request, whose statements time out.
-            raw = self._raw = await self._pool.acquire()
-            try:
-                if self._mode != "autocommit" and not alone:
-                    snapshot = self._mode == "snapshot"
-                    self._transaction = raw.transaction(
-                        isolation="repeatable_read" if snapshot else None, readonly=snapshot
-                    )
-                    await self._transaction.start()
-                self._alone = alone
-                return await getattr(raw, method)(c.sql, *args)
-            except CONNECTION_LOST as error:
-                # A statement that timed out found a database that does not answer, not a
-                # connection a restart left dead: another connection would wait as long.
-                if (
-                    last_try
-                    or isinstance(error, _TIMED_OUT)
-                    or (alone and not isinstance(error, _NOTHING_SENT))
-                ):
-                    raise
-                await self._drop()
-        raise AssertionError("unreachable")
-
-    async def _drop(self) -> None:
-        assert self._raw is not None
-        self._raw.terminate()
-        await self._pool.release(self._raw)
-        self._raw = self._transaction = None
-        self._alone = False
-
-    async def __aenter__(self) -> PgSession:
-        return self
-
-    async def __aexit__(self, _type: object, error: BaseException | None, _tb: object) -> None:
-        await self.close(error)
-
-    async def close(self, error: BaseException | None) -> None:
-        """Commit (no `error`) or roll back, and give the connection back."""
-        if self._raw is None:
-            return
-        try:
-            if self._transaction is not None and error is None:
-                await self._transaction.commit()
-            elif self._transaction is not None and not self._raw.is_closed():
-                with contextlib.suppress(Exception):  # the first error is the one to report
-                    await self._transaction.rollback()
-        except CONNECTION_LOST:
-            self._raw.terminate()
-            raise
-        finally:
-            if isinstance(error, CONNECTION_LOST) and not isinstance(error, _CANCELLED):
-                self._raw.terminate()
-            await self._pool.release(self._raw)
-            self._raw = self._transaction = None
-
-    async def fetch(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Sequence[Row]:
-        return cast(Sequence[Row], await self._run("fetch", stmt, values))
-
-    async def fetchrow(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Row | None:
-        return cast(Row | None, await self._run("fetchrow", stmt, values))
-
-    async def fetchval(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Any:
-        return await self._run("fetchval", stmt, values)
-
-    async def execute(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> int:
-        return _rowcount(await self._run("execute", stmt, values))
-
-    async def fetchrow_alone(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Row | None:
-        if self._mode != "write":
-            raise RuntimeError("fetchrow_alone is for write transactions")
-        alone = self._raw is None  # else a transaction is open: the statement joins it
-        return cast(Row | None, await self._run("fetchrow", stmt, values, alone=alone))
-
-
-class SqliteConn:
-    """A SQLAlchemy connection (SQLite) behind `Conn`."""
-
-    __slots__ = ("sa",)
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.sa = conn
-
-    @property
-    def dialect(self) -> str:
-        return "sqlite"
-
-    async def fetch(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Sequence[Row]:
-        return cast(Sequence[Row], (await self.sa.execute(stmt, dict(values))).mappings().all())
-
-    async def fetchrow(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Row | None:
-        return cast(Row | None, (await self.sa.execute(stmt, dict(values))).mappings().first())
-
-    async def fetchval(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Any:
-        return (await self.sa.execute(stmt, dict(values))).scalar()
-
-    async def execute(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> int:
-        result = await self.sa.execute(stmt, dict(values))
-        return int(getattr(result, "rowcount", 0) or 0)
-
-    async def fetchrow_alone(self, stmt: sa.Executable, values: Values = _NO_VALUES) -> Row | None:
-        return await self.fetchrow(stmt, values)

@@ -23,7 +23,8 @@ from typing import Any, Protocol
 import asyncpg
 from sqlalchemy import exc
 
-from server.db.connection import CONNECTION_LOST, Conn, TxConn
+from server.db.connection import Conn, TxConn
+from server.db.pg_session import CONNECTION_LOST
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ class Database(ABC):
 
     Every helper hands out a `Conn` whose connection belongs to its block alone and is
     driven by one coroutine, so a driver connection never has two operations at once
-    (see `server.db.connection.PgSession`). Every write transaction announces its events
+    (see `server.db.pg_session.PgSession`). Every write transaction announces its events
     through `announcer` (`server.realtime.notifier.Notifier` in the app; `None` for
     tools that write without telling anyone).
     """

@@ -10,9 +10,10 @@ from typing import Any
 import asyncpg
 import sqlalchemy as sa
 
-from server.db.connection import Conn, PgSession, TxConn
+from server.db.connection import Conn, TxConn
 from server.db.database import Announcer, Database
 from server.db.fair_pool import FairPool
+from server.db.pg_session import PgSession
 from server.settings import Settings
 
 _PING = sa.select(sa.literal(1))
@@ -32,7 +33,7 @@ async def _no_reset(_raw: asyncpg.Connection) -> None:
     back a transaction left open, and drops listeners, before calling this: it is the
     `reset` hook of `asyncpg.create_pool`, its public extension point for this. The
     reset query also found connections a server restart had left dead; those are
-    closed rather than pooled by `server.db.connection.PgSession` instead."""
+    closed rather than pooled by `server.db.pg_session.PgSession` instead."""
 
 
 async def open_pool(settings: Settings) -> asyncpg.Pool:

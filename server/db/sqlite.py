@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.db.connection import Conn, SqliteConn, TxConn
+from server.db.connection import Conn, TxConn
 from server.db.database import Announcer, Database
+from server.db.sqlite_conn import SqliteConn
 
 
 def configure_sqlite(engine: AsyncEngine) -> None:

@@ -68,17 +68,19 @@ WIRE_COLUMNS = ("id", "title", "description", "completed", "due_date", "created_
 
 
 def task_json(m: Mapping[str, Any]) -> dict[str, Any]:
-    """A task row's mapping as the wire format (see `server.schemas.Task`)."""
+    """A task row's mapping as the wire format (see `server.schemas.Task`). Both drivers
+    give `completed` as a bool and `version` as an int (asyncpg, and SQLAlchemy's types
+    on SQLite): no coercion here."""
     due = m["due_date"]
     return {
         "id": m["id"],
         "title": m["title"],
         "description": m["description"],
-        "completed": bool(m["completed"]),
+        "completed": m["completed"],
         "due_date": due.isoformat() if due is not None else None,
         "created_at": utc_iso(m["created_at"]),
         "updated_at": utc_iso(m["updated_at"]),
-        "version": int(m["version"]),
+        "version": m["version"],
     }
 
 

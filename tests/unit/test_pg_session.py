@@ -12,8 +12,8 @@ import asyncpg
 import pytest
 import sqlalchemy as sa
 
-from server.db.connection import CONNECTION_LOST, Mode, PgSession
 from server.db.fair_pool import FairPool
+from server.db.pg_session import CONNECTION_LOST, Mode, PgSession
 
 pytestmark = pytest.mark.unit
 

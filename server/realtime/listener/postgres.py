@@ -27,7 +27,7 @@ from typing import Any
 import asyncpg
 from broadcaster import BroadcastBackend, Event
 
-from server.db.connection import CONNECTION_LOST
+from server.db.pg_session import CONNECTION_LOST
 
 log = logging.getLogger(__name__)
 
