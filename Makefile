@@ -23,7 +23,7 @@ TEST_WORKERS ?= 2
 FAST_TESTS := tests/unit tests/clients/test_merge_rules.py tests/clients/test_exported_members.py \
 	tests/test_eager.py tests/test_error_mapping.py tests/test_log_lines.py tests/limits/test_local_store.py \
 	tests/bench/test_breakdown.py tests/hosts/test_documented_config.py tests/test_contract_copy.py \
-	tests/test_docs_links.py
+	tests/test_docs_links.py tests/test_change_flow.py
 FLOORS := $(VENV)-floors
 # The dev list's test runner and plugins, with their floors as pyproject.toml writes them.
 FLOOR_RUNNER = $(shell $(BIN)/python -c 'import shlex, tomllib; \
