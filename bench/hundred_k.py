@@ -500,9 +500,9 @@ class Run:
                    storm if storm is not None else self.args.storm_timeout, None, "s", text=unfinished),
             Figure(bench, "storm: sockets that lost their connection (the killed process's and others')",
                    s["lost"], None, ""),
-            Figure(bench, "storm: PostgreSQL transactions per reconnecting socket",
+            Figure(bench, "storm: PostgreSQL transactions above baseline per socket lost",
                    s["xacts_per_socket"], None, ""),
-            Figure(bench, "storm: event-log reads per reconnecting socket", reads, None, "",
+            Figure(bench, "storm: event-log reads above baseline per socket lost", reads, None, "",
                    text=f"{reads:.2f} ({xacts:,.0f} transactions in all)"),
             Figure(bench, "storm: resync messages", s["resyncs"], None, "", "0", s["resyncs"] == 0),
         ]  # fmt: skip

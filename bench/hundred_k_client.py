@@ -198,7 +198,7 @@ class Fleet:
         alive = 0
         while time.monotonic() < deadline:
             alive = sum(1 for c in conns if c.pongs > before[id(c)])
-            if alive == len(self.slots):
+            if alive == len(conns):
                 break
             await asyncio.sleep(0.05)
         return {"alive": alive, "sockets": len(self.slots), "open": len(conns)}
