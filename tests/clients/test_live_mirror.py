@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
+import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -223,18 +224,29 @@ def has(task_id: str) -> Callable[[LiveTasks], bool]:
 async def test_watch_command_prints_the_list_then_changes(cluster: Cluster, user: User) -> None:
     async with client_of(cluster.a, user.token) as client:
         await client.create("already there")
-        watcher = await asyncio.create_subprocess_exec(
-            str(Path(sys.executable).with_name("tasksync-watch")),
-            *("--url", cluster.b.url, "--token", user.token, "--transport", "sse"),
-            stdout=asyncio.subprocess.PIPE,
+        # A plain Popen, waited for with waitpid in a thread: asyncio's subprocess support
+        # depends on the event loop's child watcher, which the suite's long-lived worker
+        # processes share with every test before this one.
+        watcher = subprocess.Popen(
+            [str(Path(sys.executable).with_name("tasksync-watch"))]
+            + ["--url", cluster.b.url, "--token", user.token, "--transport", "sse"],
+            stdout=subprocess.PIPE,
         )
         assert watcher.stdout is not None
+        readline = watcher.stdout.readline
         try:
-            lines = [(await asyncio.wait_for(watcher.stdout.readline(), 15)).decode() for _ in range(2)]
+            lines = [(await asyncio.wait_for(asyncio.to_thread(readline), 15)).decode() for _ in range(2)]
             assert lines[0].startswith("1 tasks at seq 1") and "already there" in lines[1]
             await client.create("added live")
-            line = (await asyncio.wait_for(watcher.stdout.readline(), 10)).decode()
+            line = (await asyncio.wait_for(asyncio.to_thread(readline), 10)).decode()
             assert line.startswith("#2 created") and "added live" in line
         finally:
             watcher.send_signal(signal.SIGINT)
-            assert await asyncio.wait_for(watcher.wait(), 10) == 130
+            try:
+                code = await asyncio.to_thread(watcher.wait, 10)
+            finally:
+                if watcher.poll() is None:
+                    watcher.kill()
+                    watcher.wait()
+                watcher.stdout.close()
+            assert code == 130
