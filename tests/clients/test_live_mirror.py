@@ -5,15 +5,18 @@ short-lived tokens — on every transport the mirror ends equal to the database.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import signal
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from datetime import date
 from pathlib import Path
+from typing import IO
 
 import pytest
 from tasksync_client import (
@@ -227,10 +230,15 @@ async def test_watch_command_prints_the_list_then_changes(cluster: Cluster, user
         # A plain Popen, waited for with waitpid in a thread: asyncio's subprocess support
         # depends on the event loop's child watcher, which the suite's long-lived worker
         # processes share with every test before this one.
+        # PYTHONFAULTHANDLER: if Ctrl-C does not end it, SIGABRT makes it print where each
+        # of its threads is, for the failure message.
+        errors = tempfile.TemporaryFile()
         watcher = subprocess.Popen(
             [str(Path(sys.executable).with_name("tasksync-watch"))]
             + ["--url", cluster.b.url, "--token", user.token, "--transport", "sse"],
             stdout=subprocess.PIPE,
+            stderr=errors,
+            env={**os.environ, "PYTHONFAULTHANDLER": "1"},
         )
         assert watcher.stdout is not None
         readline = watcher.stdout.readline
@@ -244,12 +252,25 @@ async def test_watch_command_prints_the_list_then_changes(cluster: Cluster, user
             watcher.send_signal(signal.SIGINT)
             try:
                 # Alone it ends within a second; under the whole suite's load it has taken
-                # over 10 s twice (cause not found yet: a cancellation that waits for the
-                # SSE stream's next bytes, a keep-alive every 15 s, is the suspect).
+                # over 10 s (cause not found yet; the failure message says where it waits).
                 code = await asyncio.to_thread(watcher.wait, 30)
+            except subprocess.TimeoutExpired:
+                stuck = _stuck(watcher, errors)
+                raise AssertionError(f"tasksync-watch runs on 30 s after Ctrl-C:\n{stuck}") from None
             finally:
                 if watcher.poll() is None:
                     watcher.kill()
                     watcher.wait()
                 watcher.stdout.close()
+                errors.close()
             assert code == 130
+
+
+def _stuck(process: subprocess.Popen[bytes], errors: IO[bytes]) -> str:
+    """Its signal masks as the kernel has them, then its threads' stacks (SIGABRT)."""
+    status = Path(f"/proc/{process.pid}/status").read_text()
+    masks = "\n".join(line for line in status.splitlines() if line.startswith(("State", "Sig", "Shd")))
+    process.send_signal(signal.SIGABRT)
+    process.wait(10)
+    errors.seek(0)
+    return masks + "\n" + errors.read().decode(errors="replace")[-6000:]
