@@ -4,7 +4,9 @@ run inside the client namespace).
 Holds thousands of authenticated sockets (bench/wsclient.py's bare protocol: no task per
 socket) and behaves as the project's clients do when one closes: it reconnects through
 the same HAProxy with `since=<last seq>` after the Python client's backoff
-(tasksync_client.backoff: attempt n waits uniform(½, 1) × min(30, 0.5 × 2ⁿ) s). Each
+(tasksync_client.backoff: attempt n waits uniform(½, 1) × min(30, 0.5 × 2ⁿ) s; a
+handshake refused with a `Retry-After` waits that long on top, as the Python client
+does: tasksync_client.errors.server_wait). Each
 socket checks its own stream (a seq not one past the last is a gap or a duplicate) and,
 after a reconnection, notes when it was caught up: its last seq at or past the `hello`
 seq (the head when the server opened the stream).
@@ -21,7 +23,7 @@ from typing import Any
 
 from bench.config import mint
 from bench.worker import run_worker
-from bench.wsclient import WsClient
+from bench.wsclient import Refused, WsClient
 
 BACKOFF_INITIAL, BACKOFF_MAX = 0.5, 30.0
 
@@ -29,6 +31,13 @@ BACKOFF_INITIAL, BACKOFF_MAX = 0.5, 30.0
 def backoff(attempt: int) -> float:
     ceiling = min(BACKOFF_MAX, BACKOFF_INITIAL * 2 ** min(attempt, 16))
     return random.uniform(ceiling / 2, ceiling)
+
+
+def next_wait(exc: BaseException, attempt: int) -> float:
+    """The wait before attempt `attempt + 1`: the backoff, after the server's
+    `Retry-After` if the handshake was refused with one."""
+    told = exc.retry_after if isinstance(exc, Refused) else None
+    return (told or 0.0) + backoff(attempt)
 
 
 class Slot:
@@ -153,19 +162,19 @@ class Fleet:
         async def one(port: int, user: str) -> None:
             nonlocal retried
             slot = Slot(self, user, port)
-            async with gate:
-                for attempt in range(3):
-                    try:
+            for attempt in range(6):
+                try:
+                    async with gate:  # not held while waiting to try again
                         await self._connect(slot, within)
-                    except (OSError, TimeoutError, ValueError) as exc:
-                        if attempt == 2:
-                            failed[repr(exc)[:120]] += 1
-                            return
-                        retried += 1
-                        await asyncio.sleep(backoff(attempt))
-                        continue
-                    self.slots.append(slot)
-                    return
+                except (OSError, TimeoutError, ValueError) as exc:
+                    if attempt == 5:
+                        failed[repr(exc)[:120]] += 1
+                        return
+                    retried += 1
+                    await asyncio.sleep(next_wait(exc, attempt))
+                    continue
+                self.slots.append(slot)
+                return
 
         started = time.monotonic()
         await asyncio.gather(*(one(port, user) for port, user in targets))
@@ -177,9 +186,9 @@ class Fleet:
         }
 
     async def reconnect(self, slot: Slot) -> None:
-        attempt = 0
+        attempt, wait = 0, backoff(0)
         while not self.closing:
-            await asyncio.sleep(backoff(attempt))
+            await asyncio.sleep(wait)
             try:
                 await self._connect(slot, 30)
                 slot.reconnects += 1
@@ -187,6 +196,7 @@ class Fleet:
             except (OSError, TimeoutError, ValueError) as exc:
                 self.failures[repr(exc)[:120]] += 1
                 attempt += 1
+                wait = next_wait(exc, attempt)
 
     async def ping(self, within: float = 60) -> dict[str, Any]:
         """Ping every open socket; `alive` counts those that answered with a pong."""

@@ -116,7 +116,7 @@ async def run_rest(ctx: Context, modes: list[str]) -> list[Figure]:
         quiet = await start_ceiling(stack, db, ctx.log_dir, name="ceiling-quiet", notify=False)
         workers = [] if ctx.wrk else await start_workers(stack, "bench.loadgen", 2, ctx.log_dir)
         await touch_users(server.port, users)
-        sides = {"ceiling": ceiling, "server": server}
+        sides = {"ceiling": ceiling, "server": server, "ceiling-quiet": quiet}
 
         async def load(svc: HttpService, mode: str, seconds: float) -> LoadResult:
             if ctx.wrk:
@@ -124,21 +124,20 @@ async def run_rest(ctx: Context, modes: list[str]) -> list[Figure]:
             return await run_python(workers, svc.port, mode, users, s.rest_connections, seconds)
 
         for mode in modes:
-            raw: dict[str, list[dict[str, float]]] = {"ceiling": [], "server": []}
-            for svc in sides.values():
-                await load(svc, mode, s.rest_warmup_seconds)
+            # Writes are also measured against the ceiling that commits without a NOTIFY
+            # (the writes the database itself could take through the least code), in the
+            # same interleaved rounds, so the machine's drift falls on all three alike.
+            order = ["ceiling", "server"] + (["ceiling-quiet"] if mode == "write" else [])
+            raw: dict[str, list[dict[str, float]]] = {side: [] for side in order}
+            for side in order:
+                await load(sides[side], mode, s.rest_warmup_seconds)
             for r in range(s.rest_rounds):
-                for side in ("ceiling", "server") if r % 2 == 0 else ("server", "ceiling"):
+                for side in order[r % len(order) :] + order[: r % len(order)]:
                     raw[side].append(await _measure(load, sides[side], mode, s.rest_seconds))
             ctx.raw[f"rest-{mode}"] = raw
             figures += _figures(mode, raw, s.rest_connections >= 100)
             if mode == "write":
-                # The same rounds against the ceiling that commits without a NOTIFY: the
-                # writes the database itself could take through the least code.
-                raw["ceiling-quiet"] = [
-                    await _measure(load, quiet, mode, s.rest_seconds) for _ in range(s.rest_rounds)
-                ]
-                figures.append(_against_quiet(raw))
+                figures.append(_against_quiet(raw, s.rest_connections >= 100))
             if ctx.profile_dir is not None:
                 profiles = {
                     side: await _profile_round(ctx, load, sides[side], mode, side, raw[side])
@@ -184,19 +183,20 @@ async def _profile_round(
     }
 
 
-def _against_quiet(raw: dict[str, list[dict[str, float]]]) -> Figure:
-    """Our write rate against the ceiling without any notification (informational: the
-    notification is part of the job; this says what it costs)."""
+def _against_quiet(raw: dict[str, list[dict[str, float]]], at_100: bool) -> Figure:
+    """Our write rate against the ceiling without any notification: with the wake-ups
+    sent after the commit and coalesced, the notification should cost little."""
     ours = max(raw["server"], key=lambda r: r["rps"])
     quiet = max(raw["ceiling-quiet"], key=lambda r: r["rps"])
+    ratio = ours["rps"] / quiet["rps"] if quiet["rps"] else 0.0
     return Figure(
         "REST write `POST /api/tasks`",
         "requests/s vs the ceiling without NOTIFY",
         ours["rps"],
         quiet["rps"],
         "req/s",
-        "",
-        None,
+        "≥ 0.8× ceiling without NOTIFY",
+        ratio >= 0.8 if at_100 else None,
     )
 
 

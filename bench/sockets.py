@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections import Counter
 from typing import Any
 
 from bench.config import mint
 from bench.worker import run_worker
-from bench.wsclient import WsClient
+from bench.wsclient import Refused, WsClient
 
 
 class Sockets:
@@ -40,33 +41,48 @@ class Sockets:
         """Open one socket per `(port, user)` and wait for each one's hello. A connection
         lost before its hello is tried again (`attempts` in all), as a client reconnects:
         among 20,000 opens on a loaded loopback a few are reset before the server reads
-        them. `retried` counts those; `errors` what failed for good."""
+        them. `retried` counts those; `errors` what failed for good. A handshake refused
+        with a `Retry-After` (a process opening many sockets at once) is tried again after
+        that wait plus up to half a second, as the project's clients do, until `within`;
+        `waited` counts those refusals."""
         loop = asyncio.get_running_loop()
         tokens = {user: mint(user) for _, user in targets}
         gate = asyncio.Semaphore(concurrency)
         errors: Counter[str] = Counter()
         retried: Counter[str] = Counter()
+        waited = 0
+        deadline = time.monotonic() + within
 
         async def one(port: int, user: str) -> None:
-            async with gate:
-                for attempt in range(1, attempts + 1):
-                    try:
+            nonlocal waited
+            attempt = 1
+            while attempt <= attempts:
+                try:
+                    async with gate:  # not held while waiting out a Retry-After
                         _, sock = await loop.create_connection(
                             lambda: WsClient(host, port, path, tokens[user], self._arrived), host, port
                         )
                         hello = json.loads(await asyncio.wait_for(sock.hello, within))
-                    except ConnectionError as exc:
-                        if attempt == attempts or "handshake refused" in str(exc):
-                            errors[repr(exc)[:120]] += 1
-                            return
-                        retried[repr(exc)[:120]] += 1
-                        await asyncio.sleep(0.1 * attempt)
-                        continue
-                    except (OSError, TimeoutError, ValueError) as exc:
+                except Refused as exc:
+                    if exc.retry_after is None or time.monotonic() + exc.retry_after > deadline:
                         errors[repr(exc)[:120]] += 1
                         return
-                    self.socks.append((user, port, int(hello.get("seq", 0)), sock))
+                    waited += 1
+                    await asyncio.sleep(exc.retry_after + random.uniform(0, 0.5))
+                    continue
+                except ConnectionError as exc:
+                    if attempt == attempts or "handshake refused" in str(exc):
+                        errors[repr(exc)[:120]] += 1
+                        return
+                    retried[repr(exc)[:120]] += 1
+                    await asyncio.sleep(0.1 * attempt)
+                    attempt += 1
+                    continue
+                except (OSError, TimeoutError, ValueError) as exc:
+                    errors[repr(exc)[:120]] += 1
                     return
+                self.socks.append((user, port, int(hello.get("seq", 0)), sock))
+                return
 
         started = time.monotonic()
         await asyncio.gather(*(one(port, user) for port, user in targets))
@@ -74,6 +90,7 @@ class Sockets:
             "opened": len(self.socks),
             "errors": dict(errors),
             "retried": dict(retried),
+            "waited": waited,
             "seconds": time.monotonic() - started,
         }
 

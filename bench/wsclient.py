@@ -16,6 +16,24 @@ from typing import cast
 TEXT, CLOSE, PING, PONG = 0x1, 0x8, 0x9, 0xA
 
 
+class Refused(ConnectionError):
+    """The handshake was answered with an HTTP status, not 101; `retry_after` is its
+    `Retry-After` in seconds, if it named one (a 429 from a process opening many
+    sockets at once: the project's clients wait that long and try again)."""
+
+    def __init__(self, status: str, retry_after: float | None) -> None:
+        super().__init__(f"handshake refused: {status}")
+        self.retry_after = retry_after
+
+
+def _retry_after(head: bytes) -> float | None:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"retry-after" and value.strip().isdigit():
+            return float(value.strip())
+    return None
+
+
 def frame(opcode: int, payload: bytes = b"") -> bytes:
     """A masked client frame."""
     mask = os.urandom(4)
@@ -69,7 +87,10 @@ class WsClient(asyncio.Protocol):
                 return
             status = bytes(buf[: buf.find(b"\r\n")])
             if b" 101 " not in status:
-                self._fail(f"handshake refused: {status.decode(errors='replace')}")
+                refused = Refused(status.decode(errors="replace"), _retry_after(bytes(buf[:end])))
+                if not self.hello.done():
+                    self.hello.set_exception(refused)
+                self.close()
                 return
             self._upgraded = True
             del buf[: end + 4]

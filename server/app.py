@@ -38,6 +38,7 @@ from server.errors import (
     problem_response,
 )
 from server.limits.inflight import InFlight
+from server.limits.openings import Openings
 from server.limits.ratelimit import RateLimiter
 from server.limits.refusals import RefusalHold
 from server.realtime.fanout import fanout_for, open_realtime
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 seen_users=SeenUsers(),
                 limiter=limiter,
                 in_flight=InFlight(settings.max_requests_in_flight_per_user),
+                openings=Openings(settings.ws_max_opening),
                 refusals=RefusalHold(
                     settings.auth_refusal_delay_seconds, settings.auth_refusals_held_per_network
                 ),

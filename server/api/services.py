@@ -16,6 +16,7 @@ from server.errors import (
     TooManyRequests,
 )
 from server.limits.inflight import InFlight
+from server.limits.openings import Openings
 from server.limits.ratelimit import RateLimiter
 from server.limits.refusals import RefusalHold
 from server.settings import Settings
@@ -61,6 +62,8 @@ class Services:
     limiter: RateLimiter
     # Every open stream of a user (sockets, SSE, parked long-polls), for the per-user cap.
     streams: StreamCounts = field(default_factory=lambda: StreamCounts())
+    # Sockets being opened right now, for the bound on handshakes at once.
+    openings: Openings = field(default_factory=lambda: Openings(1_000_000))
     # Sockets accepted but not yet authenticated (first-message auth), per client address.
     unauthenticated: StreamCounts = field(default_factory=lambda: StreamCounts())
     # Each user's requests at work at once (see server.limits.inflight).

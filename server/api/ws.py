@@ -58,12 +58,16 @@ async def _header_principal(ws: WebSocket, svc: Services) -> Principal | Closed 
         return closed
 
 
-async def _first_message_principal(ws: WebSocket, svc: Services) -> Principal:
+async def _first_message_principal(ws: WebSocket, svc: Services, opening: _Opening) -> Principal:
     deadline = svc.settings.ws_auth_timeout_seconds
+    # Waiting for the message costs nothing (the unauthenticated caps bound how many
+    # wait); only the work on either side of it counts among the sockets opening.
+    opening.pause()
     try:
         text = await asyncio.wait_for(receive_text(ws, svc.settings.ws_max_message_bytes), timeout=deadline)
     except TimeoutError:
         raise Closed(CloseCode.NOT_AUTHENTICATED, "no auth message in time") from None
+    opening.resume()
     try:
         message = json.loads(text)
     except ValueError:
@@ -77,10 +81,12 @@ async def _first_message_principal(ws: WebSocket, svc: Services) -> Principal:
     return principal
 
 
-async def _refuse_handshake(ws: WebSocket, retry_after: int, headers: dict[str, str]) -> None:
+async def _refuse_handshake(
+    ws: WebSocket, retry_after: int, headers: dict[str, str], why: str = "too many sockets opened"
+) -> None:
     """Answer the handshake with a 429 problem (the ASGI denial-response extension);
     where the server lacks it, open the socket and close it with 4429 instead."""
-    error = TooManyRequests(f"too many sockets opened; retry in {retry_after} s", headers=headers)
+    error = TooManyRequests(f"{why}; retry in {retry_after} s", headers=headers)
     try:
         await ws.send_denial_response(problem_response(error))
     except RuntimeError:
@@ -100,6 +106,20 @@ class SocketEndpoint:
             # Refused at the handshake: uvicorn answers an HTTP 403.
             await ws.close(CloseCode.ORIGIN_REFUSED)
             return
+        # Before any work on it: a host's worth of sockets reconnecting at once is let in
+        # at the rate this process can open them (see server.limits.openings).
+        if not svc.openings.try_enter():
+            ws.app.state.metrics.openings_refused.inc()
+            wait = svc.openings.retry_after()
+            await _refuse_handshake(ws, wait, {"Retry-After": str(wait)}, "many sockets are opening")
+            return
+        opening = _Opening(svc)
+        try:
+            await self._open(ws, send, svc, opening)
+        finally:
+            opening.done()
+
+    async def _open(self, ws: WebSocket, send: Send, svc: Services, opening: _Opening) -> None:
         from_header = await _header_principal(ws, svc)
         if isinstance(from_header, Principal):
             verdict = await svc.limiter.check(Budget.STREAMS, from_header.user_id)
@@ -126,14 +146,14 @@ class SocketEndpoint:
             if isinstance(from_header, Closed):
                 raise from_header
             if from_header is None:
-                principal = await _first_message_principal(ws, svc)
+                principal = await _first_message_principal(ws, svc, opening)
                 unauthenticated = False
                 svc.unauthenticated.remove(address)
             else:
                 principal = from_header
             user_id = principal.user_id
             _log_open(ws, user_id, since)
-            await _serve(ws, send, svc, principal, since)
+            await _serve(ws, send, svc, principal, since, opening)
         except Closed as closed:
             code = closed.code
             if code == CloseCode.TOO_SLOW:
@@ -176,7 +196,36 @@ async def _close(ws: WebSocket, code: int, reason: str = "") -> None:
             pass  # the client is already gone
 
 
-async def _serve(ws: WebSocket, send: Send, svc: Services, principal: Principal, since: int | None) -> None:
+class _Opening:
+    """This socket's place among those being opened: given back while it waits for its
+    auth message, and for good once it is caught up."""
+
+    __slots__ = ("_held", "_svc")
+
+    def __init__(self, svc: Services) -> None:
+        self._svc: Services | None = svc
+        self._held = True
+
+    def pause(self) -> None:
+        if self._svc is not None and self._held:
+            self._svc.openings.leave()
+            self._held = False
+
+    def resume(self) -> None:
+        # Past the bound if need be: the socket is open already, and closing it now
+        # would waste the work done on it; the count makes the next handshakes wait.
+        if self._svc is not None and not self._held:
+            self._svc.openings.enter()
+            self._held = True
+
+    def done(self) -> None:
+        self.pause()
+        self._svc = None
+
+
+async def _serve(
+    ws: WebSocket, send: Send, svc: Services, principal: Principal, since: int | None, opening: _Opening
+) -> None:
     counts = svc.streams
     if not counts.try_add(principal.user_id, svc.settings.max_streams_per_user):
         raise Closed(CloseCode.TOO_MANY_SOCKETS, "too many open streams for this user")
@@ -185,6 +234,7 @@ async def _serve(ws: WebSocket, send: Send, svc: Services, principal: Principal,
     try:
         assert svc.hub is not None
         async with svc.hub.open_stream(principal.user_id, since, "ws") as stream:
+            opening.done()  # caught up from `since`: what is left is the hello and the session
             await Session(ws, send, svc, principal, stream, metrics, svc.hub.expiry).run()
     finally:
         metrics.open_sockets.dec()

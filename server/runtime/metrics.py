@@ -98,6 +98,11 @@ class Metrics:
             ["budget"],
             registry=r,
         )
+        self.openings_refused = Counter(
+            "tasksync_socket_openings_refused_total",
+            "Socket handshakes refused (429) while the process was opening WS_MAX_OPENING at once",
+            registry=r,
+        )
         self.slow_consumer_closes = Counter(
             "tasksync_slow_consumer_closes_total", "Streams closed because the client fell behind", registry=r
         )

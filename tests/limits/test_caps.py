@@ -8,6 +8,7 @@ import asyncio
 import json
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 import websockets
@@ -89,3 +90,48 @@ async def test_unauthenticated_sockets_are_capped_per_address_and_process(
         await hello(newcomer)
         for ws in (*silent, elsewhere, direct, newcomer):
             await ws.close()
+
+
+async def test_sockets_opening_at_once_are_bounded_and_the_rest_told_when_to_come_back(
+    pg_url: str, artifacts_dir: Path
+) -> None:
+    """A host's worth of sockets reconnecting at once: past WS_MAX_OPENING a handshake is
+    refused 429 with a Retry-After before any work, while the sockets already open stay
+    served and those being opened finish."""
+    users = [User() for _ in range(4)]
+    env = {"DATABASE_URL": pg_url, "WS_MAX_OPENING": "2"}
+    async with running(ServerProcess(env, artifacts_dir, "openings")) as (server,):
+        served = await websockets.connect(server.ws_url, additional_headers=users[0].headers)
+        await hello(served)
+        # The catch-up read of a socket resuming from `since` waits behind this lock, so
+        # the sockets opening now stay opening.
+        lock = await asyncpg.connect(pg_url)
+        held: list[websockets.ClientConnection] = []
+        try:
+            transaction = lock.transaction()
+            await transaction.start()
+            await lock.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+            resuming = f"{server.ws_url}?since=0"
+            for user in users[1:3]:
+                held.append(await websockets.connect(resuming, additional_headers=user.headers))
+            # Counted open once authenticated; both now wait at their catch-up read.
+            await wait_for_metric(server.url, "tasksync_open_sockets", lambda v: v == 3)
+            with pytest.raises(InvalidStatus) as refused:
+                await websockets.connect(server.ws_url, additional_headers=users[3].headers)
+            answer = refused.value.response
+            assert answer.status_code == 429
+            assert 1 <= int(answer.headers["Retry-After"]) <= 30
+            assert "many sockets are opening" in json.loads(answer.body)["detail"]
+            await served.send(json.dumps({"type": "ping"}))
+            assert json.loads(await asyncio.wait_for(served.recv(), 10)) == {"type": "pong"}
+            await transaction.rollback()
+            for ws in held:
+                await hello(ws)
+            later = await websockets.connect(server.ws_url, additional_headers=users[3].headers)
+            await hello(later)
+            held.append(later)
+        finally:
+            await lock.close()
+            for ws in [served, *held]:
+                await ws.close()
+        await wait_for_metric(server.url, "tasksync_socket_openings_refused_total", lambda v: v == 1)
