@@ -39,6 +39,11 @@ log = logging.getLogger(__name__)
 # database answers (it restarted, and the listener waits out its backoff) the streams
 # stay: the listener's catch-up re-reads the log.
 STREAMS_END_AFTER_LISTENER_LOST_SECONDS = 5.0
+# When the database does not answer at all (no refusal, no reset: a silent partition, or
+# this process too starved to hear the answer, as in a reconnect storm), the streams stay
+# this long: ending them all for a process that is only slow doubles the storm it is
+# absorbing, while the catch-up sweep covers a late wake-up.
+STREAMS_END_AFTER_DATABASE_SILENT_SECONDS = 30.0
 # How far before the previous sweep's start the next one looks (see `_sweep_recent`).
 _SWEEP_MARGIN_SECONDS = 5.0
 
@@ -109,23 +114,42 @@ async def _sweep_recent(settings: Settings, hub: Hub, metrics: Metrics) -> None:
             metrics.swept_feeds.inc(woken)
 
 
-async def _reachable(db: Database) -> bool:
+async def _database_answer(db: Database) -> str:
+    """ "up", "refused" (it answered with an error), or "silent" (no answer in 2 s)."""
     try:
-        await asyncio.wait_for(db.ping(), 2.0)
+        async with asyncio.timeout(2.0):
+            await db.ping()
+    except TimeoutError:
+        return "silent"
     except Exception:
-        return False
-    return True
+        return "refused"
+    return "up"
 
 
 async def _end_streams_while_unready(hub: Hub, ready: Callable[[], bool]) -> None:
-    tick, lost_for = 0.5, 0.0
+    loop = asyncio.get_running_loop()
+    lost_since: float | None = None
     while True:
-        await asyncio.sleep(tick)
-        lost_for = 0.0 if ready() else lost_for + tick
-        if lost_for >= STREAMS_END_AFTER_LISTENER_LOST_SECONDS and not await _reachable(hub.db):
+        await asyncio.sleep(0.5)
+        if ready():
+            lost_since = None
+            continue
+        now = loop.time()  # the clock, not a count of ticks: a starved loop ticks late
+        lost_since = now if lost_since is None else lost_since
+        lost_for = now - lost_since
+        if lost_for < STREAMS_END_AFTER_LISTENER_LOST_SECONDS:
+            continue
+        answer = await _database_answer(hub.db)
+        silent_too_long = answer == "silent" and lost_for >= STREAMS_END_AFTER_DATABASE_SILENT_SECONDS
+        if answer == "refused" or silent_too_long:
             ended = hub.abandon_streams()
             if ended:
-                log.warning("listener lost for %.1f s: ended %d streams to resume elsewhere", lost_for, ended)
+                log.warning(
+                    "listener lost for %.1f s, database %s: ended %d streams to resume elsewhere",
+                    lost_for,
+                    answer,
+                    ended,
+                )
 
 
 @dataclass(frozen=True)

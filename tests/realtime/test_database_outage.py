@@ -5,6 +5,9 @@ retried write (same `Idempotency-Key`) applies exactly once."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import websockets
 
 from tests.netcut import Netcut
 from tests.support import ServerProcess, User, running, sqlalchemy_url, wait_until
@@ -90,10 +94,15 @@ async def test_a_silent_partition_is_answered_503_not_hung(pg_url: str, artifact
     # Packets to PostgreSQL dropped, not refused: nothing ever fails on its own. The
     # clients' timeouts below are far above the server's bounds (1.5 s for /readyz, 2 s
     # per statement or connect here) and far below TCP's own minutes: a hang fails it.
-    async with cut_off_server(pg_url, artifacts_dir, "partition", DB_TIMEOUT_SECONDS="2") as (cut, _, client):
+    env = {"DB_TIMEOUT_SECONDS": "2", "LISTENER_HEALTH_SECONDS": "1", "LISTENER_TIMEOUT_SECONDS": "1"}
+    async with cut_off_server(pg_url, artifacts_dir, "partition", **env) as (cut, server, client):
         first = await client.post("/api/tasks", json={"title": "before"})
         assert first.status_code == 201
+        auth = {"Authorization": client.headers["authorization"]}
+        socket = await websockets.connect(f"{server.ws_url}?since=1", additional_headers=auth)
+        assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "hello"
         await cut.blackhole()
+        silent_since = time.monotonic()
         ready = await client.get("/readyz", timeout=5)
         assert ready.status_code == 503 and "database" in ready.json()["detail"]
         key = str(uuid.uuid4())
@@ -103,6 +112,12 @@ async def test_a_silent_partition_is_answered_503_not_hung(pg_url: str, artifact
         ):
             assert response.status_code == 503, response.text
             assert int(response.headers["retry-after"]) >= 1
+        # A database that says nothing may be one this process is too busy to hear (a
+        # reconnect storm): its streams stay well past the listener's 5 s, where one
+        # that refuses ends them at once (test_faults: a host cut off from PostgreSQL).
+        await asyncio.sleep(max(0.0, silent_since + 10 - time.monotonic()))
+        await socket.send(json.dumps({"type": "ping"}))
+        assert json.loads(await asyncio.wait_for(socket.recv(), 10)) == {"type": "pong"}
         await cut.restore()
         retried = await wait_until(
             lambda: _created(client, key),
@@ -112,3 +127,7 @@ async def test_a_silent_partition_is_answered_503_not_hung(pg_url: str, artifact
         page = (await client.get("/api/tasks")).json()
         assert sorted(t["title"] for t in page["items"]) == ["before", "during"]
         assert retried.json()["title"] == "during"
+        # The socket kept through the partition has the write made after it.
+        event = json.loads(await asyncio.wait_for(socket.recv(), 15))
+        assert event["seq"] == 2 and event["task"]["title"] == "during", event
+        await socket.close()
