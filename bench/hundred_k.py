@@ -171,6 +171,7 @@ class Writer:
         self.user_of: dict[str, str] = {}
         self.ok = 0
         self.failed: dict[str, int] = {}
+        self.unsent = 0
         self.latencies: list[float] = []
         self._n = 0
         self._headers = {u: {"Authorization": f"Bearer {mint(u, 24 * 3600)}",
@@ -219,6 +220,12 @@ class Writer:
                     await asyncio.wait_for(stop.wait(), max(0.0, next_at - time.monotonic()))
                 except TimeoutError:
                     pass
+            # Writes still queued at the end are dropped, not waited for (counted in
+            # `unsent`): a writer behind a storm can be minutes behind its rate.
+            while not queue.empty():
+                queue.get_nowait()
+                queue.task_done()
+                self.unsent += 1
             await asyncio.wait_for(queue.join(), 60)
         finally:
             for t in tasks:
@@ -374,6 +381,7 @@ class Run:
         busy = [(b - a) / elapsed for a, b in zip(cpu0, cpu1, strict=True)]
         self.raw["writes"] = {
             "seconds": elapsed, "rate": self.args.rate, "writes_ok": writer.ok, "failed": writer.failed,
+            "unsent": writer.unsent,
             "deliveries": len(latencies), "expected": expected,
             "p50_ms": _pct(latencies, 0.5), "p99_ms": _pct(latencies, 0.99),
             "max_ms": max(latencies, default=0),
@@ -445,6 +453,7 @@ class Run:
             "xacts_per_socket": (excess["xact_commit"] + excess["xact_rollback"]) / max(lost, 1),
             "per_server_after": per_server, "alive_after": sum(int(p["alive"]) for p in pings),
             "timeline": timeline[::4], "server_warnings": self.warnings(),
+            "writes_during": {"ok": writer.ok, "failed": writer.failed, "unsent": writer.unsent},
         }  # fmt: skip
         self.save()
         self.say(f"storm: {json.dumps(self.raw['storm'])}")

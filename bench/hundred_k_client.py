@@ -149,8 +149,9 @@ class Fleet:
     async def open(
         self, host: str, targets: list[tuple[int, str]], concurrency: int = 64, within: float = 60
     ) -> dict[str, Any]:
-        """One socket per `(HAProxy port, user)`; a socket that fails is tried again
-        (3 attempts) as a client would."""
+        """One socket per `(HAProxy port, user)`; a socket that fails is tried again as a
+        client would: 3 attempts, not counting handshakes refused with a `Retry-After`
+        (a process opening as many as it may), which are tried again for up to 15 min."""
         self.host = host
         for _, user in targets:
             if user not in self.tokens:
@@ -159,24 +160,30 @@ class Fleet:
         failed: Counter[str] = Counter()
         retried = 0
 
+        started = time.monotonic()
+        deadline = started + 900
+
         async def one(port: int, user: str) -> None:
             nonlocal retried
             slot = Slot(self, user, port)
-            for attempt in range(6):
+            attempt = failures = 0
+            while True:
                 try:
                     async with gate:  # not held while waiting to try again
                         await self._connect(slot, within)
                 except (OSError, TimeoutError, ValueError) as exc:
-                    if attempt == 5:
+                    told = isinstance(exc, Refused) and exc.retry_after is not None
+                    failures += 0 if told else 1
+                    if failures == 3 or time.monotonic() > deadline:
                         failed[repr(exc)[:120]] += 1
                         return
                     retried += 1
                     await asyncio.sleep(next_wait(exc, attempt))
+                    attempt += 1
                     continue
                 self.slots.append(slot)
                 return
 
-        started = time.monotonic()
         await asyncio.gather(*(one(port, user) for port, user in targets))
         return {
             "opened": len(self.slots),

@@ -138,7 +138,13 @@ class SocketEndpoint:
         metrics: Metrics = ws.app.state.metrics
         started, code, user_id = time.monotonic(), 1000, None
         try:
-            await ws.accept()
+            try:
+                await ws.accept()
+            except OSError:
+                # The client left before its handshake was answered (uvicorn's
+                # ClientDisconnected): a client that gave up waiting, not a fault here.
+                code = 1006
+                return
             try:
                 since = parse_since(ws.query_params.get("since"))
             except ValueError as exc:
@@ -192,7 +198,7 @@ async def _close(ws: WebSocket, code: int, reason: str = "") -> None:
     if ws.application_state == WebSocketState.CONNECTED:
         try:
             await ws.close(code, reason[:120])
-        except (RuntimeError, OSError):
+        except (RuntimeError, OSError, WebSocketDisconnect):
             pass  # the client is already gone
 
 

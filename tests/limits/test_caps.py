@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import struct
 from pathlib import Path
 
 import asyncpg
@@ -14,7 +16,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.support import ServerProcess, User, running, wait_for_metric
+from tests.support import ServerProcess, User, running, wait_for_metric, wait_until
 
 
 async def hello(ws: websockets.ClientConnection) -> dict[str, object]:
@@ -135,3 +137,38 @@ async def test_sockets_opening_at_once_are_bounded_and_the_rest_told_when_to_com
             for ws in [served, *held]:
                 await ws.close()
         await wait_for_metric(server.url, "tasksync_socket_openings_refused_total", lambda v: v == 1)
+        # A refusal is routine, not a fault: no error line for it (uvicorn's own false one
+        # after a denial response included).
+        assert [r["message"] for r in server.log_records() if r.get("level") == "error"] == []
+
+
+async def test_a_client_that_leaves_mid_handshake_is_no_error(pg_url: str, artifacts_dir: Path) -> None:
+    """Clients that give up waiting for their handshake (a reconnect storm's timeouts) are
+    logged as sockets closed 1006, not as failures with tracebacks."""
+    user = User()
+    env = {"DATABASE_URL": pg_url, "LOG_LEVEL": "info"}
+    async with running(ServerProcess(env, artifacts_dir, "leavers")) as (server,):
+        request = (
+            f"GET /api/ws HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {user.token}\r\n\r\n"
+        ).encode()
+        for _ in range(30):
+            _, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(request)
+            await writer.drain()
+            # Gone with a reset, before the server can answer.
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.close()
+        await wait_until(lambda: _closed(server, 25), timeout=10, message="the server never saw them leave")
+        errors = [r["message"] for r in server.log_records() if r.get("level") in ("error", "critical")]
+        assert errors == []
+        # The server still opens sockets.
+        ws = await websockets.connect(server.ws_url, additional_headers=user.headers)
+        await hello(ws)
+        await ws.close()
+
+
+async def _closed(server: ServerProcess, at_least: int) -> bool:
+    return sum(1 for r in server.log_records() if r.get("message") == "websocket closed") >= at_least
