@@ -394,13 +394,17 @@ class Run:
         self.save()
         self.say(f"writes: {json.dumps({k: v for k, v in self.raw['writes'].items() if k != 'failed'})}")
 
-    async def storm_phase(self, writer: Writer, db: str) -> None:
+    async def storm_phase(self, writer: Writer | None, db: str) -> None:
+        """`writer` None: no writes during the storm, so that PostgreSQL's counters over
+        it (less its idle rate after it) are the storm's own work."""
         pg = self.args.pg
         await self.call_all("mark")
         stop = asyncio.Event()
-        task = asyncio.create_task(writer.run(stop))
-        # Writes going: every pool connection busy, so each flushes its counters every second.
-        await asyncio.sleep(min(5.0, self.args.settle))
+        task = asyncio.create_task(writer.run(stop) if writer is not None else stop.wait())
+        # With writes going every pool connection is busy and flushes its counters every
+        # second; an idle backend flushes them within PostgreSQL's 10-s idle interval.
+        flushed = min(3.0, self.args.settle) if writer is not None else 11.0
+        await asyncio.sleep(max(flushed, min(5.0, self.args.settle)))
         victim = self.server_procs[0]
         victim_sockets = self.raw["open"]["per_server"][0]
         storm0 = await pg_counters(pg, db)
@@ -421,9 +425,9 @@ class Run:
                 break
         t_done = time.monotonic()
         self.say(f"storm: {len(rows):,} sockets lost, caught up: {done_at is not None}")
-        await asyncio.sleep(min(3.0, self.args.settle))
+        await asyncio.sleep(flushed)
         storm1, t_storm1 = await pg_counters(pg, db), time.monotonic()
-        # The baseline: the same writes on the processes left, after the storm.
+        # The baseline: the same writes (or none) on the processes left, after the storm.
         await asyncio.sleep(self.args.baseline)
         base1, t_base1 = await pg_counters(pg, db), time.monotonic()
         base0, t_base0 = storm1, t_storm1
@@ -453,7 +457,10 @@ class Run:
             "xacts_per_socket": (excess["xact_commit"] + excess["xact_rollback"]) / max(lost, 1),
             "per_server_after": per_server, "alive_after": sum(int(p["alive"]) for p in pings),
             "timeline": timeline[::4], "server_warnings": self.warnings(),
-            "writes_during": {"ok": writer.ok, "failed": writer.failed, "unsent": writer.unsent},
+            "writes_during": {
+                "rate": writer.rate if writer else 0, "ok": writer.ok if writer else 0,
+                "failed": writer.failed if writer else {}, "unsent": writer.unsent if writer else 0,
+            },
         }  # fmt: skip
         self.save()
         self.say(f"storm: {json.dumps(self.raw['storm'])}")
@@ -505,7 +512,8 @@ class Run:
             Figure(bench, "write → socket p99", w["p99_ms"], None, "ms"),
             Figure(bench, "lost / duplicated / out-of-order deliveries", faults, None, "", "0", faults == 0,
                    text=f"{lost} / {w['duplicated']} / {w['gaps']}"),
-            Figure(bench, f"storm: {s['victim_sockets']:,} sockets of a killed process, back and caught up",
+            Figure(bench, f"storm: {s['victim_sockets']:,} sockets of a killed process, back and caught up"
+                   f" ({s['writes_during']['rate']:g} writes/s during it)",
                    storm if storm is not None else self.args.storm_timeout, None, "s", text=unfinished),
             Figure(bench, "storm: sockets that lost their connection (the killed process's and others')",
                    s["lost"], None, ""),
@@ -533,7 +541,10 @@ async def run(args: argparse.Namespace, log_dir: Path) -> tuple[list[Figure], di
         await r.open_phase()
         writer = Writer(r.ports, r.users, args.rate)
         await r.write_phase(writer)
-        await r.storm_phase(writer, db_name)
+        storm_writer = None
+        if args.storm_rate > 0:
+            storm_writer = writer if args.storm_rate == args.rate else Writer(r.ports, r.users, args.storm_rate)
+        await r.storm_phase(storm_writer, db_name)
         await r.call_all("close")
     return r.figures(), r.raw
 
@@ -560,6 +571,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=100.0, help="writes per second on top")
     parser.add_argument("--seconds", type=float, default=30.0, help="seconds of the measured writes")
     parser.add_argument(
+        "--storm-rate", type=float, help="writes per second during the storm (default: --rate; 0: none)"
+    )
+    parser.add_argument(
         "--settle", type=float, default=10.0, help="seconds between opening and reading memory"
     )
     parser.add_argument(
@@ -574,6 +588,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--raw", type=Path, help="write the raw numbers here (JSON)")
     args = parser.parse_args(argv)
+    if args.storm_rate is None:
+        args.storm_rate = args.rate
     problem = missing_prerequisite()
     if problem:
         print(f"bench.hundred_k: {problem}", file=sys.stderr)
