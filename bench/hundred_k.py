@@ -542,8 +542,10 @@ async def run(args: argparse.Namespace, log_dir: Path) -> tuple[list[Figure], di
         writer = Writer(r.ports, r.users, args.rate)
         await r.write_phase(writer)
         storm_writer = None
-        if args.storm_rate > 0:
-            storm_writer = writer if args.storm_rate == args.rate else Writer(r.ports, r.users, args.storm_rate)
+        if args.storm_rate == args.rate:
+            storm_writer = writer
+        elif args.storm_rate > 0:
+            storm_writer = Writer(r.ports, r.users, args.storm_rate)
         await r.storm_phase(storm_writer, db_name)
         await r.call_all("close")
     return r.figures(), r.raw
