@@ -46,6 +46,9 @@ STREAMS_END_AFTER_LISTENER_LOST_SECONDS = 5.0
 STREAMS_END_AFTER_DATABASE_SILENT_SECONDS = 30.0
 # How far before the previous sweep's start the next one looks (see `_sweep_recent`).
 _SWEEP_MARGIN_SECONDS = 5.0
+# The longest stretch one sweep looks back over (after sweeps failed): past it, the
+# feeds re-read their logs one by one rather than the log of every user at once.
+_SWEEP_MAX_LOOKBACK = timedelta(minutes=5)
 
 
 _Backend = tuple[BroadcastBackend, BatchPublisher, bool, Callable[[], bool]]
@@ -77,14 +80,19 @@ def _backend_for(settings: Settings, metrics: Metrics) -> _Backend:
 
 
 async def _maintain(settings: Settings, db: Database, hub: Hub) -> None:
-    elapsed = 0.0
+    """The periodic reconcile of every feed, and retention, each on its own interval."""
+    loop = asyncio.get_running_loop()
+    next_reconcile = loop.time() + settings.reconcile_seconds
+    next_retention = loop.time() + settings.retention_interval_seconds
     while True:
-        await asyncio.sleep(settings.reconcile_seconds)
-        elapsed += settings.reconcile_seconds
+        await asyncio.sleep(max(0.0, min(next_reconcile, next_retention) - loop.time()))
+        now = loop.time()
         try:
-            await hub.reconcile()
-            if elapsed >= settings.retention_interval_seconds:
-                elapsed = 0.0
+            if now >= next_reconcile:
+                next_reconcile = now + settings.reconcile_seconds
+                await hub.reconcile()
+            if now >= next_retention:
+                next_retention = now + settings.retention_interval_seconds
                 async with db.transaction() as tx:
                     pruned = await event_log.prune(
                         tx.conn, settings.retention_events, settings.retention_days
@@ -97,21 +105,28 @@ async def _maintain(settings: Settings, db: Database, hub: Hub) -> None:
 
 async def _sweep_recent(settings: Settings, hub: Hub, metrics: Metrics) -> None:
     """Every `catch_up_sweep_seconds`, wake the feeds that missed a wake-up: events
-    stamped since the previous sweep began (less a margin for a commit that came late
-    after its stamp, and for clocks that differ between hosts) that a feed here has not
-    delivered. The wake-up of a writer killed after its commit is lost with it."""
+    stamped since the last sweep that succeeded began (less a margin for a commit that
+    came late after its stamp, and for clocks that differ between hosts) that a feed
+    here has not delivered. The wake-up of a writer killed after its commit is lost with
+    it. A failed sweep leaves no hole: the next one looks back over it, and after a gap
+    longer than `_SWEEP_MAX_LOOKBACK` every feed re-reads its own log instead."""
     interval = settings.catch_up_sweep_seconds
     margin = timedelta(seconds=_SWEEP_MARGIN_SECONDS)
+    covered = datetime.now(UTC)  # what came before is in each feed's own first read
     while True:
-        started = datetime.now(UTC)
         await asyncio.sleep(interval)
+        started = datetime.now(UTC)
         try:
-            woken = await hub.catch_up_recent(started - margin)
-        except Exception as exc:  # the database away: the listener's catch-up covers it
+            if started - covered > _SWEEP_MAX_LOOKBACK:
+                await hub.reconcile()
+            else:
+                woken = await hub.catch_up_recent(covered - margin)
+                if woken:
+                    metrics.swept_feeds.inc(woken)
+        except Exception as exc:  # the database away: looked back over by the next sweep
             log.warning("recent-events sweep failed: %r", exc)
             continue
-        if woken:
-            metrics.swept_feeds.inc(woken)
+        covered = started
 
 
 async def _database_answer(db: Database) -> str:

@@ -135,7 +135,7 @@ async def test_a_wakeup_lost_with_its_writer_is_caught_up_within_seconds(
     # with it. Here server A's path to the broadcast database goes silent (a blackholed
     # proxy) while its writes still commit on a path of their own, so every wake-up it
     # owes is lost, as if it had died after each commit. Server B's socket must still
-    # see the events within seconds (the recent-events sweep), not at the 30-s reconcile.
+    # see the events within seconds (the recent-events sweep), not at the periodic reconcile.
     from urllib.parse import urlsplit
 
     from tests.netcut import Netcut
