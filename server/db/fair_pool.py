@@ -30,6 +30,11 @@ class FairPool:
         self.pool = pool
         self._gate = asyncio.Semaphore(pool.get_max_size())
 
+    @property
+    def max_size(self) -> int:
+        size: int = self.pool.get_max_size()
+        return size
+
     async def acquire(self) -> asyncpg.Connection:
         await self._gate.acquire()
         try:

@@ -45,7 +45,8 @@ class PgSession:
       unless that statement is the write's only one (`fetchrow_alone`), which then runs
       on its own (a transaction of its own in PostgreSQL) without BEGIN/COMMIT.
     * A connection that turns out to be dead at the first statement is dropped and the
-      statement retried once on a fresh one, where that cannot apply anything twice:
+      statement retried on a fresh one (once; on each pooled connection in turn while
+      asyncpg refuses them before sending anything), where that cannot apply anything twice:
       before the first statement nothing has happened, so a read, a BEGIN and anything
       inside a not yet committed transaction are safe to redo; a statement running alone
       only when it was never sent. After a server restart every idle pooled connection
@@ -75,7 +76,12 @@ class PgSession:
             raise RuntimeError("a statement after the write's only statement")
         if self._raw is not None:
             return await getattr(self._raw, method)(c.sql, *args)
-        for last_try in (False, True):
+        # After a restart every idle pooled connection may be dead: one refused before
+        # anything was sent is dropped and the next tried, as many as the pool holds;
+        # any other loss is retried once.
+        tries = 0
+        while True:
+            tries += 1
             # No acquire timeout: asyncpg runs a timed acquire as a task of its own (a
             # tenth of a list request's database time). The wait is bounded anyway: a
             # pooled connection is held for one request, whose statements time out.
@@ -92,14 +98,14 @@ class PgSession:
             except CONNECTION_LOST as error:
                 # A statement that timed out found a database that does not answer, not a
                 # connection a restart left dead: another connection would wait as long.
+                nothing_sent = isinstance(error, _NOTHING_SENT)
                 if (
-                    last_try
+                    tries >= (self._pool.max_size + 1 if nothing_sent else 2)
                     or isinstance(error, _TIMED_OUT)
-                    or (alone and not isinstance(error, _NOTHING_SENT))
+                    or (alone and not nothing_sent)
                 ):
                     raise
                 await self._drop()
-        raise AssertionError("unreachable")
 
     async def _drop(self) -> None:
         assert self._raw is not None

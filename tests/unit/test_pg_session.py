@@ -157,6 +157,25 @@ async def test_the_retry_is_made_once() -> None:
     assert pool.pooled_again() == []
 
 
+async def test_a_statement_refused_unsent_tries_each_dead_pooled_connection_in_turn() -> None:
+    # After a restart (here three in a row) every idle pooled connection may be dead;
+    # asyncpg refuses each before sending anything, so trying the next is always safe.
+    dead = [FakeConnection(f"dead-{n}", {"statement": BUSY}) for n in range(3)]
+    pool = FakePool([*dead, FakeConnection("fresh", result=7)])
+    async with session(pool, "autocommit") as conn:
+        assert await conn.fetchval(SELECT) == 7
+    assert all(c.terminated for c in dead) and pool.pooled_again() == ["fresh"]
+
+
+async def test_a_statement_refused_unsent_is_tried_no_more_than_the_pool_holds() -> None:
+    dead = [FakeConnection(f"dead-{n}", {"statement": BUSY}) for n in range(12)]
+    pool = FakePool(dead)  # a pool of 10: 11 tries, then the error
+    with pytest.raises(asyncpg.exceptions.InternalClientError):
+        async with session(pool, "autocommit") as conn:
+            await conn.fetchval(SELECT)
+    assert [c.terminated for c in dead] == [True] * 11 + [False]
+
+
 async def test_a_statement_after_the_first_is_never_retried() -> None:
     # The block's earlier statements ran on that connection: a fresh one would not have them.
     conn_ = FakeConnection("one")
