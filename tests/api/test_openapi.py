@@ -261,7 +261,12 @@ def test_api_conforms_to_its_document(
         # so the success paths (200, ETag, the Task schema) are checked too.
         if on_a_real_task and case.path_parameters and "task_id" in case.path_parameters:
             case.path_parameters["task_id"] = existing_task()
-        case.call_and_validate(base_url=api_server.url, session=http, headers=auth, checks=CHECKS)
+        response = case.call(base_url=api_server.url, session=http, headers=auth)
+        if response.status_code == 400 and response.content == b"Invalid HTTP request received.":
+            # Not HTTP at all (a Content-Length that is no number, say): uvicorn's parser
+            # refuses it before any route. The document describes the API, not the parser.
+            return
+        case.validate_response(response, checks=CHECKS, headers=auth)
 
     check()
 
