@@ -166,10 +166,10 @@ class Settings(BaseSettings):
     # Sockets still in first-message auth (up to WS_AUTH_TIMEOUT_SECONDS each) cost memory
     # before anyone is known: capped per process and per client address.
     ws_max_unauthenticated: int = Field(default=1000, ge=1)
+    ws_max_unauthenticated_per_address: int = Field(default=20, ge=1)
     # Sockets being opened at once per process (handshake to hello); past it a handshake
     # is refused 429 with a spread Retry-After (see server.limits.openings).
     ws_max_opening: int = Field(default=64, ge=1)
-    ws_max_unauthenticated_per_address: int = Field(default=20, ge=1)
     ws_auth_timeout_seconds: float = Field(default=5.0, gt=0)
     ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024)
     # What a client sends on an open socket (ping, auth) is a few messages a minute;

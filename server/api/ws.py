@@ -21,6 +21,7 @@ from server.api.services import Services, parse_since, services
 from server.api.ws_session import Closed, Session, receive_text, verify
 from server.auth.tokens import Principal, bearer_token
 from server.errors import CloseCode, TasksyncError, TooManyRequests, Unauthorized, problem_response
+from server.limits.openings import Openings
 from server.limits.ratelimit import Budget
 from server.runtime.metrics import Metrics
 
@@ -113,7 +114,7 @@ class SocketEndpoint:
             wait = svc.openings.retry_after()
             await _refuse_handshake(ws, wait, {"Retry-After": str(wait)}, "many sockets are opening")
             return
-        opening = _Opening(svc)
+        opening = _Opening(svc.openings)
         try:
             await self._open(ws, send, svc, opening)
         finally:
@@ -206,27 +207,27 @@ class _Opening:
     """This socket's place among those being opened: given back while it waits for its
     auth message, and for good once it is caught up."""
 
-    __slots__ = ("_held", "_svc")
+    __slots__ = ("_held", "_openings")
 
-    def __init__(self, svc: Services) -> None:
-        self._svc: Services | None = svc
+    def __init__(self, openings: Openings) -> None:
+        self._openings: Openings | None = openings  # None once done
         self._held = True
 
     def pause(self) -> None:
-        if self._svc is not None and self._held:
-            self._svc.openings.leave()
+        if self._openings is not None and self._held:
+            self._openings.leave()
             self._held = False
 
     def resume(self) -> None:
         # Past the bound if need be: the socket is open already, and closing it now
         # would waste the work done on it; the count makes the next handshakes wait.
-        if self._svc is not None and not self._held:
-            self._svc.openings.enter()
+        if self._openings is not None and not self._held:
+            self._openings.enter()
             self._held = True
 
     def done(self) -> None:
         self.pause()
-        self._svc = None
+        self._openings = None
 
 
 async def _serve(

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from broadcaster import BroadcastBackend
 
@@ -129,7 +129,7 @@ async def _sweep_recent(settings: Settings, hub: Hub, metrics: Metrics) -> None:
         covered = started
 
 
-async def _database_answer(db: Database) -> str:
+async def _database_answer(db: Database) -> Literal["up", "refused", "silent"]:
     """ "up", "refused" (it answered with an error), or "silent" (no answer in 2 s)."""
     try:
         async with asyncio.timeout(2.0):
