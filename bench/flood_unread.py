@@ -4,7 +4,7 @@ connections, for its largest list page and changes page, and never reads an answ
 Each connection sends both requests at once (pipelined) with a small receive buffer,
 and then only sits there, so the server's answers fill the kernel's buffers and wait in
 the server. What the server may hold for it: at most `MAX_REQUESTS_IN_FLIGHT_PER_USER`
-of the user's requests at work per process, each answer about `MAX_PAGE_BYTES`, each
+of the user's requests in flight per process, each answer about `MAX_PAGE_BYTES`, each
 64-KiB piece of it waiting at most `SEND_TIMEOUT_SECONDS` (longer than a phase here, so
 the flooder does not reconnect). The user is seeded by the benchmark (`seed_hoarder`).
 """

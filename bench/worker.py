@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import json
+import os
 import resource
 import signal
 import sys
@@ -77,15 +78,23 @@ async def _serve(handlers: dict[str, Handler]) -> None:
 class Worker:
     """`python -m bench.<module>` speaking one JSON object per line on stdin/stdout."""
 
-    def __init__(self, name: str, module: str, log_dir: Path) -> None:
+    def __init__(self, name: str, module: str, log_dir: Path, nice: int = 0) -> None:
         self.name, self.module, self.log_path = name, module, log_dir / f"{name}.log"
+        self.nice = nice  # added to the worker's niceness (see bench.fairness)
         self._proc: asyncio.subprocess.Process | None = None
 
     async def start(self, stack: AsyncExitStack) -> Worker:
+        nice = self.nice
+
+        def setup() -> None:
+            child_setup()
+            if nice:
+                os.nice(nice)
+
         with self.log_path.open("ab") as log:
             self._proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", self.module, cwd=ROOT, stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, stderr=log, limit=1 << 28, preexec_fn=child_setup,
+                stdout=asyncio.subprocess.PIPE, stderr=log, limit=1 << 28, preexec_fn=setup,
             )  # fmt: skip
         stack.push_async_callback(self.stop)
         return self

@@ -149,7 +149,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 verifier=verifier,
                 seen_users=SeenUsers(),
                 limiter=limiter,
-                in_flight=InFlight(settings.max_requests_in_flight_per_user),
+                in_flight=InFlight(
+                    settings.max_requests_in_flight_per_user, settings.max_requests_at_work_per_user
+                ),
                 openings=Openings(settings.ws_max_opening),
                 refusals=RefusalHold(
                     settings.auth_refusal_delay_seconds, settings.auth_refusals_held_per_network

@@ -45,9 +45,10 @@ NOT_ON_THIS_PATH = {
 RETURNS = {
     ("server/api/edge.py", "send_with_fields"),
     ("server/api/tasks.py", "<lambda>"),  # the operation the handler picked, run by writes.perform
+    ("server/limits/inflight.py", "done_working"),
     ("server/limits/inflight.py", "give_back"),
-    ("server/limits/inflight.py", "release"),
-    ("server/limits/inflight.py", "_leave"),
+    ("server/limits/inflight.py", "leave"),
+    ("server/limits/inflight.py", "forget_if_idle"),
     ("server/tasks/idempotency.py", "store"),
     ("server/tasks/json_patch.py", "failed_tests"),
     ("server/realtime/log.py", "now"),

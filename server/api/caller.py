@@ -17,7 +17,7 @@ from server.errors import (
     TooManyRequests,
     Unauthorized,
 )
-from server.limits.inflight import IN_FLIGHT_STATE
+from server.limits.inflight import IN_FLIGHT_STATE, give_back
 from server.limits.ratelimit import Budget
 from server.users import ensure_user
 
@@ -58,9 +58,13 @@ async def authenticate(conn: HTTPConnection, budget: Budget) -> Principal:
         await hold_refusal(conn, svc, refused)
         raise
     conn.state.user_id = principal.user_id  # for the request's log line
+    # The user's places first: its burst waits here, before any work on it — the
+    # budget's count included (see server.limits.inflight).
+    state = conn.scope.setdefault("state", {})
+    state[IN_FLIGHT_STATE] = await svc.in_flight.enter(
+        principal.user_id, request=budget is not Budget.STREAMS
+    )
     await spend(conn, svc, budget, principal.user_id)
-    if budget is not Budget.STREAMS:
-        conn.scope["state"][IN_FLIGHT_STATE] = await svc.in_flight.enter(principal.user_id)
     return await signed_in(principal, svc)
 
 
@@ -75,14 +79,15 @@ async def hold_refusal(conn: HTTPConnection, svc: Services, refused: TasksyncErr
 async def spend(conn: HTTPConnection, svc: Services, budget: Budget, user_id: str) -> None:
     """Count one request of the user against `budget`; over it → `TooManyRequests`.
     Within it, the `RateLimit` header fields go on the response (see `RATE_LIMIT_STATE`)."""
-    verdict = await svc.limiter.check(budget, user_id)
+    state = conn.scope.setdefault("state", {})
+    # A refusal is held back holding none of the user's places.
+    verdict = await svc.limiter.check(budget, user_id, before_hold=lambda: give_back(state))
     if not verdict.allowed:
         raise TooManyRequests(
             f"over the {budget.value} limit of {verdict.quota} per {verdict.window_seconds} s; "
             f"retry in {verdict.reset_seconds} s",
             headers=verdict.headers(),
         )
-    state = conn.scope.setdefault("state", {})
     fields: dict[str, str] = state.setdefault(RATE_LIMIT_STATE, {})
     for name, value in verdict.headers().items():
         # Both fields are lists: a request that spent two budgets reports both.

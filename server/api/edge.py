@@ -22,8 +22,9 @@ In order, for each connection:
    a stream), leaving alone any field the response has already. A large body goes out
    in pieces, each within `SEND_TIMEOUT_SECONDS`: a client that stops reading holds a
    piece in the transport's buffer, not the whole response, and not for long.
-6. When the response is done: the request's place among its user's requests in flight
-   is given back (`server.limits.inflight`), and the request's log line and latency metric
+6. When the response starts, the request's place among its user's requests at work is
+   given back; when it is done, its place among those in flight
+   (`server.limits.inflight`), and the request's log line and latency metric
    are written (`server.runtime.observability.log_request`).
 
 One layer, not five: each layer is a coroutine call per request and each `send`
@@ -44,7 +45,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.api.header_bounds import oversized, refuse
 from server.api.headers import RATE_LIMIT_STATE
-from server.limits.inflight import give_back
+from server.limits.inflight import done_working, give_back
 from server.runtime.metrics import Metrics
 from server.runtime.observability import log_request, request_id_of
 
@@ -116,6 +117,7 @@ class Edge:
         async def send_with_fields(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
+                done_working(state)  # only sending is left: the user's next request may work
                 status = message["status"]
                 out = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in out}

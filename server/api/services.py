@@ -67,7 +67,7 @@ class Services:
     # Sockets accepted but not yet authenticated (first-message auth), per client address.
     unauthenticated: StreamCounts = field(default_factory=lambda: StreamCounts())
     # Each user's requests at work at once (see server.limits.inflight).
-    in_flight: InFlight = field(default_factory=lambda: InFlight(1_000_000))
+    in_flight: InFlight = field(default_factory=lambda: InFlight(1_000_000, 1_000_000))
     # Refused credentials, answered late (see server.limits.refusals).
     refusals: RefusalHold = field(default_factory=lambda: RefusalHold(0, 1))
     # Set when the server starts shutting down (see server.runtime.lifecycle).

@@ -21,6 +21,7 @@ from server.api.services import Services, parse_since, services
 from server.api.ws_session import Closed, Session, receive_text, verify
 from server.auth.tokens import Principal, bearer_token
 from server.errors import CloseCode, TasksyncError, TooManyRequests, Unauthorized, problem_response
+from server.limits.inflight import Place
 from server.limits.openings import Openings
 from server.limits.ratelimit import Budget
 from server.runtime.metrics import Metrics
@@ -76,7 +77,8 @@ async def _first_message_principal(ws: WebSocket, svc: Services, opening: _Openi
     if not isinstance(message, dict) or message.get("type") != "auth":
         raise Closed(CloseCode.NOT_AUTHENTICATED, "first message must be auth")
     principal = await verify(ws, svc, message.get("token"))
-    verdict = await svc.limiter.check(Budget.STREAMS, principal.user_id)
+    await opening.work_for(svc, principal.user_id)
+    verdict = await svc.limiter.check(Budget.STREAMS, principal.user_id, opening.stop_working)
     if not verdict.allowed:
         raise Closed(CloseCode.TOO_MANY_SOCKETS, f"too many stream opens; retry in {verdict.reset_seconds} s")
     return principal
@@ -123,7 +125,8 @@ class SocketEndpoint:
     async def _open(self, ws: WebSocket, send: Send, svc: Services, opening: _Opening) -> None:
         from_header = await _header_principal(ws, svc)
         if isinstance(from_header, Principal):
-            verdict = await svc.limiter.check(Budget.STREAMS, from_header.user_id)
+            await opening.work_for(svc, from_header.user_id)
+            verdict = await svc.limiter.check(Budget.STREAMS, from_header.user_id, opening.stop_working)
             if not verdict.allowed:
                 await _refuse_handshake(ws, verdict.reset_seconds, verdict.headers())
                 return
@@ -205,13 +208,24 @@ async def _close(ws: WebSocket, code: int, reason: str = "") -> None:
 
 class _Opening:
     """This socket's place among those being opened: given back while it waits for its
-    auth message, and for good once it is caught up."""
+    auth message, and for good once it is caught up. Once its user is known, also one
+    of that user's places at work (server.limits.inflight), until caught up: one user's
+    reconnecting sockets open a few at a time, not all at once over everyone."""
 
-    __slots__ = ("_held", "_openings")
+    __slots__ = ("_held", "_openings", "_place")
 
     def __init__(self, openings: Openings) -> None:
         self._openings: Openings | None = openings  # None once done
         self._held = True
+        self._place: Place | None = None
+
+    async def work_for(self, svc: Services, user_id: str) -> None:
+        self._place = await svc.in_flight.enter(user_id, request=False)
+
+    def stop_working(self) -> None:
+        if self._place is not None:
+            self._place.leave()
+            self._place = None
 
     def pause(self) -> None:
         if self._openings is not None and self._held:
@@ -227,6 +241,7 @@ class _Opening:
 
     def done(self) -> None:
         self.pause()
+        self.stop_working()
         self._openings = None
 
 

@@ -1,70 +1,112 @@
-"""At most a few requests of one user at work at once in this process.
+"""A few requests of one user in flight at once in this process, fewer of them at work.
 
-One user's whole write budget arriving at once over many connections would otherwise
-take every pooled database connection, and every other user would queue behind it.
-Past `cap`, a user's requests wait their turn here, holding nothing but their own
-connection, so that user's burst is spread over time instead of over everyone. A
-request holds its place from authentication until its response is sent (a response
-its client does not read keeps it: one user's unread responses are bounded too).
-Streams (sockets, SSE, parked long-polls) hold none while they wait for events.
+One user's whole budget arriving at once over many connections would otherwise run
+all at once on this process's one event loop and its pooled database connections, and
+every other user's request would queue behind that burst. So each user has two bounds
+here, and past them its requests wait their turn holding nothing but their own
+connection — that user's burst is spread over time instead of over everyone:
+
+* **at work** (`MAX_REQUESTS_AT_WORK_PER_USER`, small): from authentication until the
+  response starts — the rate-limit check, the handler, its database statements. The
+  event loop then runs at most this many of one user's requests between another user's
+  steps.
+* **in flight** (`MAX_REQUESTS_IN_FLIGHT_PER_USER`): from authentication until the
+  response is sent. A response its client does not read keeps this place (and its
+  body's memory) until the send timeout: one user's unread responses are bounded too,
+  without holding up the same user's other requests.
+
+Streams (sockets, SSE, parked long-polls) hold a place at work only while they open
+(authentication and the catch-up), and none while they wait for events.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any
 
-Release = Callable[[], None]
+# Where `authenticate` leaves a request's `Place` in the ASGI scope's state.
+IN_FLIGHT_STATE = "in_flight_place"
 
-# Where `authenticate` leaves a request's `Release` in the ASGI scope's state.
-IN_FLIGHT_STATE = "in_flight_release"
+
+def done_working(state: MutableMapping[str, Any]) -> None:
+    """The request's response has started: give back its place at work, if it holds one."""
+    place = state.get(IN_FLIGHT_STATE)
+    if place is not None:
+        place.done_working()
 
 
 def give_back(state: MutableMapping[str, Any]) -> None:
-    """Give back the place a request's state holds, if it still holds one: once its
-    response is sent (the edge layer), or earlier, before a long-poll parks."""
-    release = state.pop(IN_FLIGHT_STATE, None)
-    if release is not None:
-        release()
+    """Give back every place a request's state holds: once its response is sent (the
+    edge layer), or earlier, before a long-poll parks or a refusal is held back."""
+    place = state.pop(IN_FLIGHT_STATE, None)
+    if place is not None:
+        place.leave()
 
 
 class _Gate:
-    __slots__ = ("holders", "semaphore")
+    __slots__ = ("at_work", "holders", "in_flight")
 
-    def __init__(self, cap: int) -> None:
-        self.semaphore = asyncio.Semaphore(cap)
+    def __init__(self, in_flight: int, at_work: int) -> None:
+        self.in_flight = asyncio.Semaphore(in_flight)
+        self.at_work = asyncio.Semaphore(at_work)
         self.holders = 0  # requests holding or waiting for a place
 
 
+class Place:
+    """One request's places; each is given back once, whichever call comes first."""
+
+    __slots__ = ("_gate", "_in_flight", "_owner", "_user_id", "_working")
+
+    def __init__(self, owner: InFlight, user_id: str, gate: _Gate, in_flight: bool) -> None:
+        self._owner, self._user_id, self._gate = owner, user_id, gate
+        self._in_flight, self._working = in_flight, True
+
+    def done_working(self) -> None:
+        if self._working:
+            self._working = False
+            self._gate.at_work.release()
+            if not self._in_flight:
+                self._owner.forget_if_idle(self._user_id, self._gate)
+
+    def leave(self) -> None:
+        self.done_working()
+        if self._in_flight:
+            self._in_flight = False
+            self._gate.in_flight.release()
+            self._owner.forget_if_idle(self._user_id, self._gate)
+
+
 class InFlight:
-    def __init__(self, cap: int) -> None:
-        self._cap = cap
+    def __init__(self, cap: int, at_work: int) -> None:
+        self._cap, self._at_work = cap, min(at_work, cap)
         self._gates: dict[str, _Gate] = {}
 
-    async def enter(self, user_id: str) -> Release:
-        """Wait for one of the user's places; returns what gives it back (call once)."""
+    async def enter(self, user_id: str, *, request: bool = True) -> Place:
+        """Wait for the user's places: in flight and at work for a `request`, at work
+        only for a stream that opens. Give them back through the `Place`."""
         gate = self._gates.get(user_id)
         if gate is None:
-            gate = self._gates[user_id] = _Gate(self._cap)
+            gate = self._gates[user_id] = _Gate(self._cap, self._at_work)
         gate.holders += 1
+        held_in_flight = False
         try:
-            await gate.semaphore.acquire()
+            if request:
+                await gate.in_flight.acquire()
+                held_in_flight = True
+            await gate.at_work.acquire()
         except BaseException:
-            self._leave(user_id, gate)
+            if held_in_flight:
+                gate.in_flight.release()
+            self.forget_if_idle(user_id, gate)
             raise
-        released = False
+        return Place(self, user_id, gate, request)
 
-        def release() -> None:
-            nonlocal released
-            if not released:
-                released = True
-                gate.semaphore.release()
-                self._leave(user_id, gate)
+    def users(self) -> int:
+        """Users holding or waiting for a place (an idle user is not kept)."""
+        return len(self._gates)
 
-        return release
-
-    def _leave(self, user_id: str, gate: _Gate) -> None:
+    def forget_if_idle(self, user_id: str, gate: _Gate) -> None:
         gate.holders -= 1
         if gate.holders == 0:  # nobody holds or waits: an idle user costs nothing
             del self._gates[user_id]

@@ -16,6 +16,7 @@ import logging
 import math
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -24,6 +25,7 @@ import redis.asyncio
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
+from redis.driver_info import DriverInfo
 
 from server.limits.ratelimit_local import LocalWindows
 from server.runtime.metrics import Metrics
@@ -92,7 +94,13 @@ class RateLimiter:
             # Our own pool, handed to `limits` through its `connection_pool` option, so
             # that the app can close it (the storage has no close of its own).
             self._pool = redis.asyncio.ConnectionPool.from_url(
-                url, socket_timeout=_SHARED_TIMEOUT_SECONDS, socket_connect_timeout=_SHARED_TIMEOUT_SECONDS
+                url,
+                socket_timeout=_SHARED_TIMEOUT_SECONDS,
+                socket_connect_timeout=_SHARED_TIMEOUT_SECONDS,
+                # Built once: by default each new connection looks its library version
+                # up in the installed package's metadata (files read and parsed, several
+                # ms of the event loop), and the pool opens connections under a burst.
+                driver_info=DriverInfo(),
             )
             storage = RedisStorage(
                 f"async+{url}",
@@ -112,11 +120,16 @@ class RateLimiter:
         # trip. It is also what makes the log line once per user and window.
         self._refused_until: OrderedDict[tuple[str, Budget], float] = OrderedDict()
 
-    async def check(self, budget: Budget, user_id: str) -> Verdict:
+    async def check(
+        self, budget: Budget, user_id: str, before_hold: Callable[[], None] | None = None
+    ) -> Verdict:
         """Count one request of `user_id` against `budget`; a refusal is returned only
-        after the refusal delay (see `_hold`)."""
+        after the refusal delay (see `_hold`), and `before_hold` is called before it
+        (to give back what the request holds while it only waits)."""
         verdict = await self._verdict(budget, user_id)
         if not verdict.allowed:
+            if before_hold is not None:
+                before_hold()
             await self._hold(verdict)
         return verdict
 

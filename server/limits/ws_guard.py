@@ -22,9 +22,11 @@ from server.limits.token_bucket import TokenBucket
 
 # What a connection may still send once this side has sent its close frame: room for the
 # client's own close frame and what was already on its way, not for a flood.
-_AFTER_CLOSE_BYTES = 16 * 1024
-# How much of what a socket sent is parsed per turn of the event loop.
-_SLICE_BYTES = 4096
+_AFTER_CLOSE_BYTES = 4 * 1024
+# How much of what a socket sent is parsed per turn of the event loop: about 24 pings,
+# so a socket flooding tiny frames gets a sliver of a turn between other users' steps,
+# and its message budget (4429) sees the flood after a few slices, not thousands of frames.
+_SLICE_BYTES = 512
 
 
 def guarded_ws_protocol(burst_bytes: int, bytes_per_second: float) -> type[GuardedWebSocketsProtocol]:

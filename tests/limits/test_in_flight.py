@@ -1,7 +1,8 @@
-"""One user's requests at work at once are bounded per process
-(MAX_REQUESTS_IN_FLIGHT_PER_USER): past the bound its requests wait their turn while
-every other user is served, so one user's burst never takes every database connection.
-A real server; two requests whose bodies are still arriving hold the user's places."""
+"""One user's requests in flight (MAX_REQUESTS_IN_FLIGHT_PER_USER) and at work
+(MAX_REQUESTS_AT_WORK_PER_USER) at once are bounded per process: past the bounds its
+requests wait their turn while every other user is served, so one user's burst never
+takes every database connection. A real server; two requests whose bodies are still
+arriving hold the user's places."""
 
 from __future__ import annotations
 
@@ -94,3 +95,57 @@ async def test_a_response_nobody_reads_is_cut_after_the_send_timeout(
             assert (await http.get("/api/tasks", params={"limit": 1})).status_code == 200
         finally:
             writer.transport.abort()
+
+
+async def test_a_response_being_sent_does_not_hold_up_the_users_next_request(
+    pg_url: str, artifacts_dir: Path
+) -> None:
+    # One place at work: a response that has started holds only its place in flight, so
+    # a phone slowly reading a large page leaves the same user's laptop served at once.
+    env = {
+        "DATABASE_URL": pg_url,
+        "MAX_REQUESTS_AT_WORK_PER_USER": "1",
+        "SEND_TIMEOUT_SECONDS": "60",
+        "MAX_PAGE_BYTES": str(16 * 1024 * 1024),
+    }
+    user = User()
+    async with (
+        running(ServerProcess(env, artifacts_dir, "at-work")) as (server,),
+        httpx.AsyncClient(base_url=server.url, headers=user.headers, timeout=20) as http,
+    ):
+        big = {"description": "😀" * 10_000}
+        for i in range(200):  # a page of about 8 MB: far more than the socket buffers
+            assert (await http.post("/api/tasks", json={"title": f"t{i}", **big})).status_code == 201
+        reader, writer = await unread_request(server.port, user, "/api/tasks?limit=500")
+        try:
+            await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)  # it has started
+            # Still being sent (nobody reads it) for up to a minute; meanwhile:
+            answered = await asyncio.wait_for(http.get("/api/tasks", params={"limit": 1}), 5)
+            assert answered.status_code == 200
+            created = await asyncio.wait_for(http.post("/api/tasks", json={"title": "more"}), 5)
+            assert created.status_code == 201
+        finally:
+            writer.transport.abort()
+
+
+async def test_a_refusal_held_back_holds_none_of_the_users_places(pg_url: str, artifacts_dir: Path) -> None:
+    # A client over its write budget has its refusals answered a second late; meanwhile
+    # its reads, on the same process with its one place at work, are answered at once.
+    env = {
+        "DATABASE_URL": pg_url,
+        "MAX_REQUESTS_AT_WORK_PER_USER": "1",
+        "RATE_LIMIT_WRITES": "1/minute",
+        "RATE_LIMIT_REFUSAL_DELAY_SECONDS": "3",
+    }
+    user = User()
+    async with (
+        running(ServerProcess(env, artifacts_dir, "held-refusal")) as (server,),
+        httpx.AsyncClient(base_url=server.url, headers=user.headers, timeout=20) as http,
+    ):
+        assert (await http.post("/api/tasks", json={"title": "a"})).status_code == 201
+        refused = [asyncio.create_task(http.post("/api/tasks", json={"title": "b"})) for _ in range(3)]
+        await asyncio.sleep(0.5)  # the refusals are being held back
+        assert not any(task.done() for task in refused)
+        read = await asyncio.wait_for(http.get("/api/tasks"), 2)
+        assert read.status_code == 200 and [t["title"] for t in read.json()["items"]] == ["a"]
+        assert [(await task).status_code for task in refused] == [429, 429, 429]

@@ -1,0 +1,73 @@
+"""One user's places per process: in flight until sent, at work until the response
+starts. Past either bound that user's requests wait; other users never do."""
+
+from __future__ import annotations
+
+import asyncio
+
+from server.limits.inflight import InFlight
+
+
+async def _waiting(entering: asyncio.Task[object]) -> bool:
+    await asyncio.sleep(0.01)
+    return not entering.done()
+
+
+async def test_past_the_bound_at_work_a_users_request_waits_and_others_do_not() -> None:
+    gate = InFlight(cap=8, at_work=2)
+    first, second = await gate.enter("busy"), await gate.enter("busy")
+    third = asyncio.create_task(gate.enter("busy"))
+    assert await _waiting(third)
+    other = await asyncio.wait_for(gate.enter("other"), 1)  # another user: at once
+    # A response that has started (only sending left) lets the next one work.
+    first.done_working()
+    place = await asyncio.wait_for(third, 1)
+    for p in (place, second, first, other):
+        p.leave()
+
+
+async def test_responses_being_sent_hold_only_places_in_flight() -> None:
+    gate = InFlight(cap=3, at_work=1)
+    sending = []
+    for _ in range(3):  # three responses nobody reads: each done working, still in flight
+        p = await asyncio.wait_for(gate.enter("hoarder"), 1)
+        p.done_working()
+        sending.append(p)
+    fourth = asyncio.create_task(gate.enter("hoarder"))
+    assert await _waiting(fourth)  # the in-flight bound: unread responses are bounded
+    sending[0].leave()
+    (await asyncio.wait_for(fourth, 1)).leave()
+    for p in sending:
+        p.leave()  # a second leave is a no-op
+    assert gate.users() == 0  # nobody holds or waits: nothing is kept per user
+
+
+async def test_a_stream_opening_holds_a_place_at_work_only() -> None:
+    gate = InFlight(cap=1, at_work=1)
+    request = await gate.enter("u")
+    request.done_working()  # sending: its one place in flight is still held
+    stream = await asyncio.wait_for(gate.enter("u", request=False), 1)
+    waiting = asyncio.create_task(gate.enter("u", request=False))
+    assert await _waiting(waiting)  # the stream's place at work is taken
+    stream.leave()
+    (await asyncio.wait_for(waiting, 1)).leave()
+    request.leave()
+    assert gate.users() == 0
+
+
+async def test_a_request_cancelled_while_it_waits_gives_back_what_it_took() -> None:
+    gate = InFlight(cap=2, at_work=1)
+    working = await gate.enter("u")
+    waiting = asyncio.create_task(gate.enter("u"))  # holds a place in flight, waits to work
+    assert await _waiting(waiting)
+    waiting.cancel()
+    await asyncio.gather(waiting, return_exceptions=True)
+    working.done_working()
+    working.leave()
+    assert gate.users() == 0
+    # Both places are free again: two more requests get in flight.
+    a = await gate.enter("u")
+    a.done_working()
+    b = await asyncio.wait_for(gate.enter("u"), 1)
+    a.leave()
+    b.leave()
