@@ -28,12 +28,14 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from bench.config import Context, Sizes
+from bench.config import Context, Sizes, mint
 from bench.flood import describe_writes
 from bench.flood_sockets import describe_sockets
 from bench.flood_tokens import describe_tokens
 from bench.flood_unread import describe_unread, seed_hoarder
 from bench.generators import percentile
+from bench.httpclient import HttpConnection
+from bench.loadgen import task_body
 from bench.peak_rss import PeakRss
 from bench.report import Figure
 from bench.servers import cpu_seconds, database, rss_kib, start_server
@@ -54,6 +56,8 @@ SHARED_LIMITS = "redis://127.0.0.1:6379/3"
 SETTLE_SECONDS = 1.0
 QUIET_SECONDS, QUIET_BUSY, QUIET_WITHIN = 0.5, 0.15, 30.0
 FLOODER_NICE = 19
+# Users at once in the warm-up, each with a connection to every process, and their rounds.
+WARM_USERS, WARM_REQUESTS = 24, 3
 KINDS = (("read", "REST read"), ("write", "REST write"), ("event", "write → own socket"))
 
 
@@ -132,6 +136,25 @@ def _pooled(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+async def _warm_up(ports: list[int], s: Sizes) -> None:
+    """A server that has been serving a while, not one just started: many users' requests
+    at once have grown its pools (a new PostgreSQL connection is a backend forked and a
+    TLS attempt, tens of ms of CPU a burst would otherwise pay) and warmed its code."""
+    users = [f"warm-{uuid.uuid4().hex[:8]}" for _ in range(WARM_USERS)]
+
+    async def one(user: str, port: int) -> None:
+        conn = await HttpConnection.open("127.0.0.1", port)
+        headers = {"Authorization": f"Bearer {mint(user)}", "Content-Type": "application/json"}
+        try:
+            for _ in range(WARM_REQUESTS):
+                await conn.request("POST", "/api/tasks", headers, task_body("warm"))
+                await conn.request("GET", "/api/tasks?limit=20", headers)
+        finally:
+            await conn.close()
+
+    await asyncio.gather(*(one(user, port) for user in users for port in ports))
+
+
 async def _settle(pids: list[int]) -> float:
     """Wait until the servers are quiet after a flood; the seconds it took."""
     started = time.monotonic()
@@ -172,13 +195,7 @@ async def run_fairness(ctx: Context) -> list[Figure]:
         # would otherwise be taken from the servers and the victims, which a remote
         # client's is not. Niced, it still gets every core the others leave idle.
         worker = await Worker("flood", "bench.flood", ctx.log_dir, nice=FLOODER_NICE).start(stack)
-        # A server that has been serving a while: its pools grown to what a flood makes
-        # them open (a PostgreSQL backend forked per new connection), its code warm. One
-        # writes flood, not measured, from a user of its own.
-        await worker.call(
-            "flood", kind="writes", ports=ports, user=f"warmup-{uuid.uuid4().hex[:8]}",
-            seconds=min(2.0, s.fairness_seconds), connections=s.fairness_flood_connections,
-        )  # fmt: skip
+        await _warm_up(ports, s)
         await _settle(pids)
         for flood in FLOODS:
             hoarder = f"mallory-unread-{uuid.uuid4().hex[:8]}"

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from starlette.requests import Request
 
 from server.api.services import services
@@ -24,6 +26,9 @@ if TYPE_CHECKING:
 
 
 JSON_TYPES = frozenset({"application/json"})
+
+# A number that may not fit in 64 bits (see `parse_json`).
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
 
 
 MERGE_PATCH_TYPES = frozenset({"application/json", "application/merge-patch+json"})
@@ -74,13 +79,28 @@ async def read_json(request: Request, accepted: frozenset[str]) -> Any:
             # The rest of the body may still come: this connection cannot carry another request.
             headers={"Connection": "close"},
         ) from None
+    return parse_json(b"".join(chunks))
+
+
+def parse_json(raw: bytes) -> Any:
+    """`raw` as JSON, exactly as the standard library reads it (no NaN or Infinity).
+
+    orjson reads nearly every body, about ten times faster. Whatever it refuses (a lone
+    surrogate escape, UTF-16, or JSON that is not valid at all) is read again by the
+    standard library, which accepts or refuses it as it always has; so is a body with a
+    run of 19 or more digits, which orjson would read as a float where the standard
+    library keeps an exact integer. The two never disagree on what a body means."""
+    if _LONG_NUMBER.search(raw) is None:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
     try:
-        body = json.loads(b"".join(chunks), parse_constant=_reject_constant)
+        return json.loads(raw, parse_constant=_reject_constant)
     except RecursionError:
         raise BadRequest("the JSON body is nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, bad UTF-8, over-long integers
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
-    return body
 
 
 def _reject_constant(name: str) -> Any:

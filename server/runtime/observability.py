@@ -153,6 +153,12 @@ def _drop_false_handshake_error() -> None:
 
 def configure_logging(json_lines: bool, level: str) -> None:
     """JSON lines in production, plain text in development; uvicorn's own loggers included."""
+    # Neither format prints a record's thread, process or process name: not looking them
+    # up for every record (the logging module's documented switches for this) saves a
+    # few µs of each request's access line.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     root = logging.getLogger()
