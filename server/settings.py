@@ -143,7 +143,7 @@ class Settings(BaseSettings):
     # at once per process; the rest wait their turn, so a user's burst is spread over
     # time rather than over the other users (see server.limits.inflight).
     max_requests_in_flight_per_user: int = Field(default=8, ge=1)
-    max_requests_at_work_per_user: int = Field(default=2, ge=1)
+    max_requests_at_work_per_user: int = Field(default=1, ge=1)
     auth_refusal_delay_seconds: float = Field(default=1.0, ge=0, le=10)
     auth_refusals_held_per_network: int = Field(default=20, ge=1)
     max_tasks_per_user: int = Field(default=10_000, ge=1)

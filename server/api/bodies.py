@@ -20,6 +20,7 @@ from server.errors import (
     ValidationFailed,
     field_error,
 )
+from server.limits.inflight import IN_FLIGHT_STATE, Place
 
 if TYPE_CHECKING:
     pass
@@ -66,6 +67,9 @@ async def read_json(request: Request, accepted: frozenset[str]) -> Any:
         raise PayloadTooLarge(f"the body is over the {limit}-byte limit")
     chunks: list[bytes] = []
     size = 0
+    place: Place | None = request.scope.get("state", {}).get(IN_FLIGHT_STATE)
+    if place is not None:
+        place.pause_work()  # waiting for the client is no work (see server.limits.inflight)
     try:
         async with asyncio.timeout(settings.body_timeout_seconds):
             async for chunk in request.stream():
@@ -79,6 +83,8 @@ async def read_json(request: Request, accepted: frozenset[str]) -> Any:
             # The rest of the body may still come: this connection cannot carry another request.
             headers={"Connection": "close"},
         ) from None
+    if place is not None:
+        await place.resume_work()
     return parse_json(b"".join(chunks))
 
 

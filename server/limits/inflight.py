@@ -6,10 +6,11 @@ every other user's request would queue behind that burst. So each user has two b
 here, and past them its requests wait their turn holding nothing but their own
 connection — that user's burst is spread over time instead of over everyone:
 
-* **at work** (`MAX_REQUESTS_AT_WORK_PER_USER`, small): from authentication until the
-  response starts — the rate-limit check, the handler, its database statements. The
-  event loop then runs at most this many of one user's requests between another user's
-  steps.
+* **at work** (`MAX_REQUESTS_AT_WORK_PER_USER`, 1): from authentication until the
+  response starts — the rate-limit check, the handler, its database statements — except
+  while the request waits for its body to arrive (a phone uploading slowly holds up
+  none of its user's other requests). The event loop then runs one of a user's requests
+  at a time in this process, between other users' steps.
 * **in flight** (`MAX_REQUESTS_IN_FLIGHT_PER_USER`): from authentication until the
   response is sent. A response its client does not read keeps this place (and its
   body's memory) until the send timeout: one user's unread responses are bounded too,
@@ -68,6 +69,19 @@ class Place:
             self._gate.at_work.release()
             if not self._in_flight:
                 self._owner.forget_if_idle(self._user_id, self._gate)
+
+    def pause_work(self) -> None:
+        """While the request only waits for its client (its body still arriving), its
+        place at work is another request's to take."""
+        if self._working and self._in_flight:
+            self._working = False
+            self._gate.at_work.release()
+
+    async def resume_work(self) -> None:
+        """Back to work: wait for a place at work again (at once when one is free)."""
+        if not self._working and self._in_flight:
+            await self._gate.at_work.acquire()
+            self._working = True
 
     def leave(self) -> None:
         self.done_working()

@@ -2,7 +2,7 @@
 (MAX_REQUESTS_AT_WORK_PER_USER) at once are bounded per process: past the bounds its
 requests wait their turn while every other user is served, so one user's burst never
 takes every database connection. A real server; two requests whose bodies are still
-arriving hold the user's places."""
+arriving hold the user's places in flight (and none at work)."""
 
 from __future__ import annotations
 
@@ -149,3 +149,27 @@ async def test_a_refusal_held_back_holds_none_of_the_users_places(pg_url: str, a
         read = await asyncio.wait_for(http.get("/api/tasks"), 2)
         assert read.status_code == 200 and [t["title"] for t in read.json()["items"]] == ["a"]
         assert [(await task).status_code for task in refused] == [429, 429, 429]
+
+
+async def test_a_body_still_arriving_does_not_hold_up_the_users_other_requests(
+    pg_url: str, artifacts_dir: Path
+) -> None:
+    # One place at work: a create whose body is slow to come (a phone on a bad network)
+    # waits for it holding no place at work, so the same user's other requests go on.
+    env = {"DATABASE_URL": pg_url, "MAX_REQUESTS_AT_WORK_PER_USER": "1", "BODY_TIMEOUT_SECONDS": "30"}
+    user = User()
+    async with (
+        running(ServerProcess(env, artifacts_dir, "slow-body")) as (server,),
+        Wire(server.port) as slow,
+        httpx.AsyncClient(base_url=server.url, headers=user.headers, timeout=20) as http,
+    ):
+        await slow.send(
+            request("POST", "/api/tasks", user=user, headers=[JSON], body=b'{"title":', content_length=15)
+        )
+        await asyncio.sleep(0.3)  # its body has begun, and stalls
+        assert (await asyncio.wait_for(http.post("/api/tasks", json={"title": "fast"}), 5)).status_code == 201
+        assert (await asyncio.wait_for(http.get("/api/tasks"), 5)).status_code == 200
+        await slow.send(b' "s"}\n')  # 15 bytes in all
+        assert (await slow.response()).status == 201
+        titles = [t["title"] for t in (await http.get("/api/tasks")).json()["items"]]
+        assert sorted(titles) == ["fast", "s"]

@@ -71,3 +71,16 @@ async def test_a_request_cancelled_while_it_waits_gives_back_what_it_took() -> N
     b = await asyncio.wait_for(gate.enter("u"), 1)
     a.leave()
     b.leave()
+
+
+async def test_a_request_waiting_for_its_body_lets_the_users_next_request_work() -> None:
+    gate = InFlight(cap=8, at_work=1)
+    uploading = await gate.enter("u")
+    uploading.pause_work()  # its body is still on its way
+    reading = await asyncio.wait_for(gate.enter("u"), 1)  # works meanwhile
+    resuming = asyncio.create_task(uploading.resume_work())
+    assert await _waiting(resuming)  # the body is in: it waits for the place at work
+    reading.leave()
+    await asyncio.wait_for(resuming, 1)
+    uploading.leave()
+    assert gate.users() == 0
