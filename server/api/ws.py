@@ -220,7 +220,13 @@ class _Opening:
         self._place: Place | None = None
 
     async def work_for(self, svc: Services, user_id: str) -> None:
-        self._place = await svc.in_flight.enter(user_id, request=False)
+        # Waiting for the user's place is no work either: many sockets of one user
+        # reconnecting at once must not fill the openings bound while they queue.
+        self.pause()
+        try:
+            self._place = await svc.in_flight.enter(user_id, request=False)
+        finally:
+            self.resume()
 
     def stop_working(self) -> None:
         if self._place is not None:

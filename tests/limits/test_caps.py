@@ -142,6 +142,46 @@ async def test_sockets_opening_at_once_are_bounded_and_the_rest_told_when_to_com
         assert [r["message"] for r in server.log_records() if r.get("level") == "error"] == []
 
 
+async def test_one_users_sockets_waiting_their_turn_leave_the_openings_to_others(
+    pg_url: str, artifacts_dir: Path
+) -> None:
+    """A user's sockets open one at a time per process; those waiting for their turn hold
+    no place among the sockets opening, so another user's socket still opens."""
+    busy, other = User(), User()
+    env = {"DATABASE_URL": pg_url, "WS_MAX_OPENING": "2"}
+    async with running(ServerProcess(env, artifacts_dir, "openings-turn")) as (server,):
+        lock = await asyncpg.connect(pg_url)
+        opened: list[websockets.ClientConnection] = []
+        waiting: list[asyncio.Task[websockets.ClientConnection]] = []
+        try:
+            transaction = lock.transaction()
+            await transaction.start()
+            await lock.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+            resuming = f"{server.ws_url}?since=0"
+            # The busy user's first socket holds its turn, stuck at its catch-up read...
+            opened.append(await websockets.connect(resuming, additional_headers=busy.headers))
+            # ...and its next two wait for their turn, their handshakes unanswered.
+
+            async def connect() -> websockets.ClientConnection:
+                return await websockets.connect(resuming, additional_headers=busy.headers)
+
+            waiting = [asyncio.create_task(connect()) for _ in range(2)]
+            await asyncio.sleep(0.5)
+            assert not any(task.done() for task in waiting)
+            # One opening is taken, one is free: the other user's socket gets it.
+            opened.append(await websockets.connect(resuming, additional_headers=other.headers))
+            await transaction.rollback()
+            opened.extend([await asyncio.wait_for(task, 10) for task in waiting])
+            for ws in opened:
+                await hello(ws)
+        finally:
+            await lock.close()
+            for task in waiting:
+                task.cancel()
+            for ws in opened:
+                await ws.close()
+
+
 async def test_a_client_that_leaves_mid_handshake_is_no_error(pg_url: str, artifacts_dir: Path) -> None:
     """Clients that give up waiting for their handshake (a reconnect storm's timeouts) are
     logged as sockets closed 1006, not as failures with tracebacks."""
