@@ -136,7 +136,7 @@ def _pooled(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-async def _warm_up(ports: list[int], s: Sizes) -> None:
+async def _warm_up(ports: list[int]) -> None:
     """A server that has been serving a while, not one just started: many users' requests
     at once have grown its pools (a new PostgreSQL connection is a backend forked and a
     TLS attempt, tens of ms of CPU a burst would otherwise pay) and warmed its code."""
@@ -195,16 +195,17 @@ async def run_fairness(ctx: Context) -> list[Figure]:
         # would otherwise be taken from the servers and the victims, which a remote
         # client's is not. Niced, it still gets every core the others leave idle.
         worker = await Worker("flood", "bench.flood", ctx.log_dir, nice=FLOODER_NICE).start(stack)
-        await _warm_up(ports, s)
+        await _warm_up(ports)
         await _settle(pids)
         for flood in FLOODS:
-            hoarder = f"mallory-unread-{uuid.uuid4().hex[:8]}"
-            if flood.kind == "unread":  # one hoarder for every round: its reads stay in budget
+            # One hoarder for every round of the unread flood (its reads stay in budget);
+            # each round of the others starts from a fresh user, its whole budget at once.
+            hoarder = f"mallory-unread-{uuid.uuid4().hex[:8]}" if flood.kind == "unread" else None
+            if hoarder is not None:
                 await seed_hoarder(db, hoarder, s.fairness_unread_tasks)
             alone, flooded, settled, after = [], [], [], []
             for _round in range(s.fairness_rounds):
-                # Every other flood starts from a fresh user: its whole budget at once.
-                user = hoarder if flood.kind == "unread" else f"mallory-{flood.kind}-{uuid.uuid4().hex[:8]}"
+                user = hoarder or f"mallory-{flood.kind}-{uuid.uuid4().hex[:8]}"
                 call = partial(
                     worker.call, "flood", kind=flood.kind, ports=ports, user=user,
                     seconds=s.fairness_seconds + 0.5, connections=flood.connections(s),

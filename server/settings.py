@@ -137,13 +137,13 @@ class Settings(BaseSettings):
     # A refused request is answered after this long (at most its Retry-After): a client
     # retrying in a loop then sends one request per connection per this, not thousands.
     rate_limit_refusal_delay_seconds: float = Field(default=1.0, ge=0, le=10)
-    # Refused credentials (401, 4401) are answered this late, at most this many at once
-    # per client network (see server.limits.refusals).
     # One user's requests in flight (until sent) and at work (until the response starts)
     # at once per process; the rest wait their turn, so a user's burst is spread over
     # time rather than over the other users (see server.limits.inflight).
     max_requests_in_flight_per_user: int = Field(default=8, ge=1)
     max_requests_at_work_per_user: int = Field(default=1, ge=1)
+    # Refused credentials (401, 4401) are answered this late, at most this many at once
+    # per client network (see server.limits.refusals).
     auth_refusal_delay_seconds: float = Field(default=1.0, ge=0, le=10)
     auth_refusals_held_per_network: int = Field(default=20, ge=1)
     max_tasks_per_user: int = Field(default=10_000, ge=1)

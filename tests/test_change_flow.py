@@ -46,7 +46,7 @@ RETURNS = {
     ("server/api/edge.py", "send_with_fields"),
     ("server/api/tasks.py", "<lambda>"),  # the operation the handler picked, run by writes.perform
     ("server/limits/inflight.py", "done_working"),
-    ("server/limits/inflight.py", "pause_work"),  # the body is awaited holding no place at work
+    ("server/limits/inflight.py", "stop_working"),  # also while the body is awaited
     ("server/limits/inflight.py", "resume_work"),
     ("server/limits/inflight.py", "give_back"),
     ("server/limits/inflight.py", "leave"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -21,10 +21,6 @@ from server.errors import (
     field_error,
 )
 from server.limits.inflight import IN_FLIGHT_STATE, Place
-
-if TYPE_CHECKING:
-    pass
-
 
 JSON_TYPES = frozenset({"application/json"})
 
@@ -69,7 +65,7 @@ async def read_json(request: Request, accepted: frozenset[str]) -> Any:
     size = 0
     place: Place | None = request.scope.get("state", {}).get(IN_FLIGHT_STATE)
     if place is not None:
-        place.pause_work()  # waiting for the client is no work (see server.limits.inflight)
+        place.stop_working()  # waiting for the client is no work (see server.limits.inflight)
     try:
         async with asyncio.timeout(settings.body_timeout_seconds):
             async for chunk in request.stream():

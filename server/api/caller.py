@@ -5,7 +5,6 @@ answered late (`server.limits.refusals`)."""
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
 
@@ -20,9 +19,6 @@ from server.errors import (
 from server.limits.inflight import IN_FLIGHT_STATE, give_back
 from server.limits.ratelimit import Budget
 from server.users import ensure_user
-
-if TYPE_CHECKING:
-    pass
 
 
 def client_network(host: str) -> str:

@@ -34,7 +34,7 @@ def done_working(state: MutableMapping[str, Any]) -> None:
     """The request's response has started: give back its place at work, if it holds one."""
     place = state.get(IN_FLIGHT_STATE)
     if place is not None:
-        place.done_working()
+        place.stop_working()
 
 
 def give_back(state: MutableMapping[str, Any]) -> None:
@@ -63,19 +63,14 @@ class Place:
         self._owner, self._user_id, self._gate = owner, user_id, gate
         self._in_flight, self._working = in_flight, True
 
-    def done_working(self) -> None:
+    def stop_working(self) -> None:
+        """Give back the place at work: the response has started, or the request only
+        waits for its client (its body still arriving; `resume_work` when it is in)."""
         if self._working:
             self._working = False
             self._gate.at_work.release()
             if not self._in_flight:
                 self._owner.forget_if_idle(self._user_id, self._gate)
-
-    def pause_work(self) -> None:
-        """While the request only waits for its client (its body still arriving), its
-        place at work is another request's to take."""
-        if self._working and self._in_flight:
-            self._working = False
-            self._gate.at_work.release()
 
     async def resume_work(self) -> None:
         """Back to work: wait for a place at work again (at once when one is free)."""
@@ -84,7 +79,7 @@ class Place:
             self._working = True
 
     def leave(self) -> None:
-        self.done_working()
+        self.stop_working()
         if self._in_flight:
             self._in_flight = False
             self._gate.in_flight.release()

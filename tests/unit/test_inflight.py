@@ -20,7 +20,7 @@ async def test_past_the_bound_at_work_a_users_request_waits_and_others_do_not() 
     assert await _waiting(third)
     other = await asyncio.wait_for(gate.enter("other"), 1)  # another user: at once
     # A response that has started (only sending left) lets the next one work.
-    first.done_working()
+    first.stop_working()
     place = await asyncio.wait_for(third, 1)
     for p in (place, second, first, other):
         p.leave()
@@ -31,7 +31,7 @@ async def test_responses_being_sent_hold_only_places_in_flight() -> None:
     sending = []
     for _ in range(3):  # three responses nobody reads: each done working, still in flight
         p = await asyncio.wait_for(gate.enter("hoarder"), 1)
-        p.done_working()
+        p.stop_working()
         sending.append(p)
     fourth = asyncio.create_task(gate.enter("hoarder"))
     assert await _waiting(fourth)  # the in-flight bound: unread responses are bounded
@@ -45,7 +45,7 @@ async def test_responses_being_sent_hold_only_places_in_flight() -> None:
 async def test_a_stream_opening_holds_a_place_at_work_only() -> None:
     gate = InFlight(cap=1, at_work=1)
     request = await gate.enter("u")
-    request.done_working()  # sending: its one place in flight is still held
+    request.stop_working()  # sending: its one place in flight is still held
     stream = await asyncio.wait_for(gate.enter("u", request=False), 1)
     waiting = asyncio.create_task(gate.enter("u", request=False))
     assert await _waiting(waiting)  # the stream's place at work is taken
@@ -62,12 +62,12 @@ async def test_a_request_cancelled_while_it_waits_gives_back_what_it_took() -> N
     assert await _waiting(waiting)
     waiting.cancel()
     await asyncio.gather(waiting, return_exceptions=True)
-    working.done_working()
+    working.stop_working()
     working.leave()
     assert gate.users() == 0
     # Both places are free again: two more requests get in flight.
     a = await gate.enter("u")
-    a.done_working()
+    a.stop_working()
     b = await asyncio.wait_for(gate.enter("u"), 1)
     a.leave()
     b.leave()
@@ -76,7 +76,7 @@ async def test_a_request_cancelled_while_it_waits_gives_back_what_it_took() -> N
 async def test_a_request_waiting_for_its_body_lets_the_users_next_request_work() -> None:
     gate = InFlight(cap=8, at_work=1)
     uploading = await gate.enter("u")
-    uploading.pause_work()  # its body is still on its way
+    uploading.stop_working()  # its body is still on its way
     reading = await asyncio.wait_for(gate.enter("u"), 1)  # works meanwhile
     resuming = asyncio.create_task(uploading.resume_work())
     assert await _waiting(resuming)  # the body is in: it waits for the place at work
