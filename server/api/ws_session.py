@@ -218,21 +218,31 @@ class Session:
             # Every message counts, valid or not: its cost is in the receiving.
             if not self._budget.take():
                 raise Closed(CloseCode.TOO_MANY_SOCKETS, "too many messages on this socket")
-            # Frames already received are handled without suspending: yield to the
-            # other connections between them, as a request would between reads.
-            await asyncio.sleep(0)
+            # Handled at the user's place at work, as a request is: a user's many sockets
+            # sending at once take one turn in this process, not one each, between other
+            # users' steps (server.limits.inflight).
+            place = await self.svc.in_flight.enter(self.principal.user_id, request=False)
             try:
-                message = json.loads(text)
-            except (ValueError, RecursionError):
-                await self._error("invalid_json", "the message is not valid JSON")
-                continue
-            kind = message.get("type") if isinstance(message, dict) else None
-            if kind == "ping":
-                await self.ws.send_text('{"type":"pong"}')
-            elif kind == "auth":
-                await self._refresh(message.get("token"))
-            else:
-                await self._error("unknown_type", "expected a message of type ping or auth")
+                # A message already received is handled without suspending: yield to
+                # the other connections first, as a request would between reads.
+                await asyncio.sleep(0)
+                await self._handle(text)
+            finally:
+                place.stop_working()
+
+    async def _handle(self, text: str) -> None:
+        try:
+            message = json.loads(text)
+        except (ValueError, RecursionError):
+            await self._error("invalid_json", "the message is not valid JSON")
+            return
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "ping":
+            await self.ws.send_text('{"type":"pong"}')
+        elif kind == "auth":
+            await self._refresh(message.get("token"))
+        else:
+            await self._error("unknown_type", "expected a message of type ping or auth")
 
     async def _refresh(self, token: Any) -> None:
         # A refused token closes the socket (4401), as it would a request: retried for

@@ -17,7 +17,9 @@ connection — that user's burst is spread over time instead of over everyone:
   without holding up the same user's other requests.
 
 Streams (sockets, SSE, parked long-polls) hold a place at work only while they open
-(authentication and the catch-up), and none while they wait for events.
+(authentication and the catch-up), and none while they wait for events; a message a
+socket sends holds one while it is handled, so a user's many sockets sending at once
+take one turn between other users' steps, not one each.
 """
 
 from __future__ import annotations
