@@ -182,6 +182,44 @@ async def test_one_users_sockets_waiting_their_turn_leave_the_openings_to_others
                 await ws.close()
 
 
+async def test_a_users_socket_messages_take_that_users_turn_and_no_one_elses(
+    pg_url: str, artifacts_dir: Path
+) -> None:
+    """A message a socket sends is handled at its user's place at work, like a request:
+    while that user's other socket holds the place (stuck at its catch-up), the ping
+    waits; another user's ping is answered at once."""
+    busy, other = User(), User()
+    env = {"DATABASE_URL": pg_url}
+    async with running(ServerProcess(env, artifacts_dir, "message-turn")) as (server,):
+        live = await websockets.connect(server.ws_url, additional_headers=busy.headers)
+        bystander = await websockets.connect(server.ws_url, additional_headers=other.headers)
+        lock = await asyncpg.connect(pg_url)
+        stuck: websockets.ClientConnection | None = None
+        try:
+            await hello(live)
+            await hello(bystander)
+            transaction = lock.transaction()
+            await transaction.start()
+            await lock.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+            # The busy user's second socket takes its turn and sticks at its catch-up.
+            stuck = await websockets.connect(f"{server.ws_url}?since=0", additional_headers=busy.headers)
+            await asyncio.sleep(0.3)
+            await live.send('{"type":"ping"}')
+            pong = asyncio.create_task(live.recv())
+            await bystander.send('{"type":"ping"}')
+            assert json.loads(await asyncio.wait_for(bystander.recv(), 5)) == {"type": "pong"}
+            await asyncio.sleep(0.5)
+            assert not pong.done()  # the busy user's ping waits for that user's turn
+            await transaction.rollback()
+            assert json.loads(await asyncio.wait_for(pong, 10)) == {"type": "pong"}
+            await hello(stuck)
+        finally:
+            await lock.close()
+            for ws in (live, bystander, stuck):
+                if ws is not None:
+                    await ws.close()
+
+
 async def test_a_client_that_leaves_mid_handshake_is_no_error(pg_url: str, artifacts_dir: Path) -> None:
     """Clients that give up waiting for their handshake (a reconnect storm's timeouts) are
     logged as sockets closed 1006, not as failures with tracebacks."""
