@@ -14,7 +14,7 @@ from server.errors import BadRequest, ValidationFailed, field_error
 from server.limits.inflight import give_back
 from server.limits.ratelimit import Budget
 from server.realtime.hub import StreamLost, StreamOverflow
-from server.realtime.log import events_since, log_window
+from server.realtime.log import event_bodies_within, log_window
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -66,21 +66,21 @@ async def changes_endpoint(request: Request) -> Response:
     return Response(page, media_type="application/json")
 
 
-async def _page(request: Request, user_id: str, since: int, limit: int) -> str | None:
+async def _page(request: Request, user_id: str, since: int, limit: int) -> bytes | None:
     """The response body, or None when there is nothing after `since` yet."""
     async with services(request).db.snapshot() as conn:
         window = await log_window(conn, user_id)
         if not window.can_resume(since):
-            return f'{{"events":[],"seq":{window.head},"resync":true}}'
+            return b'{"events":[],"seq":%d,"resync":true}' % window.head
         max_bytes = services(request).settings.max_page_bytes
-        rows = await events_since(conn, user_id, since, limit=limit, max_bytes=max_bytes)
-    if not rows:
+        bodies = await event_bodies_within(conn, user_id, since, limit=limit, max_bytes=max_bytes)
+    if not bodies:
         return None
     # The bodies are stored as the exact JSON every transport sends: no re-encoding.
-    return f'{{"events":[{",".join(event.body for event in rows)}],"seq":{window.head},"resync":false}}'
+    return b'{"events":[' + b",".join(bodies) + b'],"seq":%d,"resync":false}' % window.head
 
 
-async def _empty(request: Request, user_id: str) -> str:
+async def _empty(request: Request, user_id: str) -> bytes:
     async with services(request).db.snapshot() as conn:
         window = await log_window(conn, user_id)
-    return f'{{"events":[],"seq":{window.head},"resync":false}}'
+    return b'{"events":[],"seq":%d,"resync":false}' % window.head

@@ -45,6 +45,13 @@ def octet_length(text: sa.ColumnElement[str], dialect: str) -> sa.ColumnElement[
     return sa.func.length(sa.cast(text, sa.LargeBinary))
 
 
+def utf8_bytes(text: sa.ColumnElement[str], dialect: str) -> sa.ColumnElement[bytes]:
+    """`text` as its UTF-8 bytes, which the driver hands over without decoding."""
+    if dialect == "postgresql":
+        return sa.func.convert_to(text, sa.literal_column("'UTF8'"), type_=sa.LargeBinary)
+    return sa.cast(text, sa.LargeBinary)  # SQLite keeps text as UTF-8: its blob is those bytes
+
+
 @cache
 def _next_seq_statement(dialect: str, counted: bool = False, within_quota: bool = False) -> sa.Executable:
     values: dict[str, Any] = {"id": sa.bindparam("user_id"), "seq": 1, "created_at": sa.bindparam("now")}
@@ -193,9 +200,9 @@ def _events_since_within(dialect: str) -> sa.Select[Any]:
     size = octet_length(events.c.body, dialect)
     page = _EVENTS_SINCE.add_columns(size.label("size")).subquery()
     through = sa.func.sum(page.c.size).over(order_by=page.c.seq).label("through")
-    sized = sa.select(page.c.seq, page.c.body, page.c.at, page.c.size, through).subquery()
+    sized = sa.select(page.c.seq, page.c.body, page.c.size, through).subquery()
     return (
-        sa.select(sized.c.seq, sized.c.body, sized.c.at)
+        sa.select(utf8_bytes(sized.c.body, dialect).label("body"))
         .where(sized.c.through - sized.c.size < sa.bindparam("max_bytes", type_=sa.BigInteger))
         .order_by(sized.c.seq)
     )
@@ -208,23 +215,34 @@ async def events_since(
     *,
     upto: int | None = None,
     limit: int = 1000,
-    max_bytes: int | None = None,
 ) -> list[LoggedEvent]:
-    """The user's events after `after` (and at most `upto`), oldest first; with
-    `max_bytes`, only as many as fit in about that much event text (at least one)."""
+    """The user's events after `after` (and at most `upto`), oldest first."""
     values = {
         "user_id": user_id,
         "after": after,
         "upto": _NO_UPPER_BOUND if upto is None else upto,
         "limit": limit,
     }
-    if max_bytes is None:
-        stmt: sa.Executable = _EVENTS_SINCE
-    else:
-        stmt = _events_since_within(conn.dialect)
-        values["max_bytes"] = max_bytes
-    rows = await conn.fetch(stmt, values)
+    rows = await conn.fetch(_EVENTS_SINCE, values)
     return [LoggedEvent(int(row["seq"]), row["body"], _utc(row["at"])) for row in rows]
+
+
+async def event_bodies_within(
+    conn: Conn, user_id: str, after: int, *, limit: int, max_bytes: int
+) -> list[bytes]:
+    """The JSON of the user's events after `after`, oldest first, as many as fit in
+    about `max_bytes` (at least one), as UTF-8 bytes: a page of the changes feed is
+    these joined, and text read as text would be decoded here only to be encoded again
+    (two passes over up to a MiB, on the event loop)."""
+    values = {
+        "user_id": user_id,
+        "after": after,
+        "upto": _NO_UPPER_BOUND,
+        "limit": limit,
+        "max_bytes": max_bytes,
+    }
+    rows = await conn.fetch(_events_since_within(conn.dialect), values)
+    return [bytes(row["body"]) for row in rows]
 
 
 def _utc(at: datetime) -> datetime:
