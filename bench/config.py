@@ -53,7 +53,7 @@ class Sizes:
     # Rounds: each flood runs this many times, each time from a fresh flooding user,
     # each after a phase alone; a figure is the p99 over every round's samples (one
     # round of 200 samples puts a p99 on its second-slowest sample).
-    fairness_rounds: int = 4
+    fairness_rounds: int = 8
     fairness_seconds: float = 10.0
     fairness_victims: int = 4
     fairness_rate: float = 5.0
