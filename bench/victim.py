@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 import uuid
 from typing import Any
@@ -70,6 +71,11 @@ class Victim:
         """`rate` creates and as many reads per second for `seconds`, then the last echoes."""
         watcher = asyncio.create_task(self._watch())
         try:
+            # Each victim's pace starts at a random point of its period: victims in step
+            # would all send at the same instants (a moment that slows the machine would
+            # hit every victim's sample at once), and all at the flood's very first
+            # millisecond, which their samples would then weigh fifty times over.
+            await asyncio.sleep(random.uniform(0, 1 / rate))
             start, n = time.monotonic(), 0
             while time.monotonic() - start < seconds:
                 t0 = time.monotonic()
