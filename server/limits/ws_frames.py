@@ -39,11 +39,12 @@ def frame_length(data: bytes | bytearray) -> int | None:
 class FrameFeed:
     """Received bytes not yet given to the parser, and how to cut the next chunk."""
 
-    __slots__ = ("_drop", "_in_frames", "_rest", "pending")
+    __slots__ = ("_drop", "_head_tail", "_in_frames", "_rest", "pending")
 
     def __init__(self) -> None:
         self.pending = bytearray()
         self._in_frames = False  # the handshake request comes first
+        self._head_tail = b""  # its last bytes fed so far: its end may span two reads
         self._rest = 0  # bytes of the current frame not cut yet
         self._drop = False  # the current frame is dropped, not fed
 
@@ -62,10 +63,16 @@ class FrameFeed:
         frames other than a close frame are dropped here, unparsed."""
         pending = self.pending
         if not self._in_frames:
-            end = pending.find(_END_OF_HEAD)
-            cut = len(pending) if end < 0 else end + len(_END_OF_HEAD)
+            seen = len(self._head_tail)
+            end = (self._head_tail + pending[: len(_END_OF_HEAD)]).find(_END_OF_HEAD)
+            if end < 0:
+                end = pending.find(_END_OF_HEAD)
+                end = end if end < 0 else end + seen
+            cut = len(pending) if end < 0 else end + len(_END_OF_HEAD) - seen
             self._in_frames = end >= 0
-            return self._cut(cut)
+            chunk = self._cut(cut)
+            self._head_tail = (self._head_tail + chunk)[-(len(_END_OF_HEAD) - 1) :]
+            return chunk
         while pending:
             if self._rest == 0:
                 length = frame_length(pending)

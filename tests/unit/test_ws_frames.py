@@ -54,6 +54,18 @@ def test_the_handshake_then_one_frame_per_chunk() -> None:
     assert not feed.pending
 
 
+@pytest.mark.parametrize("cut", range(1, len(HEAD)))
+def test_a_handshake_split_anywhere_still_ends_where_it_ends(cut: int) -> None:
+    ping = text(b'{"type":"ping"}')
+    feed = FrameFeed()
+    feed.add(HEAD[:cut])
+    fed = drain(feed)
+    feed.add(HEAD[cut:] + ping + ping)
+    fed += drain(feed)
+    assert b"".join(fed) == HEAD + ping + ping
+    assert fed[-2:] == [ping, ping]  # after the handshake, one frame per chunk
+
+
 def test_a_frame_arriving_in_pieces_is_fed_as_it_comes() -> None:
     big, small = text(b"y" * 70_000), text(b"z")
     feed = FrameFeed()
