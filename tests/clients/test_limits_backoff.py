@@ -4,6 +4,8 @@ said — plus jitter — instead of hammering it at its own fast backoff."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import httpx
@@ -32,19 +34,26 @@ async def test_a_refused_reconnect_waits_for_retry_after(
     async with (
         running(ServerProcess(env, artifacts_dir, f"backoff-{transport}")) as (server,),
         Netcut(server.port) as cut,
-        TasksyncClient(cut.url, user.token, backoff=FAST) as client,
-        LiveTasks(client, transport=transport, backoff=FAST) as live,  # type: ignore[arg-type]
     ):
-        await live.wait_until(lambda m: m.connected, timeout=WAIT)
-        # The link drops and comes straight back: the reconnect finds the budget spent.
-        await cut.refuse()
-        await live.wait_until(lambda m: not m.connected, timeout=WAIT)
-        await cut.restore()
-        await live.wait_until(lambda m: m.connected, timeout=WAIT)
-        refused = await metric(server.url, "tasksync_rate_limited_total", budget="streams")
-        # At its own backoff (0.05-0.5 s) it would have been refused several times over
-        # the 4-second window; waiting as told, once (twice if the window turned meanwhile).
-        assert 1 <= refused <= 2, refused
+        # The budget's windows start at multiples of 4 s of the clock, and a sliding-window
+        # counter weighs the last window's open by how much of it still overlaps: a
+        # reconnect just past a window's start would already fit. Open just after one, so
+        # the open and the reconnect (a second or so later) fall in one window.
+        await asyncio.sleep(4 - time.time() % 4 + 0.05)
+        async with (
+            TasksyncClient(cut.url, user.token, backoff=FAST) as client,
+            LiveTasks(client, transport=transport, backoff=FAST) as live,  # type: ignore[arg-type]
+        ):
+            await live.wait_until(lambda m: m.connected, timeout=WAIT)
+            # The link drops and comes straight back: the reconnect finds the budget spent.
+            await cut.refuse()
+            await live.wait_until(lambda m: not m.connected, timeout=WAIT)
+            await cut.restore()
+            await live.wait_until(lambda m: m.connected, timeout=WAIT)
+            refused = await metric(server.url, "tasksync_rate_limited_total", budget="streams")
+            # At its own backoff (0.05-0.5 s) it would have been refused several times over
+            # the 4-second window; waiting as told, once (twice if the window turned meanwhile).
+            assert 1 <= refused <= 2, refused
 
 
 def test_the_wait_the_server_names() -> None:
