@@ -63,12 +63,8 @@ class FrameFeed:
         frames other than a close frame are dropped here, unparsed."""
         pending = self.pending
         if not self._in_frames:
-            seen = len(self._head_tail)
-            end = (self._head_tail + pending[: len(_END_OF_HEAD)]).find(_END_OF_HEAD)
-            if end < 0:
-                end = pending.find(_END_OF_HEAD)
-                end = end if end < 0 else end + seen
-            cut = len(pending) if end < 0 else end + len(_END_OF_HEAD) - seen
+            end = (self._head_tail + pending).find(_END_OF_HEAD)
+            cut = len(pending) if end < 0 else end + len(_END_OF_HEAD) - len(self._head_tail)
             self._in_frames = end >= 0
             chunk = self._cut(cut)
             self._head_tail = (self._head_tail + chunk)[-(len(_END_OF_HEAD) - 1) :]

@@ -94,6 +94,4 @@ class GuardedWebSocketsProtocol(WebSocketsSansIOProtocol):
         chunk = self._frames.next_chunk(closing)
         if chunk:
             super().data_received(chunk)
-        if self._frames.ready():
-            self._feeding = True
-            self.loop.call_soon(self._feed_one)
+        self._resume_feeding()
