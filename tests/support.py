@@ -109,6 +109,15 @@ async def wait_until(
         await asyncio.sleep(interval)
 
 
+async def window_start(seconds: float) -> None:
+    """Return just after a window of a `seconds`-long rate budget begins. The budgets'
+    windows start at multiples of their length on the clock, and a sliding-window
+    counter weighs the last window's hits by how much of it still overlaps: a request
+    just past a window's start fits again. A test that must see a refusal makes its
+    requests from here, so they fall in one window (a slow machine's too)."""
+    await asyncio.sleep(seconds - time.time() % seconds + 0.05)
+
+
 async def past(deadline: float) -> None:
     """Return once the wall clock is past `deadline` (a Unix time, such as a token's
     `exp`). For scenarios that are about time passing; never to wait for an event."""

@@ -4,8 +4,6 @@ said — plus jitter — instead of hammering it at its own fast backoff."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +13,7 @@ from tasksync_client.errors import api_error, server_wait
 
 from tests.clients.conftest import FAST, SERVER_ENV
 from tests.netcut import Netcut
-from tests.support import ServerProcess, User, metric, running
+from tests.support import ServerProcess, User, metric, running, window_start
 
 WAIT = 30.0
 
@@ -35,11 +33,7 @@ async def test_a_refused_reconnect_waits_for_retry_after(
         running(ServerProcess(env, artifacts_dir, f"backoff-{transport}")) as (server,),
         Netcut(server.port) as cut,
     ):
-        # The budget's windows start at multiples of 4 s of the clock, and a sliding-window
-        # counter weighs the last window's open by how much of it still overlaps: a
-        # reconnect just past a window's start would already fit. Open just after one, so
-        # the open and the reconnect (a second or so later) fall in one window.
-        await asyncio.sleep(4 - time.time() % 4 + 0.05)
+        await window_start(4)  # the open and the reconnect in one window of the budget
         async with (
             TasksyncClient(cut.url, user.token, backoff=FAST) as client,
             LiveTasks(client, transport=transport, backoff=FAST) as live,  # type: ignore[arg-type]

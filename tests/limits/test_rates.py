@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 
 import httpx
 import pytest
 
 from tests.api.helpers import assert_problem, create, list_ids
 from tests.conftest import AppFactory
-from tests.support import User
+from tests.support import User, window_start
 
 RATE_LIMIT = re.compile(r'^"(?P<name>\w+)";r=(?P<r>\d+);t=(?P<t>\d+)$')
 
@@ -127,11 +126,7 @@ async def test_budgets_with_the_same_limit_count_apart(app_factory: AppFactory, 
 
 async def test_after_retry_after_the_budget_is_back(app_factory: AppFactory, user: User) -> None:
     client = await app_factory(rate_limit_writes="2/2 seconds", rate_limit_refusal_delay_seconds=0)
-    # The budget's windows start at multiples of 2 s of the clock, and a sliding-window
-    # counter weighs the last window's hits by how much of it still overlaps: a third
-    # create just past a window's start would already fit. Start just after one, so the
-    # three creates (a slow machine's too) fall in one window.
-    await asyncio.sleep(2 - time.time() % 2 + 0.05)
+    await window_start(2)  # the three creates in one window of the budget
     for _ in range(2):
         assert (await client.post("/api/tasks", json={"title": "x"}, headers=user.headers)).status_code == 201
     refused = await client.post("/api/tasks", json={"title": "x"}, headers=user.headers)
