@@ -1,12 +1,13 @@
 """Per-user request rates: writes, reads and stream opens, each its own budget.
 
 The algorithm is the `limits` library's sliding-window counter, stored in Redis (its
-RedisStorage) to share budgets across processes, or per process in
-`server.limits.ratelimit_local`; this module picks the budget for a request, turns the verdict into
-the IETF `RateLimit` / `RateLimit-Policy` header fields (draft-ietf-httpapi-ratelimit-
-headers) and `Retry-After`, and keeps a Redis outage from turning into refused requests:
-while the shared store cannot be reached, each process counts on its own (one log line
-per outage), and it tries the shared store again after a short pause.
+RedisStorage, through the library's strategy) to share budgets across processes, or per
+process in `server.limits.ratelimit_local` (in one step, with the same arithmetic). This
+module picks the budget for a request, turns the verdict into the IETF `RateLimit` /
+`RateLimit-Policy` header fields (draft-ietf-httpapi-ratelimit-headers) and
+`Retry-After`, and keeps a Redis outage from turning into refused requests: while the
+shared store cannot be reached, each process counts on its own (one log line per
+outage), and it tries the shared store again after a short pause.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ class RateLimiter:
             Budget.READS: limits.parse(settings.rate_limit_reads),
             Budget.STREAMS: limits.parse(settings.rate_limit_stream_opens),
         }
-        self._local = SlidingWindowCounterRateLimiter(LocalWindows())
+        self._local = LocalWindows()
         self._shared: SlidingWindowCounterRateLimiter | None = None
         self._pool: redis.asyncio.ConnectionPool | None = None
         url = shared_store_url(settings)
@@ -173,9 +174,7 @@ class RateLimiter:
                         "rate-limit store unreachable, limits are per process until it returns: %s", exc
                     )
                 self._shared_down_until = time.monotonic() + _RETRY_SHARED_SECONDS
-        allowed = await self._local.hit(item, budget.value, user_id)
-        stats = await self._local.get_window_stats(item, budget.value, user_id)
-        return allowed, stats.remaining, stats.reset_time
+        return self._local.hit_with_stats(item.key_for(budget.value, user_id), item.amount, item.get_expiry())
 
     async def _hold(self, verdict: Verdict) -> None:
         """Wait a little before a refused request is answered (at most its Retry-After).
