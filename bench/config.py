@@ -28,7 +28,7 @@ class Sizes:
     rest_connections: int = 100
     rest_seconds: float = 10.0
     rest_warmup_seconds: float = 3.0
-    rest_rounds: int = 2
+    rest_rounds: int = 4
     # Fan-out: users with one socket on each server process, REST writes per second,
     # seconds per side (the ceiling's round, then the server's).
     fanout_users: int = 400
