@@ -94,6 +94,9 @@ _BY_PATH: tuple[tuple[str, str], ...] = (
 # Functions that are not their module's category.
 _BY_FUNCTION: dict[tuple[str, str], str] = {
     ("server/runtime/observability.py", "JsonFormatter.format"): LOGGING,
+    ("server/runtime/observability.py", "JsonFormatter.line"): LOGGING,
+    ("server/runtime/observability.py", "JsonLinesHandler.sole_handler_of"): LOGGING,
+    ("server/runtime/observability.py", "JsonLinesHandler.write_line"): LOGGING,
     ("server/runtime/observability.py", "log_request"): LOGGING,  # the metric inside is its own category
     ("server/schemas.py", "utc_iso"): JSON,
     ("server/tasks/listing.py", "encode_cursor"): JSON,
