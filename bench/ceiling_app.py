@@ -3,12 +3,17 @@ with exactly the uvicorn settings `python -m server serve` uses (`main()` captur
 keyword arguments `server.__main__._serve` passes to `uvicorn.run`).
 
 * `GET /api/tasks` — an HS256 check with the standard library (`hmac` + base64, no
-  PyJWT), ONE indexed `SELECT` of the caller's newest tasks (the user row joined to its
-  page, so the head `seq` comes in the same snapshot) on a raw asyncpg pool, and
-  `orjson` to `{"items", "seq", "next_cursor"}`.
-* `POST /api/tasks` — the same check, then ONE autocommit statement (a CTE) that bumps
-  the user's seq, inserts the task, inserts the event row and calls `pg_notify` (with
-  the event itself as the payload, so a listener needs no read), then `201` with the task.
+  PyJWT), the read counted against the caller's rate (a fixed window), ONE indexed
+  `SELECT` of the caller's newest tasks (the user row joined to its page, so the head
+  `seq` comes in the same snapshot) on a raw asyncpg pool, and `orjson` to
+  `{"items", "seq", "next_cursor"}`.
+* `POST /api/tasks` — the same check and a write counted against its rate, the body's
+  size bound, then ONE autocommit statement (a CTE) that bumps the user's seq and task
+  count (refused past the quota), inserts the task, inserts the event row and calls
+  `pg_notify` (with the event itself as the payload, so a listener needs no read), then
+  `201` with the task, its `ETag` and `Tasksync-Seq`. The contract asks every create for
+  each of these (429, 413, 403 and the two header fields); the ceiling did none of the
+  four until 2026-12-06.
 * `WS /ws` — check the header token, accept, send a hello, then only read (answering
   pings, which is how the benchmark proves a socket is alive). With a database, the
   process LISTENs on the channel of every user with a socket here and sends each
@@ -35,6 +40,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
+import limits
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -61,25 +67,49 @@ LIST = (
     " FROM users LEFT OUTER JOIN tasks ON tasks.user_id = users.id"
     " WHERE users.id = $1 ORDER BY tasks.created_seq DESC LIMIT $2"
 )
-# ONE autocommit statement for a create: seq, task, event, notification. The event
-# body is '{"seq":N,' + the rest, serialised here; its `at` is the create's stamp.
+# ONE autocommit statement for a create: seq and task count (no row past the quota: 403),
+# task, event, notification. The event body is '{"seq":N,' + the rest, serialised here;
+# its `at` is the create's stamp. It returns the seq, for `Tasksync-Seq`.
 CREATE = (
     "WITH u AS ("
-    " INSERT INTO users (id, seq, created_at) VALUES ($1, 1, $2)"
-    " ON CONFLICT (id) DO UPDATE SET seq = users.seq + 1 RETURNING seq"
+    " INSERT INTO users (id, seq, task_count, created_at) VALUES ($1, 1, 1, $2)"
+    " ON CONFLICT (id) DO UPDATE SET seq = users.seq + 1, task_count = users.task_count + 1"
+    " WHERE users.task_count + 1 <= $9 RETURNING seq"
     "), t AS ("
     f" INSERT INTO tasks ({COLUMNS})"
     " SELECT $3, $1, $4, $5, $6, false, NULL, $2, $2, 1, u.seq FROM u"
     "), e AS ("
     " INSERT INTO events (user_id, seq, type, task_id, body, at)"
     " SELECT $1, u.seq, 'task.created', $3, '{\"seq\":' || u.seq::text || ',' || $7::text, $2 FROM u"
-    " RETURNING body"
-    ") SELECT pg_notify($8, e.body) FROM e"
+    " RETURNING seq, body"
+    ") SELECT e.seq, pg_notify($8, e.body) FROM e"
 )
 # The same statements without the notification: what the database itself commits through
 # the least code. PostgreSQL serialises the commits of transactions that NOTIFY behind
 # one lock, so the write ceiling above is already below this one (`CEILING_NOTIFY=0`).
-CREATE_QUIET = CREATE.replace(") SELECT pg_notify($8, e.body) FROM e", ") SELECT $8::text, e.body FROM e")
+CREATE_QUIET = CREATE.replace("pg_notify($8, e.body)", "$8::text")
+assert CREATE_QUIET != CREATE
+
+# The contract's per-user request rates (`RATE_LIMIT_WRITES`/`_READS`, the server's
+# settings), counted the least way: fixed windows, every count dropped when one ends.
+WRITES = limits.parse(os.environ.get("RATE_LIMIT_WRITES", "100/10 seconds"))
+READS = limits.parse(os.environ.get("RATE_LIMIT_READS", "300/10 seconds"))
+# The contract's body bound and tasks held (the server's defaults).
+MAX_BODY_BYTES = int(os.environ.get("MAX_BODY_BYTES", str(1024 * 1024)))
+MAX_TASKS = int(os.environ.get("MAX_TASKS_PER_USER", "10000"))
+counts: dict[tuple[str, bool], int] = {}
+counted_window: list[int] = [0]
+
+
+def over_rate(user: str, write: bool) -> bool:
+    item = WRITES if write else READS
+    window = int(time.time() // item.get_expiry())
+    if window != counted_window[0]:
+        counts.clear()
+        counted_window[0] = window
+    n = counts[(user, write)] = counts.get((user, write), 0) + 1
+    return n > item.amount
+
 
 NOTIFY = os.environ.get("CEILING_NOTIFY", "1") != "0"
 pool: asyncpg.Pool | None = None
@@ -155,6 +185,8 @@ async def list_tasks(request: Request) -> Response:
     user = user_of(request.headers.get("authorization"))
     if user is None:
         return Response(status_code=401)
+    if over_rate(user, write=False):
+        return Response(status_code=429, headers={"Retry-After": "1"})
     assert pool is not None
     rows = await pool.fetch(LIST, user, PAGE + 1)
     body = {
@@ -169,8 +201,13 @@ async def create_task(request: Request) -> Response:
     user = user_of(request.headers.get("authorization"))
     if user is None:
         return Response(status_code=401)
+    if over_rate(user, write=True):
+        return Response(status_code=429, headers={"Retry-After": "1"})
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        return Response(status_code=413)
     try:
-        fields = orjson.loads(await request.body())
+        fields = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return Response(status_code=400)
     title = fields.get("title") if isinstance(fields, dict) else None
@@ -201,9 +238,12 @@ async def create_task(request: Request) -> Response:
         description,
         rest[1:].decode(),
         channel_for(user),
+        MAX_TASKS,
     )
-    await pool.execute(CREATE if NOTIFY else CREATE_QUIET, *args)
-    return json_response(task, 201, {"ETag": '"1"'})
+    seq = await pool.fetchval(CREATE if NOTIFY else CREATE_QUIET, *args)
+    if seq is None:
+        return Response(status_code=403)
+    return json_response(task, 201, {"ETag": '"1"', "Tasksync-Seq": str(seq)})
 
 
 def _notified(_conn: object, _pid: int, channel: str, payload: str) -> None:
