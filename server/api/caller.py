@@ -84,7 +84,10 @@ async def spend(conn: HTTPConnection, svc: Services, budget: Budget, user_id: st
             f"retry in {verdict.reset_seconds} s",
             headers=verdict.headers(),
         )
-    fields: dict[str, str] = state.setdefault(RATE_LIMIT_STATE, {})
+    fields: dict[str, str] | None = state.get(RATE_LIMIT_STATE)
+    if fields is None:
+        state[RATE_LIMIT_STATE] = verdict.headers()
+        return
     for name, value in verdict.headers().items():
         # Both fields are lists: a request that spent two budgets reports both.
         fields[name] = f"{fields[name]}, {value}" if name in fields else value

@@ -18,8 +18,8 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 import limits
 import redis.asyncio
@@ -49,8 +49,9 @@ class Budget(StrEnum):
     STREAMS = "streams"
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
+    """One request's count against a budget (a tuple: every request builds one)."""
+
     budget: Budget
     allowed: bool
     quota: int
@@ -87,6 +88,8 @@ class RateLimiter:
             Budget.READS: limits.parse(settings.rate_limit_reads),
             Budget.STREAMS: limits.parse(settings.rate_limit_stream_opens),
         }
+        # (amount, window) of each budget, read on every request.
+        self._sizes = {budget: (item.amount, item.get_expiry()) for budget, item in self._items.items()}
         self._local = LocalWindows()
         self._shared: SlidingWindowCounterRateLimiter | None = None
         self._pool: redis.asyncio.ConnectionPool | None = None
@@ -135,36 +138,36 @@ class RateLimiter:
         return verdict
 
     async def _verdict(self, budget: Budget, user_id: str) -> Verdict:
-        item = self._items[budget]
+        amount, window = self._sizes[budget]
         key = (user_id, budget)
+        now = time.time()
         until = self._refused_until.get(key, 0.0)
-        if until > time.time():
+        if until > now:
             self._metrics.limited.labels(budget.value).inc()
-            return Verdict(
-                budget, False, item.amount, item.get_expiry(), 0, max(1, math.ceil(until - time.time()))
-            )
-        allowed, remaining, reset_at = await self._hit(item, budget, user_id)
+            return Verdict(budget, False, amount, window, 0, max(1, math.ceil(until - now)))
+        allowed, remaining, reset_at = await self._hit(budget, user_id)
         verdict = Verdict(
-            budget=budget,
-            allowed=allowed,
-            quota=item.amount,
-            window_seconds=item.get_expiry(),
-            remaining=max(0, remaining),
+            budget,
+            allowed,
+            amount,
+            window,
+            max(0, remaining),
             # The window's end is not yet the moment a hit fits again: a sliding-window
             # counter still weighs the ended window's hits (at most `amount` of them) at
             # first, and one slot frees after at most window / amount more.
-            reset_seconds=max(1, math.ceil(reset_at - time.time() + item.get_expiry() / item.amount)),
+            max(1, math.ceil(reset_at - time.time() + window / amount)),
         )
         if not allowed:
             self._metrics.limited.labels(budget.value).inc()
             self._refused(key, verdict)
         return verdict
 
-    async def _hit(self, item: limits.RateLimitItem, budget: Budget, user_id: str) -> tuple[bool, int, float]:
-        # `limits` keys a counter by the limit and the identifiers: without the budget's
-        # name, two budgets with the same limit string would count into one counter.
+    async def _hit(self, budget: Budget, user_id: str) -> tuple[bool, int, float]:
+        item = self._items[budget]
         if self._shared is not None and time.monotonic() >= self._shared_down_until:
             try:
+                # `limits` keys a counter by the limit and the identifiers: without the
+                # budget's name, two budgets with the same limit string would share one.
                 allowed = await self._shared.hit(item, budget.value, user_id)
                 stats = await self._shared.get_window_stats(item, budget.value, user_id)
                 return allowed, stats.remaining, stats.reset_time
@@ -174,7 +177,10 @@ class RateLimiter:
                         "rate-limit store unreachable, limits are per process until it returns: %s", exc
                     )
                 self._shared_down_until = time.monotonic() + _RETRY_SHARED_SECONDS
-        return self._local.hit_with_stats(item.key_for(budget.value, user_id), item.amount, item.get_expiry())
+        # This process's own store: any key unique to the budget and user will do (the
+        # budget's name has no "/"), and building one is cheaper than `item.key_for`.
+        amount, window = self._sizes[budget]
+        return self._local.hit_with_stats(f"{budget.value}/{user_id}", amount, window)
 
     async def _hold(self, verdict: Verdict) -> None:
         """Wait a little before a refused request is answered (at most its Retry-After).
