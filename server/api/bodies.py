@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
+from server.api.fields import header_field
 from server.api.services import services
 from server.errors import (
     BadRequest,
@@ -39,7 +40,7 @@ PATCH_TYPES = MERGE_PATCH_TYPES | {JSON_PATCH_TYPE}
 
 def media_type(request: Request) -> str:
     """The request's `Content-Type` without its parameters, lower-case."""
-    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return (header_field(request, b"content-type") or "").split(";")[0].strip().lower()
 
 
 async def read_json_object(request: Request, accepted: frozenset[str]) -> dict[str, Any]:
@@ -58,7 +59,7 @@ async def read_json(request: Request, accepted: frozenset[str]) -> Any:
         raise UnsupportedMediaType(f"send the body as one of: {', '.join(sorted(accepted))}")
     settings = services(request).settings
     limit = settings.max_body_bytes
-    declared = request.headers.get("content-length")
+    declared = header_field(request, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the body is over the {limit}-byte limit")
     chunks: list[bytes] = []

@@ -8,6 +8,7 @@ import ipaddress
 
 from starlette.requests import HTTPConnection
 
+from server.api.fields import header_field
 from server.api.headers import RATE_LIMIT_STATE
 from server.api.services import Services, services
 from server.auth.tokens import Principal, bearer_token
@@ -49,7 +50,7 @@ async def authenticate(conn: HTTPConnection, budget: Budget) -> Principal:
     """The verified caller, counted against its `budget` (429 when over it)."""
     svc = services(conn)
     try:
-        principal = await svc.verifier.verify(bearer_token(conn.headers.get("authorization")))
+        principal = await svc.verifier.verify(bearer_token(header_field(conn, b"authorization")))
     except Unauthorized as refused:
         await hold_refusal(conn, svc, refused)
         raise

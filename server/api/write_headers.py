@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
+from server.api.fields import header_field
 from server.errors import (
     ValidationFailed,
     field_error,
@@ -39,7 +40,7 @@ def _as_text(value: str) -> str:
 
 def _bounded_header(request: Request, name: str, limit: int) -> str | None:
     """A header's text value, 1 to `limit` characters (not bytes), with no control characters."""
-    value = request.headers.get(name)
+    value = header_field(request, name.lower().encode())
     if value is None:
         return None
     if not value.isascii():
