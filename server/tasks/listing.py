@@ -18,6 +18,7 @@ from datetime import date
 from functools import cache
 from typing import Any, Literal
 
+import orjson
 import sqlalchemy as sa
 
 from server.db.connection import Conn
@@ -189,10 +190,17 @@ def _page_statement(
         sa.func.row_number().over(order_by=in_order).label("position"),
     ).subquery("sized")
     fits = sized.c.through - sized.c.size < sa.bindparam("max_bytes", type_=sa.BigInteger)
+    out = [sized.c[name] for name in names]
+    if dialect == "postgresql":
+        # The description as its JSON string's UTF-8 bytes, escaped by PostgreSQL
+        # (`to_json`), for the response to carry as they are (`_item`): a description
+        # read as text is decoded from UTF-8 only to be encoded again, and for large
+        # non-ASCII text that was most of a large page's CPU (25 descriptions of 10,000
+        # emoji: 1.8 ms to decode, against 0.08 ms for orjson to write the page).
+        as_json = sa.func.convert_to(sa.cast(sa.func.to_json(sized.c.description), sa.Text), "UTF8")
+        out[names.index("description")] = as_json.label("description")
     return (
-        sa.select(*(sized.c[name] for name in names), sized.c.through)
-        .where(sa.or_(sized.c.id.is_(None), fits))
-        .order_by(sized.c.position)
+        sa.select(*out, sized.c.through).where(sa.or_(sized.c.id.is_(None), fits)).order_by(sized.c.position)
     )
 
 
@@ -227,4 +235,14 @@ async def list_tasks(
         elif query.sort == "due_date":
             key = last["due_date"].isoformat() if last["due_date"] is not None else None
         next_cursor = encode_cursor(query, key, last["created_seq"])
-    return [task_json(row) for row in rows], seq, next_cursor
+    return [_item(row) for row in rows], seq, next_cursor
+
+
+def _item(row: Any) -> dict[str, Any]:
+    """A page's task as the wire format; on PostgreSQL its description is already JSON
+    (see `_page_statement`) and goes into the response as it is."""
+    item = task_json(row)
+    description = item["description"]
+    if isinstance(description, bytes):
+        item["description"] = orjson.Fragment(description)
+    return item

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.helpers import assert_problem, create, error_fields, list_ids, list_page
+from tests.api.helpers import assert_problem, create, error_fields, fetch, list_ids, list_page
 from tests.conftest import AppFactory
 from tests.support import User
 
@@ -253,3 +253,22 @@ async def test_one_task_larger_than_the_bound_still_comes(app_factory: AppFactor
     assert [t["id"] for t in page["items"]] == [big["id"]]
     events = (await client.get("/api/changes", params={"since": 0}, headers=user.headers)).json()["events"]
     assert [e["task"]["id"] for e in events] == [big["id"]]
+
+
+async def test_a_page_carries_every_description_as_written(client: httpx.AsyncClient, user: User) -> None:
+    """On PostgreSQL a page's descriptions come as JSON the database escaped: quotes,
+    backslashes, control characters, non-ASCII and astral text read back exactly, and
+    as the task's own answer has them."""
+    written = [
+        'say "hi" \\ back',
+        "tab\there, line\nbreak, return\r, bell\x07, escape\x1b, del\x7f",
+        "émoji 😀 and ✓ and 中文",
+        "</script><script>alert(1)</script>",
+        "",
+    ]
+    for text in written:
+        await create(client, user, description=text)
+    page = await list_page(client, user)
+    assert sorted(item["description"] for item in page["items"]) == sorted(written)
+    for item in page["items"]:
+        assert item == await fetch(client, user, item["id"])
