@@ -12,10 +12,9 @@ weighting as the library's stores.
 Nothing here awaits, so one event loop never interleaves two updates of a key.
 
 `hit_with_stats` is the strategy's `hit` and `get_window_stats` in one synchronous call,
-with the library's arithmetic (tests/unit/test_rate_windows.py holds the two to the same
+with the library's arithmetic (tests/limits/test_local_store.py holds the two to the same
 answers): every request spends a budget, and going through the strategy twice — a key
-built twice, four coroutines — was most of the limiter's cost (about 14 µs of 16 measured
-alone).
+built twice, four coroutines — took the limiter's check from 8 to 14 µs, measured alone.
 """
 
 from __future__ import annotations
