@@ -145,7 +145,7 @@ class RateLimiter:
         if until > now:
             self._metrics.limited.labels(budget.value).inc()
             return Verdict(budget, False, amount, window, 0, max(1, math.ceil(until - now)))
-        allowed, remaining, reset_at = await self._hit(budget, user_id)
+        allowed, remaining, reset_at = await self._hit(budget, user_id, amount, window)
         verdict = Verdict(
             budget,
             allowed,
@@ -162,9 +162,9 @@ class RateLimiter:
             self._refused(key, verdict)
         return verdict
 
-    async def _hit(self, budget: Budget, user_id: str) -> tuple[bool, int, float]:
-        item = self._items[budget]
+    async def _hit(self, budget: Budget, user_id: str, amount: int, window: int) -> tuple[bool, int, float]:
         if self._shared is not None and time.monotonic() >= self._shared_down_until:
+            item = self._items[budget]
             try:
                 # `limits` keys a counter by the limit and the identifiers: without the
                 # budget's name, two budgets with the same limit string would share one.
@@ -179,7 +179,6 @@ class RateLimiter:
                 self._shared_down_until = time.monotonic() + _RETRY_SHARED_SECONDS
         # This process's own store: any key unique to the budget and user will do (the
         # budget's name has no "/"), and building one is cheaper than `item.key_for`.
-        amount, window = self._sizes[budget]
         return self._local.hit_with_stats(f"{budget.value}/{user_id}", amount, window)
 
     async def _hold(self, verdict: Verdict) -> None:

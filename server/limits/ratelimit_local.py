@@ -14,7 +14,7 @@ Nothing here awaits, so one event loop never interleaves two updates of a key.
 `hit_with_stats` is the strategy's `hit` and `get_window_stats` in one synchronous call,
 with the library's arithmetic (tests/limits/test_local_store.py holds the two to the same
 answers): every request spends a budget, and going through the strategy twice — a key
-built twice, four coroutines — took the limiter's check from 8 to 14 µs, measured alone.
+built twice, four coroutines — made the limiter's check 14 µs instead of 8, measured alone.
 """
 
 from __future__ import annotations
@@ -87,13 +87,19 @@ class LocalWindows(Storage, SlidingWindowCounterSupport):
         current_ttl = (1 - ((now / expiry) % 1)) * expiry + expiry
         return windows.previous, previous_ttl, windows.current, current_ttl
 
+    @staticmethod
+    def _weighted(previous: int, previous_ttl: float, current: int, expiry: int) -> int:
+        # The hits the sliding window holds: the current window's, and the previous
+        # window's in the share that still overlaps it.
+        return math.floor(previous * previous_ttl / expiry + current)
+
     async def acquire_sliding_window_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
         if amount > limit:
             return False
         now = time.time()
         windows = self._window(key, expiry, now)
         previous, previous_ttl, current, _ = self._info(windows, expiry, now)
-        if math.floor(previous * previous_ttl / expiry + current) + amount > limit:
+        if self._weighted(previous, previous_ttl, current, expiry) + amount > limit:
             return False
         windows.current += amount
         return True
@@ -105,10 +111,10 @@ class LocalWindows(Storage, SlidingWindowCounterSupport):
         now = time.time()
         windows = self._window(key, expiry, now)
         previous, previous_ttl, current, current_ttl = self._info(windows, expiry, now)
-        allowed = math.floor(previous * previous_ttl / expiry + current) + 1 <= limit
+        allowed = self._weighted(previous, previous_ttl, current, expiry) + 1 <= limit
         if allowed:
             windows.current = current = current + 1
-        remaining = max(0, limit - math.floor(previous * previous_ttl / expiry + current))
+        remaining = max(0, limit - self._weighted(previous, previous_ttl, current, expiry))
         if not (previous or current):
             return allowed, remaining, now
         previous_reset = previous_ttl % (expiry / previous) if previous else math.inf
