@@ -108,11 +108,11 @@ class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     It can also write a line without a `LogRecord` (`write_line`): building a record and
     passing it through `Logger.handle` and `Handler.handle` was half of an access line's
-    cost, paid on every request (17 µs a line that way, 8 µs without, measured alone). `log_request` takes
-    that way only while this handler is the only one a record of its logger would reach
-    and no filter could drop or change the record (`sole_handler_of`); otherwise, a test's
-    capture handler or an operator's extra handler or filter for instance, it logs the
-    usual way. Either way the line is the same."""
+    cost, paid on every request (17 µs a line that way, 8 µs without, measured alone).
+    `log_request` takes that way only while this handler is the only one a record of its
+    logger would reach and no filter could drop or change the record (`sole_handler_of`);
+    otherwise, a test's capture handler or an operator's extra handler or filter for
+    instance, it logs the usual way. Either way the line is the same."""
 
     def __init__(self, stream: Any) -> None:
         super().__init__(stream)
