@@ -97,17 +97,19 @@ READS = limits.parse(os.environ.get("RATE_LIMIT_READS", "300/10 seconds"))
 # The contract's body bound and tasks held (the server's defaults).
 MAX_BODY_BYTES = int(os.environ.get("MAX_BODY_BYTES", str(1024 * 1024)))
 MAX_TASKS = int(os.environ.get("MAX_TASKS_PER_USER", "10000"))
-counts: dict[tuple[str, bool], int] = {}
-counted_window: list[int] = [0]
+# Each budget's counts per user, and the number of the window they are for.
+counts: dict[bool, dict[str, int]] = {True: {}, False: {}}
+counted_window: dict[bool, int] = {True: 0, False: 0}
 
 
 def over_rate(user: str, write: bool) -> bool:
     item = WRITES if write else READS
     window = int(time.time() // item.get_expiry())
-    if window != counted_window[0]:
-        counts.clear()
-        counted_window[0] = window
-    n = counts[(user, write)] = counts.get((user, write), 0) + 1
+    mine = counts[write]
+    if window != counted_window[write]:
+        mine.clear()
+        counted_window[write] = window
+    n = mine[user] = mine.get(user, 0) + 1
     return n > item.amount
 
 
