@@ -178,6 +178,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 Edge,
                 metrics=metrics,
                 send_timeout=settings.send_timeout_seconds,
+                response_bytes_per_second=settings.max_response_bytes_per_second_per_user,
                 fixed={**HARDENING, **VARY_ORIGIN},
                 cors={
                     "allow_origins": settings.cors_origins,

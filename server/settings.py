@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     # time rather than over the other users (see server.limits.inflight).
     max_requests_in_flight_per_user: int = Field(default=8, ge=1)
     max_requests_at_work_per_user: int = Field(default=1, ge=1)
+    # ... and a large response (over 64 KiB) keeps its place at work for its size ÷ this:
+    # one user's large pages are built at this pace per process, not back to back.
+    max_response_bytes_per_second_per_user: int = Field(default=8 * 1024 * 1024, ge=64 * 1024)
     # Refused credentials (401, 4401) are answered this late, at most this many at once
     # per client network (see server.limits.refusals).
     auth_refusal_delay_seconds: float = Field(default=1.0, ge=0, le=10)

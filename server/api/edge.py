@@ -23,9 +23,10 @@ In order, for each connection:
    in pieces, each within `SEND_TIMEOUT_SECONDS`: a client that stops reading holds a
    piece in the transport's buffer, not the whole response, and not for long.
 6. When the response starts, the request's place among its user's requests at work is
-   given back; when it is done, its place among those in flight
-   (`server.limits.inflight`), and the request's log line and latency metric
-   are written (`server.runtime.observability.log_request`).
+   given back (after a large response, once its size allows at the user's pace); when
+   it is done, its place among those in flight (`server.limits.inflight`), and the
+   request's log line and latency metric are written
+   (`server.runtime.observability.log_request`).
 
 One layer, not five: each layer is a coroutine call per request and each `send`
 wrapper a closure and a call per message; merging them took about 20 µs off a list
@@ -82,9 +83,11 @@ class Edge:
         fixed: Mapping[str, str],
         cors: Mapping[str, Any],
         send_timeout: float = 30.0,
+        response_bytes_per_second: float = 0.0,
     ) -> None:
         self.app = app
         self.send_timeout = send_timeout
+        self.response_bytes_per_second = response_bytes_per_second
         self.cors = CORSMiddleware(app, **cors)
         self.metrics = metrics
         self.fixed = [(name.lower().encode(), value.encode()) for name, value in fixed.items()]
@@ -117,9 +120,12 @@ class Edge:
         async def send_with_fields(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
-                done_working(state)  # only sending is left: the user's next request may work
                 status = message["status"]
                 out = list(message.get("headers", ()))
+                # Only sending is left: the user's next request may work (after a large
+                # response, once its pace allows).
+                size = next((value for name, value in out if name == b"content-length"), b"")
+                done_working(state, int(size) if size.isdigit() else 0, self.response_bytes_per_second)
                 present = {name.lower() for name, _ in out}
                 out.extend(field for field in fixed if field[0] not in present)
                 limits: Mapping[str, str] | None = state.get(RATE_LIMIT_STATE)

@@ -11,6 +11,11 @@ connection — that user's burst is spread over time instead of over everyone:
   while the request waits for its body to arrive (a phone uploading slowly holds up
   none of its user's other requests). The event loop then runs one of a user's requests
   at a time in this process, between other users' steps.
+  A large response (over `PACED_FROM_BYTES`) keeps the place a little longer after it
+  starts: its size ÷ `MAX_RESPONSE_BYTES_PER_SECOND_PER_USER`. The bytes of a user's
+  answers are what its work costs — the database building them, this process joining
+  them — and a burst of large pages built back to back takes every core for that
+  moment; paced, the user's pages follow one another at a steady rate instead.
 * **in flight** (`MAX_REQUESTS_IN_FLIGHT_PER_USER`): from authentication until the
   response is sent. A response its client does not read keeps this place (and its
   body's memory) until the send timeout: one user's unread responses are bounded too,
@@ -30,12 +35,20 @@ from typing import Any
 
 # Where `authenticate` leaves a request's `Place` in the ASGI scope's state.
 IN_FLIGHT_STATE = "in_flight_place"
+# Responses up to this size give their place at work back as they start: a list of a
+# few hundred ordinary tasks is never held up.
+PACED_FROM_BYTES = 64 * 1024
 
 
-def done_working(state: MutableMapping[str, Any]) -> None:
-    """The request's response has started: give back its place at work, if it holds one."""
+def done_working(state: MutableMapping[str, Any], size: int = 0, bytes_per_second: float = 0.0) -> None:
+    """The request's response of `size` bytes has started: give back its place at work,
+    if it holds one — for a large response, `size / bytes_per_second` later."""
     place = state.get(IN_FLIGHT_STATE)
-    if place is not None:
+    if place is None:
+        return
+    if size > PACED_FROM_BYTES and bytes_per_second > 0:
+        place.stop_working_after(size / bytes_per_second)
+    else:
         place.stop_working()
 
 
@@ -73,6 +86,21 @@ class Place:
             self._gate.at_work.release()
             if not self._in_flight:
                 self._owner.forget_if_idle(self._user_id, self._gate)
+
+    def stop_working_after(self, seconds: float) -> None:
+        """Give back the place at work `seconds` from now, whatever the request does
+        meanwhile (its response may well be sent and done by then)."""
+        if not self._working:
+            return
+        self._working = False
+        gate, owner, user_id = self._gate, self._owner, self._user_id
+        gate.holders += 1  # the held place keeps the user's gate, and so its count
+
+        def give_back_later() -> None:
+            gate.at_work.release()
+            owner.forget_if_idle(user_id, gate)
+
+        asyncio.get_running_loop().call_later(seconds, give_back_later)
 
     async def resume_work(self) -> None:
         """Back to work: wait for a place at work again (at once when one is free)."""

@@ -101,10 +101,12 @@ async def test_a_response_being_sent_does_not_hold_up_the_users_next_request(
     pg_url: str, artifacts_dir: Path
 ) -> None:
     # One place at work: a response that has started holds only its place in flight, so
-    # a phone slowly reading a large page leaves the same user's laptop served at once.
+    # a phone slowly reading a large page leaves the same user's laptop served at once
+    # (once the page's pace allows: here a pace that lets it go at once).
     env = {
         "DATABASE_URL": pg_url,
         "MAX_REQUESTS_AT_WORK_PER_USER": "1",
+        "MAX_RESPONSE_BYTES_PER_SECOND_PER_USER": str(1024**3),
         "SEND_TIMEOUT_SECONDS": "60",
         "MAX_PAGE_BYTES": str(16 * 1024 * 1024),
     }
@@ -126,6 +128,37 @@ async def test_a_response_being_sent_does_not_hold_up_the_users_next_request(
             assert created.status_code == 201
         finally:
             writer.transport.abort()
+
+
+async def test_a_users_large_pages_are_built_at_its_pace_and_other_users_are_not_held(
+    pg_url: str, artifacts_dir: Path
+) -> None:
+    # Large answers cost the database and the process their bytes: one user's are paced
+    # (MAX_RESPONSE_BYTES_PER_SECOND_PER_USER, here 1 MiB/s) so that a burst of pages is
+    # not built back to back; a small answer, or another user's, is not held.
+    env = {"DATABASE_URL": pg_url, "MAX_RESPONSE_BYTES_PER_SECOND_PER_USER": str(1024 * 1024)}
+    user, other = User(), User()
+    async with (
+        running(ServerProcess(env, artifacts_dir, "paced")) as (server,),
+        httpx.AsyncClient(base_url=server.url, headers=user.headers, timeout=20) as http,
+    ):
+        big = {"description": "😀" * 10_000}  # 40,000 bytes
+        for i in range(30):  # a page of about 1 MiB (the default MAX_PAGE_BYTES)
+            assert (await http.post("/api/tasks", json={"title": f"t{i}", **big})).status_code == 201
+        started = asyncio.get_running_loop().time()
+
+        async def page() -> tuple[float, int]:
+            response = await http.get("/api/tasks", params={"limit": 100})
+            assert response.status_code == 200
+            return asyncio.get_running_loop().time() - started, len(response.content)
+
+        pages = [asyncio.create_task(page()) for _ in range(2)]
+        await asyncio.sleep(0.2)  # the first page has started: the second waits its turn
+        other_read = await http.get("/api/tasks", headers=other.headers)
+        assert other_read.status_code == 200 and other_read.elapsed.total_seconds() < 0.5
+        (first, size), (second, _) = sorted(await asyncio.gather(*pages))
+        assert size > 900_000
+        assert second - first > 0.8 * size / (1024 * 1024), (first, second, size)
 
 
 async def test_a_refusal_held_back_holds_none_of_the_users_places(pg_url: str, artifacts_dir: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from server.limits.inflight import InFlight
+from server.limits.inflight import IN_FLIGHT_STATE, PACED_FROM_BYTES, InFlight, done_working, give_back
 
 
 async def _waiting(entering: asyncio.Task[object]) -> bool:
@@ -83,4 +83,28 @@ async def test_a_request_waiting_for_its_body_lets_the_users_next_request_work()
     reading.leave()
     await asyncio.wait_for(resuming, 1)
     uploading.leave()
+    assert gate.users() == 0
+
+
+async def test_a_large_response_keeps_the_place_at_work_for_its_size_at_the_pace() -> None:
+    gate = InFlight(cap=8, at_work=1)
+    state = {IN_FLIGHT_STATE: await gate.enter("u")}
+    # 1 MiB at 4 MiB/s: the user's next request works a quarter of a second later.
+    done_working(state, 1024 * 1024, 4 * 1024 * 1024)
+    next_one = asyncio.create_task(gate.enter("u"))
+    other = await asyncio.wait_for(gate.enter("other"), 1)  # another user: at once
+    give_back(state)  # sent and done before its pace allows: the place stays held
+    assert await _waiting(next_one)
+    assert gate.users() == 2  # the held place keeps the user's count
+    (await asyncio.wait_for(next_one, 1)).leave()
+    other.leave()
+    assert gate.users() == 0
+
+
+async def test_a_small_response_gives_the_place_at_work_back_as_it_starts() -> None:
+    gate = InFlight(cap=8, at_work=1)
+    state = {IN_FLIGHT_STATE: await gate.enter("u")}
+    done_working(state, PACED_FROM_BYTES, 1)  # at the bound: not paced, however slow the pace
+    (await asyncio.wait_for(gate.enter("u"), 0.05)).leave()
+    give_back(state)
     assert gate.users() == 0
