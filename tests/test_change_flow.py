@@ -41,7 +41,8 @@ NOT_ON_THIS_PATH = {
 # edge answers (and logs) once the handler is done, the in-flight place is given back
 # after the answer, the answer is remembered under the key before the commit, patch_task
 # checks the document's tests, every step stamps times with the log's clock, and asks
-# the open transaction (`Tx`) for its dialect or to run something after the commit.
+# the open transaction (`Tx`) for its dialect or to run something after the commit, and
+# the transaction's block commits as it ends.
 RETURNS = {
     ("server/api/edge.py", "send_with_fields"),
     ("server/api/tasks.py", "<lambda>"),  # the operation the handler picked, run by writes.perform
@@ -55,7 +56,8 @@ RETURNS = {
     ("server/tasks/json_patch.py", "failed_tests"),
     ("server/realtime/log.py", "now"),
     ("server/db/database.py", "after_commit"),
-    ("server/db/database.py", "dialect"),  # the transaction's, for statements that differ per database
+    ("server/db/database.py", "dialect"),
+    ("server/db/database.py", "__aexit__"),  # the transaction's, for statements that differ per database
     ("server/api/writes.py", "written_response"),
 }
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -39,7 +39,7 @@ _UNREACHABLE = (
 # One log line per outage: failures closer together than this are the same outage.
 _OUTAGE_GAP_SECONDS = 30.0
 
-AfterCommit = Callable[[], Awaitable[None]]
+AfterCommit = Callable[[], None]
 
 
 class Announcer(Protocol):
@@ -136,16 +136,32 @@ class Database(ABC):
     @abstractmethod
     async def dispose(self) -> None: ...
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
         """One write transaction: commit on success, roll back on any exception."""
-        async with self._write() as conn:
-            tx = Tx(conn, self.announcer)
-            yield tx
-        # Reached only when the commit succeeded.
-        for callback in tx._after_commit:
+        return _Transaction(self)
+
+
+class _Transaction:
+    """`Database.transaction()`'s block: a class rather than `@asynccontextmanager`,
+    whose generator and wrapper cost every write a few µs for nothing."""
+
+    __slots__ = ("_db", "_session", "_tx")
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def __aenter__(self) -> Tx:
+        self._session = self._db._write()
+        self._tx = Tx(await self._session.__aenter__(), self._db.announcer)
+        return self._tx
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> None:
+        await self._session.__aexit__(kind, error, tb)  # commits, or rolls back on `error`
+        if error is not None:
+            return
+        for callback in self._tx._after_commit:  # the commit succeeded
             try:
-                await callback()
+                callback()
             except Exception:
                 # The write is durable in the log; a lost wake-up is caught up later.
                 log.exception("after-commit callback failed")

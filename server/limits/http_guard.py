@@ -11,20 +11,28 @@ nothing, or stopped mid-header, stayed open for good. The app's own header check
 received while a header block is open, and answers `431` past `max_head_bytes` and
 `408` past `head_timeout` seconds, closing the connection either way. It overrides only
 the asyncio protocol methods and the httptools parser callbacks that mark where a
-header block begins and ends (`on_message_begin`, `on_headers_complete`), each calling
-the original first.
+header block begins and ends (`on_message_begin`, `on_headers_complete`), and where a
+request's body ends (`on_message_complete`), each calling the original first.
+
+A request whose body has all arrived is marked in its scope (`BODY_IN`): most bodies
+come in the packet of their headers, and are in before the app even starts, so the
+app's body reader can take them without a deadline or giving its place up meanwhile
+(`server.api.bodies`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from collections.abc import MutableMapping
+from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 # How long a refused connection's late bytes are read and dropped before it is closed.
 _LINGER_SECONDS = 2.0
+# The scope key set once the request's whole body has been received.
+BODY_IN = "tasksync.body_in"
 
 
 def guarded_protocol(max_head_bytes: int, head_timeout: float) -> type[GuardedHttpToolsProtocol]:
@@ -86,6 +94,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._head_open = False
         self._stop_head_timer()
         super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        # `scope` is the request being parsed: the next one's begins only after this.
+        cast(MutableMapping[str, Any], self.scope)[BODY_IN] = True
 
     def _start_head_timer(self) -> None:
         self._stop_head_timer()

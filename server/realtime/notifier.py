@@ -34,7 +34,4 @@ class Notifier:
         self._metrics.events_recorded.inc()
         channel, wakeups = channel_for(user_id), self._wakeups
 
-        async def owe_wakeup() -> None:
-            wakeups.owe(channel, seq)
-
-        tx.after_commit(owe_wakeup)
+        tx.after_commit(lambda: wakeups.owe(channel, seq))
