@@ -62,6 +62,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._head_open = True  # a connection opens waiting for a request's headers
         self._head_bytes = 0
+        # One timer at a time, moved on rather than replaced: a request's headers do not
+        # cancel it, and the next request's only push its deadline (a timer made and
+        # cancelled per request is a few µs of every request; see `_head_check`).
+        self._head_deadline = 0.0
         self._head_timer: asyncio.TimerHandle | None = None
         self._refused = False
 
@@ -91,8 +95,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._start_head_timer()
 
     def on_headers_complete(self) -> None:
-        self._head_open = False
-        self._stop_head_timer()
+        self._head_open = False  # the timer, when it fires, finds the block complete
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
@@ -101,22 +104,31 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         cast(MutableMapping[str, Any], self.scope)[BODY_IN] = True
 
     def _start_head_timer(self) -> None:
-        self._stop_head_timer()
-        self._head_timer = self.loop.call_later(self.head_timeout, self._head_too_slow)
+        self._head_deadline = self.loop.time() + self.head_timeout
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_at(self._head_deadline, self._head_check)
 
     def _stop_head_timer(self) -> None:
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
 
-    def _head_too_slow(self) -> None:
+    def _head_check(self) -> None:
         self._head_timer = None
-        if self._head_open and self._head_bytes == 0 and not self.cycle:
+        if not self._head_open:
+            return  # complete; the next request's first bytes start a timer again
+        if self.loop.time() < self._head_deadline:
+            # A later request's block, begun after this timer was set: its own deadline.
+            self._head_timer = self.loop.call_at(self._head_deadline, self._head_check)
+            return
+        self._head_too_slow()
+
+    def _head_too_slow(self) -> None:
+        if self._head_bytes == 0 and not self.cycle:
             # Nothing sent at all on a fresh connection: close it without an answer.
             self.transport.close()
             return
-        if self._head_open:
-            self._refuse(408, "request-timeout", "the request's headers did not arrive in time")
+        self._refuse(408, "request-timeout", "the request's headers did not arrive in time")
 
     def _refuse(self, status: int, reason: str, detail: str) -> None:
         self._head_open = False

