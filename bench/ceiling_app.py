@@ -8,7 +8,9 @@ keyword arguments `server.__main__._serve` passes to `uvicorn.run`).
   `seq` comes in the same snapshot) on a raw asyncpg pool, and `orjson` to
   `{"items", "seq", "next_cursor"}`.
 * `POST /api/tasks` — the same check and a write counted against its rate, the body's
-  size bound, then ONE autocommit statement (a CTE) that bumps the user's seq and task
+  size bound, the contract's field checks (title, description, completed, due_date:
+  types, lengths, storable text, an ISO date; until 2026-12-07 it took the title and
+  description only, unchecked but for the title's length), then ONE autocommit statement (a CTE) that bumps the user's seq and task
   count (refused past the quota), inserts the task, inserts the event row and calls
   `pg_notify` (with the event itself as the payload, so a listener needs no read), then
   `201` with the task, its `ETag` and `Tasksync-Seq`. The contract asks every create for
@@ -32,6 +34,7 @@ import binascii
 import hashlib
 import hmac
 import os
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -77,7 +80,7 @@ CREATE = (
     " WHERE users.task_count + 1 <= $9 RETURNING seq"
     "), t AS ("
     f" INSERT INTO tasks ({COLUMNS})"
-    " SELECT $3, $1, $4, $5, $6, false, NULL, $2, $2, 1, u.seq FROM u"
+    " SELECT $3, $1, $4, $5, $6, $10::boolean, $11::date, $2, $2, 1, u.seq FROM u"
     "), e AS ("
     " INSERT INTO events (user_id, seq, type, task_id, body, at)"
     " SELECT $1, u.seq, 'task.created', $3, '{\"seq\":' || u.seq::text || ',' || $7::text, $2 FROM u"
@@ -94,6 +97,7 @@ assert CREATE_QUIET != CREATE
 # settings), counted the least way: fixed windows, every count dropped when one ends.
 WRITES = limits.parse(os.environ.get("RATE_LIMIT_WRITES", "100/10 seconds"))
 READS = limits.parse(os.environ.get("RATE_LIMIT_READS", "300/10 seconds"))
+CALENDAR_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # The contract's body bound and tasks held (the server's defaults).
 MAX_BODY_BYTES = int(os.environ.get("MAX_BODY_BYTES", str(1024 * 1024)))
 MAX_TASKS = int(os.environ.get("MAX_TASKS_PER_USER", "10000"))
@@ -212,19 +216,32 @@ async def create_task(request: Request) -> Response:
         fields = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return Response(status_code=400)
-    title = fields.get("title") if isinstance(fields, dict) else None
-    description = fields.get("description", "") if isinstance(fields, dict) else None
+    if not isinstance(fields, dict):
+        return Response(status_code=422)
+    # The contract's fields and bounds: a title of 1-200 characters once trimmed, a
+    # description of up to 10,000, text PostgreSQL can store, a boolean, an ISO date.
+    title, description = fields.get("title"), fields.get("description", "")
+    completed, due_text = fields.get("completed", False), fields.get("due_date")
     if not isinstance(title, str) or not 1 <= len(title := title.strip()) <= 200:
         return Response(status_code=422)
-    if not isinstance(description, str):
+    if not isinstance(description, str) or len(description) > 10_000 or not isinstance(completed, bool):
+        return Response(status_code=422)
+    if "\x00" in title or "\x00" in description:
+        return Response(status_code=422)
+    if due_text is not None and not (isinstance(due_text, str) and CALENDAR_DATE.fullmatch(due_text)):
+        return Response(status_code=422)
+    try:
+        title.encode(), description.encode()  # no lone surrogates
+        due = None if due_text is None else date.fromisoformat(due_text)
+    except (UnicodeEncodeError, ValueError):
         return Response(status_code=422)
     stamp = now()
     task = {
         "id": str(uuid.uuid4()),
         "title": title,
         "description": description,
-        "completed": False,
-        "due_date": None,
+        "completed": completed,
+        "due_date": due_text,
         "created_at": iso(stamp),
         "updated_at": iso(stamp),
         "version": 1,
@@ -241,6 +258,8 @@ async def create_task(request: Request) -> Response:
         rest[1:].decode(),
         channel_for(user),
         MAX_TASKS,
+        completed,
+        due,
     )
     seq = await pool.fetchval(CREATE if NOTIFY else CREATE_QUIET, *args)
     if seq is None:
