@@ -10,8 +10,9 @@ keyword arguments `server.__main__._serve` passes to `uvicorn.run`).
 * `POST /api/tasks` — the same check and a write counted against its rate, the body's
   size bound, the contract's field checks (title, description, completed, due_date:
   types, lengths, storable text, an ISO date; until 2026-12-07 it took the title and
-  description only, unchecked but for the title's length), then ONE autocommit statement (a CTE) that bumps the user's seq and task
-  count (refused past the quota), inserts the task, inserts the event row and calls
+  description only, unchecked but for the title's length), then ONE autocommit
+  statement (a CTE) that bumps the user's seq and task count (refused past the quota),
+  inserts the task, inserts the event row and calls
   `pg_notify` (with the event itself as the payload, so a listener needs no read), then
   `201` with the task, its `ETag` and `Tasksync-Seq`. The contract asks every create for
   each of these (429, 413, 403 and the two header fields); the ceiling did none of the
