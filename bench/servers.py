@@ -47,10 +47,17 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
     raise RuntimeError(f"no {field} for pid {pid}")
 
 
+def _name_and_ticks(stat: str) -> tuple[str, int]:
+    """A /proc/<pid>/stat line's command name and its user + system CPU ticks (the name is
+    in parentheses and may hold any character: the fields are after its last ")")."""
+    head, _, rest = stat.rpartition(")")
+    fields = rest.split()
+    return head.partition("(")[2], int(fields[11]) + int(fields[12])
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (/proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return _name_and_ticks(Path(f"/proc/{pid}/stat").read_text())[1] / os.sysconf("SC_CLK_TCK")
 
 
 def postgres_cpu_seconds() -> float:
@@ -59,13 +66,11 @@ def postgres_cpu_seconds() -> float:
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            text = stat.read_text()
+            name, ticks = _name_and_ticks(stat.read_text())
         except OSError:  # ended while listed
             continue
-        name, _, rest = text.partition(" (")[2].partition(")")
         if name == "postgres":
-            fields = rest.split()
-            total += int(fields[11]) + int(fields[12])
+            total += ticks
     return total / os.sysconf("SC_CLK_TCK")
 
 
