@@ -84,8 +84,7 @@ class Place:
         if self._working:
             self._working = False
             self._gate.at_work.release()
-            if not self._in_flight:
-                self._owner.forget_if_idle(self._user_id, self._gate)
+            self._done_if_stream()
 
     def stop_working_after(self, seconds: float) -> None:
         """Give back the place at work `seconds` from now, whatever the request does
@@ -101,6 +100,13 @@ class Place:
             owner.forget_if_idle(user_id, gate)
 
         asyncio.get_running_loop().call_later(seconds, give_back_later)
+        self._done_if_stream()
+
+    def _done_if_stream(self) -> None:
+        # A stream's place is at work only: once that is given up (or held by the pace
+        # alone), the stream holds nothing of its user's.
+        if not self._in_flight:
+            self._owner.forget_if_idle(self._user_id, self._gate)
 
     async def resume_work(self) -> None:
         """Back to work: wait for a place at work again (at once when one is free)."""

@@ -108,3 +108,12 @@ async def test_a_small_response_gives_the_place_at_work_back_as_it_starts() -> N
     (await asyncio.wait_for(gate.enter("u"), 0.05)).leave()
     give_back(state)
     assert gate.users() == 0
+
+
+async def test_a_paced_stream_place_is_forgotten_once_its_pace_allows() -> None:
+    gate = InFlight(cap=8, at_work=1)
+    stream = await gate.enter("u", request=False)  # a stream opening: at work only
+    stream.stop_working_after(0.05)
+    assert gate.users() == 1  # held by the pace
+    await asyncio.sleep(0.1)
+    assert gate.users() == 0  # and nothing left of the user once it has passed
