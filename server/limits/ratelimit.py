@@ -29,6 +29,7 @@ from limits.errors import StorageError
 from redis.driver_info import DriverInfo
 
 from server.limits.ratelimit_local import LocalWindows
+from server.limits.refusals import held_for
 from server.runtime.metrics import Metrics
 from server.settings import Settings
 
@@ -187,10 +188,12 @@ class RateLimiter:
         A client in a tight retry loop sends its next request as soon as the last one is
         answered; however cheap a refusal is, such a loop takes all the CPU it can get
         and the other users' latency with it. Holding each refusal back (an idle
-        coroutine, no CPU) caps that loop at one request per delay per connection.
+        coroutine, no CPU) caps that loop at one request per delay per connection. The
+        hold is spread (`held_for`) so that refusals made together are not answered,
+        and retried, together.
         """
         if self._refusal_delay > 0:
-            await asyncio.sleep(min(self._refusal_delay, verdict.reset_seconds))
+            await asyncio.sleep(min(held_for(self._refusal_delay), verdict.reset_seconds))
 
     def _refused(self, key: tuple[str, Budget], verdict: Verdict) -> None:
         now = time.time()

@@ -169,3 +169,21 @@ async def test_a_client_retrying_in_a_loop_is_held_back(app_factory: AppFactory,
     # Four connections for two seconds at one request per half second, and each loop's last.
     assert 4 <= sent <= 4 * (2.0 / 0.5 + 1)
     assert len(await list_ids(client, user)) == 1
+
+
+async def test_refusals_made_together_are_answered_apart(app_factory: AppFactory, user: User) -> None:
+    client = await app_factory(rate_limit_writes="1/hour", rate_limit_refusal_delay_seconds=1.0)
+    assert (await client.post("/api/tasks", json={"title": "one"}, headers=user.headers)).status_code == 201
+    started = asyncio.get_running_loop().time()
+
+    async def answered_after() -> float:
+        response = await client.post("/api/tasks", json={"title": "again"}, headers=user.headers)
+        assert response.status_code == 429
+        return asyncio.get_running_loop().time() - started
+
+    after = await asyncio.gather(*(answered_after() for _ in range(12)))
+    assert min(after) >= 1.0, after
+    # Twelve refusals of one moment, each held between the delay and half as long again:
+    # all within 0.15 s of each other would happen by chance about once in 60,000 runs
+    # (the user's requests reach their refusal one after another, but milliseconds apart).
+    assert max(after) - min(after) >= 0.15, after

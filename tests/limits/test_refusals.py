@@ -55,6 +55,31 @@ async def test_a_bad_token_loop_gets_one_answer_per_delay_and_others_are_served(
         assert answered <= 4 * (elapsed / DELAY + 1), answered
 
 
+async def test_refusals_made_together_are_answered_apart_and_none_before_the_delay(
+    pg_url: str, artifacts_dir: Path
+) -> None:
+    # Answered at one moment, a flood's connections would retry at one moment, and every
+    # process would take the whole wave's work at once, once a delay.
+    bad = {"Authorization": "Bearer not-a-token"}
+    async with running(refusing_server(pg_url, artifacts_dir)) as (server,):
+        clients = [httpx.AsyncClient(base_url=server.url, timeout=10) for _ in range(12)]
+        try:
+            started = time.monotonic()
+
+            async def answered_after(client: httpx.AsyncClient) -> float:
+                assert (await client.get("/api/tasks", headers=bad)).status_code == 401
+                return time.monotonic() - started
+
+            after = await asyncio.gather(*(answered_after(c) for c in clients))
+        finally:
+            for client in clients:
+                await client.aclose()
+    assert min(after) >= DELAY and max(after) <= 1.5 * DELAY + 0.5, after
+    # Spread over half a delay: twelve answers all within 0.15 s of each other would
+    # happen by chance about once in 60,000 runs.
+    assert max(after) - min(after) >= 0.15, after
+
+
 async def test_past_the_bound_a_refusal_closes_its_connection(pg_url: str, artifacts_dir: Path) -> None:
     bad = {"Authorization": "Bearer not-a-token"}
     async with running(refusing_server(pg_url, artifacts_dir, AUTH_REFUSALS_HELD_PER_NETWORK="3")) as (
