@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import socket
 from typing import Any
 
 import uvicorn
@@ -16,6 +15,7 @@ import websockets
 
 from server.limits.http_guard import GuardedHttpToolsProtocol, guarded_protocol
 from server.limits.ws_guard import guarded_ws_protocol
+from tests.support import free_port
 
 
 async def _socket_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -26,20 +26,13 @@ async def _socket_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             pass
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _http_protocols() -> int:
     gc.collect()
     return sum(1 for o in gc.get_objects() if isinstance(o, GuardedHttpToolsProtocol))
 
 
 async def test_an_open_websocket_keeps_nothing_of_its_http_handshake() -> None:
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         _socket_app,
         host="127.0.0.1",

@@ -16,11 +16,12 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support import free_port
 
 __all__ = [
     "BETTER_AUTH_DIR",
@@ -45,13 +46,6 @@ class BetterAuthIssuer:
     audience: str
     sub: str
     email: str
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _check_prerequisites() -> str:
@@ -115,7 +109,7 @@ async def better_auth_server(
     the server exits early, or it prints nothing within ``startup_timeout``.
     """
     node = _check_prerequisites()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PORT": str(port), "TEST_EMAIL": email}
     process = await asyncio.create_subprocess_exec(
         node,
