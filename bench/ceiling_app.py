@@ -12,7 +12,8 @@ keyword arguments `server.__main__._serve` passes to `uvicorn.run`).
   types, lengths, storable text, an ISO date; until 2026-12-07 it took the title and
   description only, unchecked but for the title's length), then ONE autocommit
   statement (a CTE) that bumps the user's seq and task count (refused past the quota),
-  inserts the task, inserts the event row and calls
+  inserts the task (with its description's JSON string, which lists carry as it is,
+  as the server's schema has it), inserts the event row and calls
   `pg_notify` (with the event itself as the payload, so a listener needs no read), then
   `201` with the task, its `ETag` and `Tasksync-Seq`. The contract asks every create for
   each of these (429, 413, 403 and the two header fields); the ceiling did none of the
@@ -58,15 +59,16 @@ from server.schemas import utc_iso
 
 SECRET = os.environ.get("BETTER_AUTH_SECRET", "").encode()
 COLUMNS = (
-    "id, user_id, title, title_key, description, completed, due_date, created_at, updated_at, version, "
-    "created_seq"
+    "id, user_id, title, title_key, description, description_json, completed, due_date, created_at,"
+    " updated_at, version, created_seq"
 )
 # The server's default page (100) plus one row, to know whether there is a next page.
 PAGE = 100
 # One indexed SELECT (users' primary key, then ix_tasks_user_created backwards): the
 # head seq and the page in one snapshot. A user with no task gives one row of NULLs.
 LIST = (
-    "SELECT users.seq AS head, tasks.id, tasks.title, tasks.description, tasks.completed, tasks.due_date,"
+    "SELECT users.seq AS head, tasks.id, tasks.title,"
+    " convert_to(tasks.description_json, 'UTF8') AS description, tasks.completed, tasks.due_date,"
     " tasks.created_at, tasks.updated_at, tasks.version"
     " FROM users LEFT OUTER JOIN tasks ON tasks.user_id = users.id"
     " WHERE users.id = $1 ORDER BY tasks.created_seq DESC LIMIT $2"
@@ -81,7 +83,7 @@ CREATE = (
     " WHERE users.task_count + 1 <= $9 RETURNING seq"
     "), t AS ("
     f" INSERT INTO tasks ({COLUMNS})"
-    " SELECT $3, $1, $4, $5, $6, $10::boolean, $11::date, $2, $2, 1, u.seq FROM u"
+    " SELECT $3, $1, $4, $5, $6, $12, $10::boolean, $11::date, $2, $2, 1, u.seq FROM u"
     "), e AS ("
     " INSERT INTO events (user_id, seq, type, task_id, body, at)"
     " SELECT $1, u.seq, 'task.created', $3, '{\"seq\":' || u.seq::text || ',' || $7::text, $2 FROM u"
@@ -171,11 +173,13 @@ def user_of(authorization: str | None) -> str | None:
 
 
 def task_json(r: Any) -> dict[str, Any]:
+    """A listed task for the wire: its description is the UTF-8 of its stored JSON
+    string, which goes out as it is (as the server does)."""
     due: date | None = r["due_date"]
     return {
         "id": r["id"],
         "title": r["title"],
-        "description": r["description"],
+        "description": orjson.Fragment(r["description"]),
         "completed": r["completed"],
         "due_date": due.isoformat() if due is not None else None,
         "created_at": iso(r["created_at"]),
@@ -261,6 +265,7 @@ async def create_task(request: Request) -> Response:
         MAX_TASKS,
         completed,
         due,
+        orjson.dumps(description).decode(),
     )
     seq = await pool.fetchval(CREATE if NOTIFY else CREATE_QUIET, *args)
     if seq is None:

@@ -22,7 +22,6 @@ from typing import Any
 import asyncpg
 
 from bench.breakdown import count, per_request
-from bench.ceiling_app import iso, task_json
 from bench.config import Context, mint
 from bench.generators import LoadResult, run_python, run_wrk
 from bench.httpclient import HttpConnection
@@ -37,10 +36,12 @@ from bench.servers import (
     start_server,
 )
 from bench.worker import start_workers
+from server.schemas import utc_iso
+from server.tasks.operations import task_json
 
 TASK_COLUMNS = [
-    "id", "user_id", "title", "title_key", "description", "completed", "due_date",
-    "created_at", "updated_at", "version", "created_seq",
+    "id", "user_id", "title", "title_key", "description", "description_json", "completed",
+    "due_date", "created_at", "updated_at", "version", "created_seq",
 ]  # fmt: skip
 
 
@@ -60,6 +61,7 @@ async def seed(db_url: str, users: list[str], per_user: int, description: str = 
                 title,
                 title.casefold(),
                 description,
+                json.dumps(description, ensure_ascii=False),
                 k % 4 == 0,
                 due,
                 stamp,
@@ -69,7 +71,7 @@ async def seed(db_url: str, users: list[str], per_user: int, description: str = 
             )
             task_rows.append(row)
             task = task_json(dict(zip(TASK_COLUMNS, row, strict=True)))
-            body = {"seq": k, "type": "task.created", "task": task, "origin": None, "at": iso(stamp)}
+            body = {"seq": k, "type": "task.created", "task": task, "origin": None, "at": utc_iso(stamp)}
             # UTF-8 as the server writes it (orjson), not \u escapes: a seeded event
             # is as large as a written one.
             text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)

@@ -19,6 +19,9 @@ from tests.conftest import RUN_ID, make_settings
 from tests.support import User, create_database, drop_database, sqlalchemy_url, with_database
 
 OLD_ID = "6f1c2d3e-4a5b-4c6d-8e7f-901a2b3c4d5e"
+# Everything JSON escapes, and text it carries as it is: a list page carries each
+# description as the JSON string the upgrade wrote for it.
+OLD_DESCRIPTION = 'say "hi"\n\tback\\slash \x01 caf\u00e9 \U0001f600'
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -58,13 +61,14 @@ async def fill_previous_schema(url: str, alice: User, bob: User) -> None:
                 sa.text(
                     "INSERT INTO tasks (id, user_id, title, title_key, description, completed, due_date,"
                     " created_at, updated_at, version, created_seq)"
-                    " VALUES (:id, :user, :title, :key, '', false, NULL, :at, :at, 1, 1)"
+                    " VALUES (:id, :user, :title, :key, :description, false, NULL, :at, :at, 1, 1)"
                 ),
                 {
                     "id": task_id,
                     "user": user.id,
                     "title": f"old {user.id}",
                     "key": f"old {user.id}",
+                    "description": OLD_DESCRIPTION,
                     "at": at,
                 },
             )
@@ -97,6 +101,7 @@ async def test_upgrading_from_the_previous_schema_keeps_data_and_scopes_ids(empt
             page = (await client.get("/api/tasks", headers=alice.headers)).json()
             assert ([t["id"] for t in page["items"]], page["seq"]) == ([OLD_ID], 1)
             assert page["items"][0]["title"] == f"old {alice.id}"
+            assert page["items"][0]["description"] == OLD_DESCRIPTION
             # The old task is writable, and its event log continues without a gap.
             toggled = await client.patch(f"/api/tasks/{OLD_ID}/complete", headers=alice.headers)
             assert (toggled.status_code, toggled.headers["tasksync-seq"]) == (200, "2")

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from server import wire
 from server.db.connection import Conn, Row
 from server.db.database import Tx
 from server.db.tables import TASK_ID_LEN, tasks, users
@@ -31,7 +32,9 @@ from server.tasks.json_patch import EDITABLE, TaskJsonPatch
 _DEFAULTS: dict[str, Any] = {"description": "", "completed": False, "due_date": None}
 _INSERT_TASK = tasks.insert().values({column.name: sa.bindparam(column.name) for column in tasks.c})
 _THIS_TASK = sa.and_(tasks.c.user_id == sa.bindparam("user_id"), tasks.c.id == sa.bindparam("id"))
-_SELECT_TASK = sa.select(tasks).where(_THIS_TASK)
+# Every column but `description_json`: a write derives it anew, a read never needs it.
+_ROW_COLUMNS = [c for c in tasks.c if c.name != "description_json"]
+_SELECT_TASK = sa.select(*_ROW_COLUMNS).where(_THIS_TASK)
 _DELETE_TASK = tasks.delete().where(_THIS_TASK)
 # Every field a write may change, all set each time: one statement for every update.
 _CHANGEABLE = ("title", "title_key", "description", "completed", "due_date", "updated_at", "version")
@@ -39,8 +42,8 @@ _UPDATE_TASK = (
     tasks.update()
     # Not named like the columns: SQLAlchemy reserves those names in an UPDATE for its SET.
     .where(tasks.c.user_id == sa.bindparam("owner"), tasks.c.id == sa.bindparam("task_id"))
-    .values({name: sa.bindparam(name) for name in _CHANGEABLE})
-    .returning(*tasks.c)
+    .values({name: sa.bindparam(name) for name in (*_CHANGEABLE, "description_json")})
+    .returning(*_ROW_COLUMNS)
 )
 _COUNT_TASKS = (
     users.update()
@@ -157,6 +160,7 @@ async def create_task(
         "title": fields.title,
         "title_key": fields.title.casefold(),
         "description": fields.description,
+        "description_json": wire.dumps(fields.description),
         "completed": fields.completed,
         "due_date": fields.due_date,
         "created_at": stamp,
@@ -223,6 +227,7 @@ async def _save(
 ) -> Written:
     values = {name: row[name] for name in _CHANGEABLE} | changes
     values["title_key"] = values["title"].casefold()
+    values["description_json"] = wire.dumps(values["description"])
     values["updated_at"] = now()
     values["version"] = row["version"] + 1
     updated = await tx.conn.fetchrow(_UPDATE_TASK, {**values, "owner": user_id, "task_id": row["id"]})

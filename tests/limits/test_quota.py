@@ -52,6 +52,7 @@ async def test_the_default_quota_is_10000_tasks(
             "title": f"t{n}",
             "title_key": f"t{n}",
             "description": "",
+            "description_json": '""',
             "completed": False,
             "due_date": None,
             "created_at": at,
