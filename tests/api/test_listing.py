@@ -256,7 +256,7 @@ async def test_one_task_larger_than_the_bound_still_comes(app_factory: AppFactor
 
 
 async def test_a_page_carries_every_description_as_written(client: httpx.AsyncClient, user: User) -> None:
-    """On PostgreSQL a page's descriptions come as JSON the database escaped: quotes,
+    """A page's descriptions come as the JSON strings stored with them: quotes,
     backslashes, control characters, non-ASCII and astral text read back exactly, and
     as the task's own answer has them."""
     written = [
@@ -272,3 +272,27 @@ async def test_a_page_carries_every_description_as_written(client: httpx.AsyncCl
     assert sorted(item["description"] for item in page["items"]) == sorted(written)
     for item in page["items"]:
         assert item == await fetch(client, user, item["id"])
+
+
+async def test_a_page_carries_each_description_as_last_written(client: httpx.AsyncClient, user: User) -> None:
+    """Every kind of write changes what a page carries: a replacement, a merge, a JSON
+    Patch, and a toggle that leaves the description as it was."""
+    task = await create(client, user, description='first "one"')
+    url, headers = f"/api/tasks/{task['id']}", user.headers
+    steps = [
+        ("PUT", {"title": "t", "description": "second\nline"}, {"Content-Type": "application/json"}),
+        ("PATCH", {"description": "third \\ 😀"}, {"Content-Type": "application/json"}),
+        (
+            "PATCH",
+            [{"op": "replace", "path": "/description", "value": "fourth\t✓"}],
+            {"Content-Type": "application/json-patch+json"},
+        ),
+    ]
+    for method, body, extra in steps:
+        answer = await client.request(method, url, content=json.dumps(body), headers={**headers, **extra})
+        assert answer.status_code == 200, answer.text
+        (item,) = (await list_page(client, user))["items"]
+        assert item["description"] == answer.json()["description"]
+    assert (await client.patch(f"{url}/complete", headers=headers)).status_code == 200
+    (item,) = (await list_page(client, user))["items"]
+    assert (item["description"], item["completed"]) == ("fourth\t✓", True)
