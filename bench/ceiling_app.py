@@ -54,7 +54,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.realtime.channels import channel_for
-from server.runtime.tuning import collector_tuned, freeze_startup_objects
+from server.runtime.tuning import allocator_tuned, collector_tuned, freeze_startup_objects
 from server.schemas import utc_iso
 
 SECRET = os.environ.get("BETTER_AUTH_SECRET", "").encode()
@@ -355,7 +355,9 @@ async def _no_reset(_conn: asyncpg.Connection) -> None:
 @asynccontextmanager
 async def lifespan(_app: Starlette) -> AsyncIterator[None]:
     global pool, listener
-    # The server's garbage-collector tuning, applied the same way (its lifespan).
+    # The server's allocator and garbage-collector tuning, applied the same way (its
+    # lifespan).
+    allocator_tuned()
     tuning = ExitStack()
     tuning.enter_context(collector_tuned())
     dsn = os.environ.get("CEILING_DSN", "")

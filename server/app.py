@@ -45,7 +45,7 @@ from server.realtime.fanout import fanout_for, open_realtime
 from server.runtime.lifecycle import on_drain
 from server.runtime.metrics import Metrics
 from server.runtime.observability import ensure_logging
-from server.runtime.tuning import collector_tuned, freeze_startup_objects
+from server.runtime.tuning import allocator_tuned, collector_tuned, freeze_startup_objects
 from server.settings import Settings
 from server.users import SeenUsers
 
@@ -132,6 +132,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "set BETTER_AUTH_SECRET or JWKS_URL (and TASKSYNC_ENV=production) to deploy",
                 settings.dev_secret_file,
             )
+        allocator_tuned()
         async with AsyncExitStack() as stack:
             stack.enter_context(collector_tuned())
             if settings.migrate_on_start:
