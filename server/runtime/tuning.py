@@ -51,8 +51,8 @@ def allocator_tuned() -> bool:
     """Keep glibc's allocator from handing large buffers back to the system after each
     use (True if it applied). By default a buffer of a large page comes from a fresh
     mapping or a heap top that is trimmed again soon after, so each page's buffers were
-    faulted in and zeroed anew: a 1-MiB list page cost the server 4.9 ms of CPU, 2.9 ms
-    with these settings (docs/limits.md). The cost is at most `_TRIM_THRESHOLD_BYTES` of
+    faulted in and zeroed anew: a 1-MiB list page cost the server 4.9 ms of CPU, about
+    3 ms with these settings (docs/limits.md). The cost is at most `_TRIM_THRESHOLD_BYTES` of
     free memory kept. An operator's own `MALLOC_*_` environment settings are left to
     rule; other C libraries are left alone."""
     if platform.libc_ver()[0] != "glibc" or any(name.startswith("MALLOC_") for name in os.environ):
