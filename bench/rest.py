@@ -36,6 +36,7 @@ from bench.servers import (
     start_server,
 )
 from bench.worker import start_workers
+from server import wire
 from server.schemas import utc_iso
 from server.tasks.operations import task_json
 
@@ -61,7 +62,7 @@ async def seed(db_url: str, users: list[str], per_user: int, description: str = 
                 title,
                 title.casefold(),
                 description,
-                json.dumps(description, ensure_ascii=False),
+                wire.dumps(description),  # as the server writes it
                 k % 4 == 0,
                 due,
                 stamp,
