@@ -25,12 +25,24 @@ from server.realtime.log import EVENT_HEAD, seq_within_quota_statement
 
 @cache
 def create_statement() -> sa.Executable:
-    """Values: every `tasks` column but `created_seq`, `now` and `delta` (1) for the
-    user row, `quota`, `type`, `body_tail` and `at` for the event. Returns one row
-    (`seq`), or none when over the quota."""
+    """Values: every `tasks` column but `created_seq` and the two stamps, `now` (the
+    task's stamps, the event's and a new user row's), `delta` (1) for the user row,
+    `quota`, `type` and `body_tail` for the event. Returns one row (`seq`), or none when
+    over the quota.
+
+    One stamp goes over the wire once: asyncpg encodes each timestamp argument in
+    Python, and a create's four stamps are all the same moment."""
     counted = cast(sa.Insert, seq_within_quota_statement("postgresql")).cte("counted")
+    stamp = sa.bindparam("now", type_=tasks.c.created_at.type)
     task_row = sa.select(
-        *(counted.c.seq if c.name == "created_seq" else sa.bindparam(c.name, type_=c.type) for c in tasks.c)
+        *(
+            counted.c.seq
+            if c.name == "created_seq"
+            else stamp
+            if c.name in ("created_at", "updated_at")
+            else sa.bindparam(c.name, type_=c.type)
+            for c in tasks.c
+        )
     )
     created = (
         tasks.insert()
@@ -49,7 +61,7 @@ def create_statement() -> sa.Executable:
         sa.bindparam("type", type_=events.c.type.type),
         created.c.id,
         body,
-        sa.bindparam("at", type_=events.c.at.type),
+        stamp,
     )
     recorded = (
         events.insert()

@@ -199,7 +199,6 @@ async def _create_in_one_statement(tx: Tx, values: dict[str, Any], origin: str |
         "quota": quota,
         "type": "task.created",
         "body_tail": event_tail("task.created", task, origin, at),
-        "at": at,
     }
     row = await tx.conn.fetchrow_alone(create_statement(), statement_values)
     if row is None:
