@@ -91,6 +91,10 @@ class RateLimiter:
         }
         # (amount, window) of each budget, read on every request.
         self._sizes = {budget: (item.amount, item.get_expiry()) for budget, item in self._items.items()}
+        # The local store's key of a user's count is this and the user id: any key unique
+        # to the budget and user will do (a budget's name has no "/"), and joining two
+        # strings is cheaper than `item.key_for`.
+        self._prefixes = {budget: f"{budget.value}/" for budget in Budget}
         self._local = LocalWindows()
         self._shared: SlidingWindowCounterRateLimiter | None = None
         self._pool: redis.asyncio.ConnectionPool | None = None
@@ -146,7 +150,13 @@ class RateLimiter:
         if until > now:
             self._metrics.limited.labels(budget.value).inc()
             return Verdict(budget, False, amount, window, 0, max(1, math.ceil(until - now)))
-        allowed, remaining, reset_at = await self._hit(budget, user_id, amount, window)
+        if self._shared is None:  # this process's store: no await
+            allowed, remaining, reset_at = self._local.hit_with_stats(
+                self._prefixes[budget] + user_id, amount, window, now
+            )
+        else:
+            allowed, remaining, reset_at = await self._hit(budget, user_id, amount, window)
+            now = time.time()
         verdict = Verdict(
             budget,
             allowed,
@@ -156,7 +166,7 @@ class RateLimiter:
             # The window's end is not yet the moment a hit fits again: a sliding-window
             # counter still weighs the ended window's hits (at most `amount` of them) at
             # first, and one slot frees after at most window / amount more.
-            max(1, math.ceil(reset_at - time.time() + window / amount)),
+            max(1, math.ceil(reset_at - now + window / amount)),
         )
         if not allowed:
             self._metrics.limited.labels(budget.value).inc()
@@ -178,9 +188,8 @@ class RateLimiter:
                         "rate-limit store unreachable, limits are per process until it returns: %s", exc
                     )
                 self._shared_down_until = time.monotonic() + _RETRY_SHARED_SECONDS
-        # This process's own store: any key unique to the budget and user will do (the
-        # budget's name has no "/"), and building one is cheaper than `item.key_for`.
-        return self._local.hit_with_stats(f"{budget.value}/{user_id}", amount, window)
+        # The shared store is down: this process's own.
+        return self._local.hit_with_stats(self._prefixes[budget] + user_id, amount, window, time.time())
 
     async def _hold(self, verdict: Verdict) -> None:
         """Wait a little before a refused request is answered (at most its Retry-After).

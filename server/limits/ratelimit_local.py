@@ -53,7 +53,7 @@ class LocalWindows(Storage, SlidingWindowCounterSupport):
         self._windows: dict[tuple[str, int], _Windows] = {}
         # Plain counters (the fixed-window strategy's); the limiter here does not use them.
         self._counters: dict[str, tuple[int, float]] = {}
-        self._swept_at = time.monotonic()
+        self._swept_at = time.time()
 
     @property
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
@@ -69,9 +69,10 @@ class LocalWindows(Storage, SlidingWindowCounterSupport):
         return windows
 
     def _sweep(self, now: float) -> None:
-        if time.monotonic() - self._swept_at < SWEEP_SECONDS:
+        # Timed by the wall clock the hits pass in: a clock step only moves one sweep.
+        if abs(now - self._swept_at) < SWEEP_SECONDS:
             return
-        self._swept_at = time.monotonic()
+        self._swept_at = now
         # A key whose newer window ended a whole window ago counts nothing any more.
         stale = [k for k, w in self._windows.items() if math.floor(now / k[1]) > w.index + 1]
         for k in stale:
@@ -104,17 +105,18 @@ class LocalWindows(Storage, SlidingWindowCounterSupport):
         windows.current += amount
         return True
 
-    def hit_with_stats(self, key: str, limit: int, expiry: int) -> tuple[bool, int, float]:
-        """One hit of `key` under `limit` per `expiry` seconds: whether it fits, what
-        remains and when the window resets (wall time), as `SlidingWindowCounterRateLimiter`'s
-        `hit` followed by its `get_window_stats` would answer on this store."""
-        now = time.time()
+    def hit_with_stats(self, key: str, limit: int, expiry: int, now: float) -> tuple[bool, int, float]:
+        """One hit of `key` under `limit` per `expiry` seconds at `now` (wall time):
+        whether it fits, what remains and when the window resets (wall time), as
+        `SlidingWindowCounterRateLimiter`'s `hit` followed by its `get_window_stats`
+        would answer on this store."""
         windows = self._window(key, expiry, now)
         previous, previous_ttl, current, current_ttl = self._info(windows, expiry, now)
-        allowed = self._weighted(previous, previous_ttl, current, expiry) + 1 <= limit
+        held = previous * previous_ttl / expiry  # the ended window's share (see `_weighted`)
+        allowed = math.floor(held + current) + 1 <= limit
         if allowed:
             windows.current = current = current + 1
-        remaining = max(0, limit - self._weighted(previous, previous_ttl, current, expiry))
+        remaining = max(0, limit - math.floor(held + current))
         if not (previous or current):
             return allowed, remaining, now
         previous_reset = previous_ttl % (expiry / previous) if previous else math.inf

@@ -43,7 +43,7 @@ async def test_one_step_hit_answers_as_the_strategys_hit_and_stats(monkeypatch: 
     for _ in range(400):
         clock[0] += rng.choice((0.0, 0.0, 0.1, 0.5, 2.0, 12.5))
         user = rng.choice(("ada", "bob"))
-        mine = ours.hit_with_stats(item.key_for("writes", user), item.amount, item.get_expiry())
+        mine = ours.hit_with_stats(item.key_for("writes", user), item.amount, item.get_expiry(), time.time())
         allowed = await theirs.hit(item, "writes", user)
         stats = await theirs.get_window_stats(item, "writes", user)
         assert mine[:2] == (allowed, stats.remaining)
