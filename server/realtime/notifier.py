@@ -31,7 +31,7 @@ class Notifier:
         self.recorded(tx, event["user_id"], event["seq"])
 
     def recorded(self, tx: Tx, user_id: str, seq: int) -> None:
-        self._metrics.events_recorded.inc()
+        self._metrics.recorded.add()
         channel, wakeups = channel_for(user_id), self._wakeups
 
         tx.after_commit(lambda: wakeups.owe(channel, seq))

@@ -4,7 +4,12 @@ series operators watch, and the `/metrics` endpoint."""
 from __future__ import annotations
 
 import asyncio
+import bisect
 import hmac
+import itertools
+import math
+from collections.abc import Callable, Iterator, Sequence
+from typing import cast
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -14,6 +19,9 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -44,17 +52,63 @@ class Tally:
         self._counter.inc(pending)
 
 
+_go_float = cast(Callable[[float], str], floatToGoString)  # untyped in the library
+
+
+class LatencyHistogram(Collector):
+    """A histogram for the request path: `observe` is a dictionary lookup, a bisection
+    and two additions. prometheus_client's `Histogram` takes a lock for its sum and for
+    the bucket, finds the bucket in a Python loop, and `labels()` builds and checks a
+    tuple under a lock: about a tenth of a write's server CPU went to that one line
+    (instruction counts under callgrind). The series reach `/metrics` the library's
+    way, through a custom collector (`Collector.collect`, its extension point for
+    this), with the samples the library's `Histogram` gives (`_bucket`, `_count`,
+    `_sum`). Everything runs on the event loop, `/metrics` included."""
+
+    def __init__(
+        self, name: str, documentation: str, labelnames: Sequence[str], buckets: Sequence[float]
+    ) -> None:
+        self._name, self._documentation, self._labelnames = name, documentation, list(labelnames)
+        self._bounds = (*buckets, math.inf)
+        # Each bound as the library writes it in `le` (its `Histogram` uses this too).
+        self._le = [_go_float(bound) for bound in self._bounds]
+        self._series: dict[tuple[str, ...], _Series] = {}
+
+    def observe(self, labels: tuple[str, ...], value: float) -> None:
+        series = self._series.get(labels)
+        if series is None:
+            series = self._series[labels] = _Series(len(self._bounds))
+        series.counts[bisect.bisect_left(self._bounds, value)] += 1
+        series.total += value
+
+    def collect(self) -> Iterator[Metric]:
+        family = HistogramMetricFamily(self._name, self._documentation, labels=self._labelnames)
+        for labels, series in self._series.items():
+            cumulative = itertools.accumulate(series.counts)
+            buckets = [(le, float(count)) for le, count in zip(self._le, cumulative, strict=True)]
+            family.add_metric(list(labels), buckets, series.total)
+        yield family
+
+
+class _Series:
+    __slots__ = ("counts", "total")
+
+    def __init__(self, size: int) -> None:
+        self.counts = [0] * size  # per bucket, not cumulative
+        self.total = 0.0
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.http_latency = Histogram(
+        self.http_latency = LatencyHistogram(
             "tasksync_http_request_duration_seconds",
             "HTTP request latency by route template, method and status",
             ["route", "method", "status"],
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
+            _LATENCY_BUCKETS,
         )
+        r.register(self.http_latency)
         self.open_sockets = Gauge("tasksync_open_sockets", "Open authenticated websockets", registry=r)
         self.open_streams = Gauge(
             "tasksync_open_streams", "Open event streams by transport", ["transport"], registry=r
@@ -62,6 +116,7 @@ class Metrics:
         self.events_recorded = Counter(
             "tasksync_events_recorded_total", "Events written to the log by this process", registry=r
         )
+        self.recorded = Tally(self.events_recorded)  # every write adds one (see `Tally`)
         self.events_notified = Counter(
             "tasksync_events_notified_total",
             "Wake-ups sent to the other processes (after the commit, coalesced per user)",

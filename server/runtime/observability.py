@@ -7,6 +7,7 @@ open/close lines.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
@@ -42,7 +43,7 @@ def log_request(metrics: Metrics, scope: Scope, status: int, elapsed: float) -> 
     """The latency metric and the access log line of one finished HTTP request."""
     route = getattr(scope.get("route"), "path", None) or "unmatched"
     method = scope["method"]
-    metrics.http_latency.labels(route, method, str(status)).observe(elapsed)
+    metrics.http_latency.observe((route, method, str(status)), elapsed)
     if not access_log.isEnabledFor(logging.INFO):
         return
     state = scope["state"]
@@ -114,12 +115,19 @@ class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
     `log_request` takes that way only while this handler is the only one a record of its
     logger would reach and no filter could drop or change the record (`sole_handler_of`);
     otherwise, a test's capture handler or an operator's extra handler or filter for
-    instance, it logs the usual way. Either way the line is the same."""
+    instance, it logs the usual way. Either way the line is the same.
+
+    Direct lines written on an event loop go out together once per turn of the loop
+    (`call_soon`): one write and flush (a system call) for all the requests a turn
+    finished, rather than one each, and no line waits longer than that turn. Any other
+    record, a `flush()` and `close()` write the waiting lines first, so lines keep their
+    order."""
 
     def __init__(self, stream: Any) -> None:
         super().__init__(stream)
         self.json = JsonFormatter()
         self.setFormatter(self.json)
+        self._waiting: list[str] = []
 
     @staticmethod
     def sole_handler_of(logger: logging.Logger, level: int) -> JsonLinesHandler | None:
@@ -141,17 +149,47 @@ class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]
     ) -> None:
         line = self.json.line(created, level, logger, message, fields)
-        # `StreamHandler.emit`'s write and flush, under the handler's lock as in `handle`.
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop to wait for: written at once
+            loop = None
+        self.acquire()  # the handler's lock, as in `handle`: `emit` may run on a thread
+        try:
+            self._waiting.append(line)
+            first = len(self._waiting) == 1
+        finally:
+            self.release()
+        if loop is None:
+            self._write_waiting()
+        elif first:
+            loop.call_soon(self._write_waiting)
+
+    def _write_waiting(self) -> None:
+        # `StreamHandler.emit`'s write and flush, under the handler's lock.
         self.acquire()
         try:
-            self.stream.write(line + self.terminator)
-            self.flush()
+            lines, self._waiting = self._waiting, []
+            if lines:
+                self.stream.write(self.terminator.join(lines) + self.terminator)
+                super().flush()
         except RecursionError:
             raise
         except Exception:
-            self.handleError(logging.makeLogRecord({"msg": line}))
+            self.handleError(logging.makeLogRecord({"msg": lines[0] if lines else ""}))
         finally:
             self.release()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._write_waiting()
+        super().emit(record)
+
+    def flush(self) -> None:
+        self._write_waiting()
+        super().flush()
+
+    def close(self) -> None:
+        self._write_waiting()
+        super().close()
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

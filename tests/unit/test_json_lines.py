@@ -4,6 +4,7 @@ nothing else would see the record."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -90,3 +91,48 @@ def test_the_direct_way_is_taken_only_while_the_handler_is_alone_and_unfiltered(
     assert JsonLinesHandler.sole_handler_of(logger, logging.INFO) is None
     logger.parent.propagate = False  # type: ignore[union-attr]
     assert JsonLinesHandler.sole_handler_of(logger, logging.INFO) is handler
+
+
+class CountingStream(io.StringIO):
+    """A stream that counts its writes (each a system call on a real one)."""
+
+    writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+async def test_lines_of_one_loop_turn_go_out_in_one_write_in_order_by_the_next_turn() -> None:
+    out = CountingStream()
+    handler = JsonLinesHandler(out)
+    for n in range(3):
+        handler.write_line(1.0, "info", "access", f"line {n}", {})
+    assert out.getvalue() == ""  # waiting for the end of this turn
+    await asyncio.sleep(0)
+    assert [json.loads(line)["message"] for line in out.getvalue().splitlines()] == [
+        "line 0",
+        "line 1",
+        "line 2",
+    ]
+    assert out.writes == 1
+
+    # Any other record goes out after the lines already waiting, at once.
+    handler.write_line(1.0, "info", "access", "line 3", {})
+    handler.handle(logging.makeLogRecord({"msg": "a warning", "levelname": "WARNING", "name": "x"}))
+    messages = [json.loads(line)["message"] for line in out.getvalue().splitlines()]
+    assert messages[-2:] == ["line 3", "a warning"]
+
+    # As do flush() and close(), for lines written just before the process ends.
+    handler.write_line(1.0, "info", "access", "line 4", {})
+    handler.flush()
+    assert json.loads(out.getvalue().splitlines()[-1])["message"] == "line 4"
+    handler.write_line(1.0, "info", "access", "line 5", {})
+    handler.close()
+    assert json.loads(out.getvalue().splitlines()[-1])["message"] == "line 5"
+
+
+def test_without_a_running_loop_a_line_goes_out_at_once() -> None:
+    out = io.StringIO()
+    JsonLinesHandler(out).write_line(1.0, "info", "access", "now", {})
+    assert json.loads(out.getvalue())["message"] == "now"
