@@ -36,6 +36,7 @@ request (a profile of the REST read benchmark: routing and middleware 100 → 75
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -69,6 +70,12 @@ async def send_in_pieces(send: Send, message: Message, piece_seconds: float) -> 
         }
         async with asyncio.timeout(piece_seconds):
             await send(piece)
+
+
+@functools.cache
+def _field_name(name: str) -> bytes:
+    """A field name as ASGI sends it (the rate limiter's few names, lowered once)."""
+    return name.lower().encode()
 
 
 class Edge:
@@ -133,7 +140,7 @@ class Edge:
                     out.extend(
                         (lowered, value.encode())
                         for name, value in limits.items()
-                        if (lowered := name.lower().encode()) not in present
+                        if (lowered := _field_name(name)) not in present
                     )
                 out.append(stamp)
                 message["headers"] = out

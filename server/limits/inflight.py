@@ -122,17 +122,24 @@ class Place:
             self._owner.forget_if_idle(self._user_id, self._gate)
 
 
+# Gates of users gone idle, kept for the next user that comes: most requests find their
+# user idle, and a gate is two semaphores to build.
+_SPARE_GATES = 256
+
+
 class InFlight:
     def __init__(self, cap: int, at_work: int) -> None:
         self._cap, self._at_work = cap, min(at_work, cap)
         self._gates: dict[str, _Gate] = {}
+        self._spare: list[_Gate] = []
 
     async def enter(self, user_id: str, *, request: bool = True) -> Place:
         """Wait for the user's places: in flight and at work for a `request`, at work
         only for a stream that opens. Give them back through the `Place`."""
         gate = self._gates.get(user_id)
         if gate is None:
-            gate = self._gates[user_id] = _Gate(self._cap, self._at_work)
+            spare = self._spare
+            gate = self._gates[user_id] = spare.pop() if spare else _Gate(self._cap, self._at_work)
         gate.holders += 1
         held_in_flight = False
         try:
@@ -155,3 +162,6 @@ class InFlight:
         gate.holders -= 1
         if gate.holders == 0:  # nobody holds or waits: an idle user costs nothing
             del self._gates[user_id]
+            # Every place of it is back (nobody holds or waits): as good as new.
+            if len(self._spare) < _SPARE_GATES:
+                self._spare.append(gate)

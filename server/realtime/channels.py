@@ -9,11 +9,15 @@ digest collision could at worst cause a spurious read, never a leaked event.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 CHANNEL_PREFIX = "tsu_"
 
 
+# Every write names its user's channel: the recent users' are kept (a C-level cache,
+# about 100 bytes an entry) rather than hashed again each time.
+@functools.lru_cache(maxsize=16_384)
 def channel_for(user_id: str) -> str:
     digest = hashlib.blake2b(user_id.encode("utf-8"), digest_size=20).hexdigest()
     return CHANNEL_PREFIX + digest  # 44 ASCII characters

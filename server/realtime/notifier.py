@@ -9,6 +9,7 @@ payload is only the seq: the event itself is read from the log.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +33,4 @@ class Notifier:
 
     def recorded(self, tx: Tx, user_id: str, seq: int) -> None:
         self._metrics.recorded.add()
-        channel, wakeups = channel_for(user_id), self._wakeups
-
-        tx.after_commit(lambda: wakeups.owe(channel, seq))
+        tx.after_commit(functools.partial(self._wakeups.owe, channel_for(user_id), seq))
