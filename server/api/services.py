@@ -76,7 +76,9 @@ class Services:
 
 
 def services(conn: HTTPConnection) -> Services:
-    found: Services = conn.app.state.services
+    # The scope's app (set by `Starlette.__call__`), as `conn.app` gives it, without
+    # the property call: a write asks four times.
+    found: Services = conn.scope["app"].state.services
     return found
 
 

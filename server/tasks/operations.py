@@ -74,15 +74,17 @@ def task_json(m: Mapping[str, Any]) -> dict[str, Any]:
     """A task row's mapping as the wire format (see `server.schemas.Task`). Both drivers
     give `completed` as a bool and `version` as an int (asyncpg, and SQLAlchemy's types
     on SQLite): no coercion here."""
-    due = m["due_date"]
+    due, created_at, updated_at = m["due_date"], m["created_at"], m["updated_at"]
+    created = utc_iso(created_at)
     return {
         "id": m["id"],
         "title": m["title"],
         "description": m["description"],
         "completed": m["completed"],
         "due_date": due.isoformat() if due is not None else None,
-        "created_at": utc_iso(m["created_at"]),
-        "updated_at": utc_iso(m["updated_at"]),
+        "created_at": created,
+        # A task never changed since its create (every create, most of a list) has one stamp.
+        "updated_at": created if updated_at == created_at else utc_iso(updated_at),
         "version": m["version"],
     }
 
