@@ -12,9 +12,9 @@ cancelled out. About a minute per child; the counts repeat to within a few hundr
     python -m bench.instructions server       # one side
     python -m bench.instructions --drive 50   # no valgrind: 50 creates, checked (a smoke run)
 
-Driven in-process one request tends to finish per loop turn, so work batched per turn
-(the access lines' writes, tallies) shows its full cost here and its saving only under
-load, in `python -m bench --only rest-write`.
+Callgrind counts the process's own instructions, not the kernel's: work that saves
+system calls (the access lines written once per loop turn) shows its saving only in
+the timed benchmarks, `python -m bench --only rest-write`.
 """
 
 from __future__ import annotations
