@@ -54,10 +54,11 @@ async def authenticate(conn: HTTPConnection, budget: Budget) -> Principal:
     except Unauthorized as refused:
         await hold_refusal(conn, svc, refused)
         raise
-    conn.state.user_id = principal.user_id  # for the request's log line
+    # The ASGI scope's state, which `conn.state` wraps (without building that wrapper).
+    state = conn.scope.setdefault("state", {})
+    state["user_id"] = principal.user_id  # for the request's log line
     # The user's places first: its burst waits here, before any work on it — the
     # budget's count included (see server.limits.inflight).
-    state = conn.scope.setdefault("state", {})
     state[IN_FLIGHT_STATE] = await svc.in_flight.enter(
         principal.user_id, request=budget is not Budget.STREAMS
     )
