@@ -151,9 +151,7 @@ class RateLimiter:
             self._metrics.limited.labels(budget.value).inc()
             return Verdict(budget, False, amount, window, 0, max(1, math.ceil(until - now)))
         if self._shared is None:  # this process's store: no await
-            allowed, remaining, reset_at = self._local.hit_with_stats(
-                self._prefixes[budget] + user_id, amount, window, now
-            )
+            allowed, remaining, reset_at = self._hit_locally(budget, user_id, amount, window, now)
         else:
             allowed, remaining, reset_at = await self._hit(budget, user_id, amount, window)
             now = time.time()
@@ -189,7 +187,12 @@ class RateLimiter:
                     )
                 self._shared_down_until = time.monotonic() + _RETRY_SHARED_SECONDS
         # The shared store is down: this process's own.
-        return self._local.hit_with_stats(self._prefixes[budget] + user_id, amount, window, time.time())
+        return self._hit_locally(budget, user_id, amount, window, time.time())
+
+    def _hit_locally(
+        self, budget: Budget, user_id: str, amount: int, window: int, now: float
+    ) -> tuple[bool, int, float]:
+        return self._local.hit_with_stats(self._prefixes[budget] + user_id, amount, window, now)
 
     async def _hold(self, verdict: Verdict) -> None:
         """Wait a little before a refused request is answered (at most its Retry-After).

@@ -112,11 +112,10 @@ class LocalWindows(Storage, SlidingWindowCounterSupport):
         would answer on this store."""
         windows = self._window(key, expiry, now)
         previous, previous_ttl, current, current_ttl = self._info(windows, expiry, now)
-        held = previous * previous_ttl / expiry  # the ended window's share (see `_weighted`)
-        allowed = math.floor(held + current) + 1 <= limit
+        allowed = self._weighted(previous, previous_ttl, current, expiry) + 1 <= limit
         if allowed:
             windows.current = current = current + 1
-        remaining = max(0, limit - math.floor(held + current))
+        remaining = max(0, limit - self._weighted(previous, previous_ttl, current, expiry))
         if not (previous or current):
             return allowed, remaining, now
         previous_reset = previous_ttl % (expiry / previous) if previous else math.inf
