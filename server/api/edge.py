@@ -4,8 +4,9 @@ router: what every connection gets on the way in and every response on the way o
 In order, for each connection:
 
 1. `server.api.header_bounds`: too many or too big request headers → `431` (or the
-   handshake refused), before anything else looks at them.
-2. A request id (`server.runtime.observability.request_id_of`) in the scope's state, for the
+   handshake refused), before anything acts on them. The same one pass over the
+   fields finds the caller's request id and whether an `Origin` came.
+2. A request id (`server.runtime.observability.request_id`) in the scope's state, for the
    log lines.
 3. Websockets then go straight to the router: every layer a connection passes through is
    a coroutine that stays suspended as long as it is open — nothing for a request, but
@@ -19,7 +20,8 @@ In order, for each connection:
 5. On the way out, one wrapper of `send` adds `X-Request-Id`, the fixed fields
    (browser hardening, `Vary: Origin`) and the rate-limit fields a handler left in the
    scope's state (`RATE_LIMIT_STATE`), whatever kind of response it built (JSON, 204,
-   a stream), leaving alone any field the response has already. A large body goes out
+   a stream), leaving alone any field the response has already (rarely: then the
+   fields are compared one by one). A large body goes out
    in pieces, each within `SEND_TIMEOUT_SECONDS`: a client that stops reading holds a
    piece in the transport's buffer, not the whole response, and not for long.
 6. When the response starts, the request's place among its user's requests at work is
@@ -48,8 +50,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from server.api.header_bounds import oversized, refuse
 from server.api.headers import RATE_LIMIT_STATE
 from server.limits.inflight import done_working, give_back
+from server.limits.ratelimit import FIELD_NAMES
 from server.runtime.metrics import Metrics
-from server.runtime.observability import log_request, request_id_of
+from server.runtime.observability import log_request, request_id, usable_request_id
 
 # uvicorn writes a body message into the transport's buffer whole, whether or not the
 # client reads: bodies above this go out in pieces of this size, each waited for.
@@ -98,6 +101,8 @@ class Edge:
         self.cors = CORSMiddleware(app, **cors)
         self.metrics = metrics
         self.fixed = [(name.lower().encode(), value.encode()) for name, value in fixed.items()]
+        # The fields added here that a response may have set itself (then it keeps its own).
+        self.guarded = frozenset(name for name, _ in self.fixed) | {_field_name(n) for n in FIELD_NAMES}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -105,43 +110,64 @@ class Edge:
             await self.app(scope, receive, send)
             return
         headers: Sequence[tuple[bytes, bytes]] = scope["headers"]
-        problem = oversized(headers)
+        # One pass over the request's fields: their size, the caller's request id, and
+        # whether the request is cross-origin.
+        size, cross_origin = 0, False
+        given_id: bytes | None = None
+        for name, value in headers:
+            size += len(name) + len(value)
+            if name == b"origin":
+                cross_origin = True
+            elif name == b"x-request-id" and given_id is None and usable_request_id(value):
+                given_id = value
+        problem = oversized(len(headers), size)
         if problem is not None:
             await refuse(kind, send, problem)
             return
-        request_id = request_id_of(headers)
+        rid = request_id(given_id)
         state = scope.setdefault("state", {})
-        state["request_id"] = request_id
+        state["request_id"] = rid
         if kind == "websocket":
             # `scope["app"]` is set by `Starlette.__call__`; `router` is its public router.
             app: Starlette = scope["app"]
             await app.router(scope, receive, send)
             return
-        inner = self.cors if any(name == b"origin" for name, _ in headers) else self.app
+        inner = self.cors if cross_origin else self.app
         started = time.perf_counter()
         status = 500  # what the client gets if no response start is ever sent
-        fixed = self.fixed
+        fixed, guarded = self.fixed, self.guarded
         send_timeout = self.send_timeout
-        stamp = (b"x-request-id", request_id.encode())
+        stamp = (b"x-request-id", rid.encode())
 
         async def send_with_fields(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 out = list(message.get("headers", ()))
+                length, clash = b"", False
+                for name, value in out:
+                    if name == b"content-length":
+                        length = value
+                    elif name.lower() in guarded:
+                        clash = True
                 # Only sending is left: the user's next request may work (after a large
                 # response, once its pace allows).
-                size = next((value for name, value in out if name == b"content-length"), b"")
-                done_working(state, int(size) if size.isdigit() else 0, self.response_bytes_per_second)
-                present = {name.lower() for name, _ in out}
-                out.extend(field for field in fixed if field[0] not in present)
+                done_working(state, int(length) if length.isdigit() else 0, self.response_bytes_per_second)
                 limits: Mapping[str, str] | None = state.get(RATE_LIMIT_STATE)
-                if limits:
-                    out.extend(
-                        (lowered, value.encode())
-                        for name, value in limits.items()
-                        if (lowered := _field_name(name)) not in present
-                    )
+                if clash:  # the response set some of these fields itself: those stay
+                    present = {name.lower() for name, _ in out}
+                    out.extend(field for field in fixed if field[0] not in present)
+                    if limits:
+                        out.extend(
+                            (lowered, value.encode())
+                            for name, value in limits.items()
+                            if (lowered := _field_name(name)) not in present
+                        )
+                else:
+                    out += fixed
+                    if limits:
+                        for name, value in limits.items():
+                            out.append((_field_name(name), value.encode()))
                 out.append(stamp)
                 message["headers"] = out
             elif len(message.get("body", b"")) > _CHUNK_BYTES:

@@ -11,7 +11,6 @@ either way, whatever sits in front. `server.api.edge` applies it to every connec
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 
 from starlette.types import Send
 
@@ -23,11 +22,12 @@ MAX_HEADER_BYTES = 32 * 1024
 MAX_HEADERS = 100
 
 
-def oversized(headers: Sequence[tuple[bytes, bytes]]) -> str | None:
-    """What is wrong with a request's headers, or None when they are within bounds."""
-    if len(headers) > MAX_HEADERS:
+def oversized(count: int, size: int) -> str | None:
+    """What is wrong with a request's `count` headers of `size` bytes (names and values),
+    or None when they are within bounds."""
+    if count > MAX_HEADERS:
         return f"more than {MAX_HEADERS} request headers"
-    if sum(len(name) + len(value) for name, value in headers) > MAX_HEADER_BYTES:
+    if size > MAX_HEADER_BYTES:
         return f"request headers over {MAX_HEADER_BYTES} bytes"
     return None
 

@@ -50,6 +50,10 @@ class Budget(StrEnum):
     STREAMS = "streams"
 
 
+# Every header field a verdict may give (`Verdict.headers`).
+FIELD_NAMES = ("RateLimit-Policy", "RateLimit", "Retry-After")
+
+
 class Verdict(NamedTuple):
     """One request's count against a budget (a tuple: every request builds one)."""
 

@@ -14,7 +14,6 @@ import random
 import re
 import sys
 import time
-from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -25,15 +24,18 @@ from server.runtime.metrics import Metrics
 access_log = logging.getLogger("server.access")
 
 # A caller's own request id is kept if it is short and plain; anything else is replaced.
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._\-]{1,64}")
 
 
-def request_id_of(headers: Sequence[tuple[bytes, bytes]]) -> str:
-    for name, value in headers:
-        if name == b"x-request-id":
-            candidate: str = value.decode("latin-1")
-            if _REQUEST_ID.match(candidate):
-                return candidate
+def usable_request_id(value: bytes) -> bool:
+    """Whether a caller's `X-Request-Id` value is kept as the request's id."""
+    return _REQUEST_ID.fullmatch(value) is not None
+
+
+def request_id(given: bytes | None) -> str:
+    """The request's id: the caller's usable one, else a new one."""
+    if given is not None:
+        return given.decode("latin-1")
     # Unique, not secret: 128 bits of the random module (reseeded in a forked child), as
     # long as uuid4().hex, without a system call for fresh entropy on every request.
     return f"{random.getrandbits(128):032x}"
