@@ -56,7 +56,9 @@ def log_request(metrics: Metrics, scope: Scope, status: int, elapsed: float) -> 
         "path": path,
         "route": route,
         "status": status,
-        "duration_ms": round(elapsed * 1000, 2),
+        # To a hundredth of a millisecond (`round(x, 2)` costs more than the whole
+        # rest of this dictionary).
+        "duration_ms": int(elapsed * 100_000 + 0.5) / 100,
         "user_id": state.get("user_id"),
     }
     direct = JsonLinesHandler.sole_handler_of(access_log, logging.INFO)
@@ -130,6 +132,10 @@ class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self.json = JsonFormatter()
         self.setFormatter(self.json)
         self._waiting: list[str] = []
+        # The handler's lock (`Handler.lock`, made by its `createLock`): `acquire` is a
+        # method call around it, twice per line.
+        assert self.lock is not None
+        self._lock = self.lock
 
     @staticmethod
     def sole_handler_of(logger: logging.Logger, level: int) -> JsonLinesHandler | None:
@@ -151,20 +157,19 @@ class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]
     ) -> None:
         line = self.json.line(created, level, logger, message, fields)
+        # The handler's lock, as in `handle`: `emit` may run on another thread.
+        with self._lock:
+            waiting = self._waiting
+            waiting.append(line)
+            first = len(waiting) == 1
+        if not first:  # the write of the lines waiting already is due
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop to wait for: written at once
-            loop = None
-        self.acquire()  # the handler's lock, as in `handle`: `emit` may run on a thread
-        try:
-            self._waiting.append(line)
-            first = len(self._waiting) == 1
-        finally:
-            self.release()
-        if loop is None:
             self._write_waiting()
-        elif first:
-            loop.call_soon(self._write_waiting)
+            return
+        loop.call_soon(self._write_waiting)
 
     def _write_waiting(self) -> None:
         # `StreamHandler.emit`'s write and flush, under the handler's lock.
