@@ -55,6 +55,7 @@ async def perform(
     the `Idempotency-Key` `key`.
     """
     svc = services(request)
+    remembered: idempotency.StoredResponse | None = None
     async with svc.db.transaction() as tx:
         if key is not None:
             digest = idempotency.request_hash(request.method, request.url.path, body)
@@ -64,9 +65,22 @@ async def perform(
                 replay.headers["Idempotent-Replayed"] = "true"
                 return replay
         written = await operation(tx)
-        response = idempotency.StoredResponse(
-            status_code, "" if written.task is None else wire.dumps(written.task), written.seq
-        )
         if key is not None:
-            await idempotency.store(tx, user_id, key, response)
-    return written_response(response, None if written.task is None else written.task["version"])
+            remembered = idempotency.StoredResponse(
+                status_code, "" if written.task is None else wire.dumps(written.task), written.seq
+            )
+            await idempotency.store(tx, user_id, key, remembered)
+    if remembered is None:  # nothing remembered: the response is built once, as bytes
+        return _answer(written, status_code)
+    return written_response(remembered, None if written.task is None else written.task["version"])
+
+
+def _answer(written: Written, status_code: int) -> Response:
+    """A committed write's response, the bytes `written_response` gives for it."""
+    headers = {"Tasksync-Seq": str(written.seq)}
+    if written.task is None:
+        return Response(status_code=status_code, headers=headers)
+    headers["ETag"] = f'"{written.task["version"]}"'
+    return Response(
+        wire.dump_bytes(written.task), status_code, headers=headers, media_type="application/json"
+    )
