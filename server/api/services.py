@@ -75,10 +75,18 @@ class Services:
     hub: Hub | None = None
 
 
+# Where `services` keeps its answer in a connection's ASGI scope (an extension key).
+_IN_SCOPE = "tasksync.services"
+
+
 def services(conn: HTTPConnection) -> Services:
     # The scope's app (set by `Starlette.__call__`), as `conn.app` gives it, without
-    # the property call: a write asks four times.
-    found: Services = conn.scope["app"].state.services
+    # the property call; kept in the scope, since a write asks four times and each
+    # `state.services` is a call of Starlette's `State.__getattr__`.
+    scope = conn.scope
+    found: Services | None = scope.get(_IN_SCOPE)
+    if found is None:
+        found = scope[_IN_SCOPE] = scope["app"].state.services
     return found
 
 
