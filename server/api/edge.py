@@ -40,7 +40,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
 from starlette.applications import Starlette
@@ -73,6 +73,10 @@ async def send_in_pieces(send: Send, message: Message, piece_seconds: float) -> 
         }
         async with asyncio.timeout(piece_seconds):
             await send(piece)
+
+
+# No response field names (the usual case in `send_with_fields`).
+_NONE: frozenset[bytes] = frozenset()
 
 
 @functools.cache
@@ -153,21 +157,17 @@ class Edge:
                 # Only sending is left: the user's next request may work (after a large
                 # response, once its pace allows).
                 done_working(state, int(length) if length.isdigit() else 0, self.response_bytes_per_second)
-                limits: Mapping[str, str] | None = state.get(RATE_LIMIT_STATE)
-                if clash:  # the response set some of these fields itself: those stay
-                    present = {name.lower() for name, _ in out}
-                    out.extend(field for field in fixed if field[0] not in present)
-                    if limits:
-                        out.extend(
-                            (lowered, value.encode())
-                            for name, value in limits.items()
-                            if (lowered := _field_name(name)) not in present
-                        )
+                if clash:  # fields the response set itself stay (rarely: compared one by one)
+                    present: Set[bytes] = {name.lower() for name, _ in out}
+                    out += [field for field in fixed if field[0] not in present]
                 else:
+                    present = _NONE
                     out += fixed
-                    if limits:
-                        for name, value in limits.items():
-                            out.append((_field_name(name), value.encode()))
+                limits: Mapping[str, str] | None = state.get(RATE_LIMIT_STATE)
+                if limits:
+                    for name, value in limits.items():
+                        if (lowered := _field_name(name)) not in present:
+                            out.append((lowered, value.encode()))
                 out.append(stamp)
                 message["headers"] = out
             elif len(message.get("body", b"")) > _CHUNK_BYTES:

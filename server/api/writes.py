@@ -35,14 +35,18 @@ def task_response(task: dict[str, Any], status_code: int = 200) -> Response:
 def written_response(stored: idempotency.StoredResponse, version: int | None = None) -> Response:
     """The response of a committed write, first time or replayed: the same bytes either way.
     `version` is the task's, when the caller has it (else it is read from the body)."""
-    headers = {"Tasksync-Seq": str(stored.seq)} if stored.seq is not None else {}
-    if not stored.body:
-        return Response(status_code=stored.status_code, headers=headers)
+    return _written(stored.status_code, stored.body, stored.seq, version)
+
+
+def _written(status_code: int, body: str | bytes, seq: int | None, version: int | None) -> Response:
+    headers = {"Tasksync-Seq": str(seq)} if seq is not None else {}
+    if not body:
+        return Response(status_code=status_code, headers=headers)
     if version is None:
-        version = wire.loads(stored.body).get("version")
+        version = wire.loads(body).get("version")
     if version is not None:
         headers["ETag"] = f'"{version}"'
-    return Response(stored.body, stored.status_code, headers=headers, media_type="application/json")
+    return Response(body, status_code, headers=headers, media_type="application/json")
 
 
 async def perform(
@@ -70,17 +74,8 @@ async def perform(
                 status_code, "" if written.task is None else wire.dumps(written.task), written.seq
             )
             await idempotency.store(tx, user_id, key, remembered)
+    task = written.task
+    version = None if task is None else task["version"]
     if remembered is None:  # nothing remembered: the response is built once, as bytes
-        return _answer(written, status_code)
-    return written_response(remembered, None if written.task is None else written.task["version"])
-
-
-def _answer(written: Written, status_code: int) -> Response:
-    """A committed write's response, the bytes `written_response` gives for it."""
-    headers = {"Tasksync-Seq": str(written.seq)}
-    if written.task is None:
-        return Response(status_code=status_code, headers=headers)
-    headers["ETag"] = f'"{written.task["version"]}"'
-    return Response(
-        wire.dump_bytes(written.task), status_code, headers=headers, media_type="application/json"
-    )
+        return _written(status_code, b"" if task is None else wire.dump_bytes(task), written.seq, version)
+    return written_response(remembered, version)
