@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import asyncpg
 import sqlalchemy as sa
@@ -14,6 +14,9 @@ import sqlalchemy as sa
 from server.db.compile import compiled
 from server.db.connection import NO_VALUES, Row, Values
 from server.db.fair_pool import FairPool
+
+if TYPE_CHECKING:
+    from server.db.batches import Batches
 
 # The connection is unusable (dropped by the server, or left mid-error by it), as
 # opposed to a statement that failed on a working connection.
@@ -43,7 +46,9 @@ class PgSession:
     * "autocommit": each statement on its own. "snapshot": one read-only repeatable-read
       transaction. "write": a transaction whose BEGIN goes with its first statement —
       unless that statement is the write's only one (`fetchrow_alone`), which then runs
-      on its own (a transaction of its own in PostgreSQL) without BEGIN/COMMIT.
+      without BEGIN/COMMIT: on its own (a transaction of its own in PostgreSQL), or,
+      given `batches`, with other writes' statements of its shape in one transaction
+      and one round trip (`server.db.batches`).
     * A connection that turns out to be dead at the first statement is dropped and the
       statement retried on a fresh one (once; on each pooled connection in turn while
       asyncpg refuses them before sending anything), where that cannot apply anything twice:
@@ -56,11 +61,12 @@ class PgSession:
       closed instead of pooled.
     """
 
-    __slots__ = ("_alone", "_mode", "_pool", "_raw", "_transaction")
+    __slots__ = ("_alone", "_batches", "_mode", "_pool", "_raw", "_transaction")
 
-    def __init__(self, pool: FairPool, mode: Mode) -> None:
+    def __init__(self, pool: FairPool, mode: Mode, batches: Batches | None = None) -> None:
         self._pool = pool
         self._mode = mode
+        self._batches = batches
         self._raw: asyncpg.Connection | None = None
         self._transaction: asyncpg.transaction.Transaction | None = None
         self._alone = False
@@ -71,11 +77,13 @@ class PgSession:
 
     async def _run(self, method: str, stmt: sa.Executable, values: Values, alone: bool = False) -> Any:
         c = compiled(stmt)
-        args = c.args(values)
+        return await self._send(method, c.sql, c.args(values), alone)
+
+    async def _send(self, method: str, sql: str, args: Sequence[Any], alone: bool) -> Any:
         if self._alone:
             raise RuntimeError("a statement after the write's only statement")
         if self._raw is not None:
-            return await getattr(self._raw, method)(c.sql, *args)
+            return await getattr(self._raw, method)(sql, *args)
         # After a restart every idle pooled connection may be dead: one refused before
         # anything was sent is dropped and the next tried, as many as the pool holds;
         # any other loss is retried once.
@@ -94,7 +102,7 @@ class PgSession:
                     )
                     await self._transaction.start()
                 self._alone = alone
-                return await getattr(raw, method)(c.sql, *args)
+                return await getattr(raw, method)(sql, *args)
             except CONNECTION_LOST as error:
                 # A statement that timed out found a database that does not answer, not a
                 # connection a restart left dead: another connection would wait as long.
@@ -155,7 +163,22 @@ class PgSession:
         if self._mode != "write":
             raise RuntimeError("fetchrow_alone is for write transactions")
         alone = self._raw is None  # else a transaction is open: the statement joins it
+        if alone and self._batches is not None:
+            if self._alone:
+                raise RuntimeError("a statement after the write's only statement")
+            self._alone = True
+            return await self._batches.of(stmt).fetchrow(values)
         return cast(Row | None, await self._run("fetchrow", stmt, values, alone=alone))
+
+    async def fetchmany_alone(self, stmt: sa.Executable, values: Sequence[Values]) -> list[Row]:
+        """The statement once per `values`, all in one transaction of their own (asyncpg
+        sends them with one Sync), as the first and only statements of this block: one
+        row per statement that gives one."""
+        if self._mode != "write" or self._raw is not None:
+            raise RuntimeError("fetchmany_alone is a write block's only statements")
+        c = compiled(stmt)
+        rows = await self._send("fetchmany", c.sql, [[c.args(v) for v in values]], alone=True)
+        return cast(list[Row], rows)
 
 
 def _rowcount(status: str) -> int:

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import sqlalchemy as sa
 
+from server.db.batches import Batches
 from server.db.connection import Conn, TxConn
 from server.db.database import Announcer, Database
 from server.db.fair_pool import FairPool
@@ -62,12 +63,13 @@ class PostgresDatabase(Database):
     def __init__(self, pool: asyncpg.Pool, announcer: Announcer | None) -> None:
         super().__init__(announcer)
         self._fair = FairPool(pool)
+        self._batches = Batches(self._fair)
 
     # A PgSession is its own `async with` block: it commits (or rolls back) and gives
     # its connection back on the way out.
 
     def _write(self) -> AbstractAsyncContextManager[TxConn]:
-        return PgSession(self._fair, "write")
+        return PgSession(self._fair, "write", self._batches)
 
     def snapshot(self) -> AbstractAsyncContextManager[Conn]:
         return PgSession(self._fair, "snapshot")

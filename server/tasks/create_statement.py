@@ -5,7 +5,7 @@ cost in round trips. Its wake-up is owed after the commit (`server.realtime.noti
 The event's JSON text needs the seq, which only the database knows here: it is written
 as `EVENT_HEAD || seq || tail` (see `server.realtime.log.event_tail`), the same text
 `record_event` writes. Over the quota the upsert gives no row, so nothing at all is
-written (no seq taken, no count moved) and the statement returns nothing.
+written (no seq taken, no count moved) and the statement's one row has no seq.
 
 Without an `Idempotency-Key` this statement is all the write does, so it runs without
 BEGIN/COMMIT (`TxConn.fetchrow_alone`); with one, inside the transaction that claims
@@ -27,7 +27,7 @@ from server.realtime.log import EVENT_HEAD, seq_within_quota_statement
 def create_statement() -> sa.Executable:
     """Values: every `tasks` column but `created_seq` and the two stamps, `now` (the
     task's stamps, the event's and a new user row's), `delta` (1) for the user row,
-    `quota`, `type` and `body_tail` for the event. Returns one row (`seq`), or none when
+    `quota`, `type` and `body_tail` for the event. Returns one row: its `seq`, NULL when
     over the quota.
 
     One stamp goes over the wire once: asyncpg encodes each timestamp argument in
@@ -69,4 +69,6 @@ def create_statement() -> sa.Executable:
         .returning(events.c.seq)
         .cte("recorded")
     )
-    return sa.select(recorded.c.seq)
+    # Always one row (its `seq` NULL over the quota): writes sent together are told
+    # apart by the position of their rows (`server.db.batches`).
+    return sa.select(sa.select(recorded.c.seq).scalar_subquery().label("seq"))

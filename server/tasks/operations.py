@@ -203,7 +203,7 @@ async def _create_in_one_statement(tx: Tx, values: dict[str, Any], origin: str |
         "body_tail": event_tail("task.created", task, origin, at),
     }
     row = await tx.conn.fetchrow_alone(create_statement(), statement_values)
-    if row is None:
+    if row is None or row["seq"] is None:
         raise _over_quota(quota)
     seq = int(row["seq"])
     if tx.announcer is not None:
