@@ -17,9 +17,10 @@ still waiting, which sends the next batch (its own statement among them) and the
 answers its own request.
 
 A batch is one transaction, so one failing statement rolls the others back with it:
-each is then sent again alone, and only the failing one fails. A batch takes its users'
-rows in the order of their ids, so two batches never wait for each other's rows in
-opposite orders (a deadlock).
+each is then sent again alone, and only the failing one fails. A large write (over
+`ALONE_FROM_BYTES` of text) goes in a batch of its own, so that nobody else's commit
+waits for its bytes. A batch takes its users' rows in the order of their ids, so two
+batches never wait for each other's rows in opposite orders (a deadlock).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ LEADERS = 4
 # Statements in one batch at most: one transaction holds its users' rows until it
 # commits, and the other writers of those users wait that long.
 MAX_BATCH = 64
+# A write whose values hold more text than this goes in a batch of its own: the others
+# would wait for its bytes to be written (one user's large writes slow only that user).
+ALONE_FROM_BYTES = 16 * 1024
 
 
 class _Lead:
@@ -51,11 +55,12 @@ _LEAD = _Lead()
 
 
 class _Write:
-    __slots__ = ("outcome", "values")
+    __slots__ = ("large", "outcome", "values")
 
     def __init__(self, values: Values, outcome: asyncio.Future[Any]) -> None:
         self.values = values
         self.outcome = outcome
+        self.large = sum(len(v) for v in values.values() if isinstance(v, str)) > ALONE_FROM_BYTES
 
 
 class StatementBatches:
@@ -115,9 +120,15 @@ class StatementBatches:
         waiting = self._waiting
         batch: list[_Write] = []
         while waiting and len(batch) < self._max_batch:
-            write = waiting.popleft()
-            if not write.outcome.done():  # else cancelled, its request gone: not sent
-                batch.append(write)
+            write = waiting[0]
+            if write.large and batch:
+                break  # in the next batch, alone
+            waiting.popleft()
+            if write.outcome.done():  # cancelled, its request gone: not sent
+                continue
+            batch.append(write)
+            if write.large:
+                break
         return batch
 
     def _hand_over(self) -> None:
@@ -145,9 +156,11 @@ class StatementBatches:
             if len(batch) == 1:
                 _fail(batch, error)
                 return
-            # The batch rolled back as one: each write again, alone.
+            # The batch rolled back as one: each write again, alone (unless its
+            # request has gone meanwhile).
             for write in batch:
-                await self._send([write])
+                if not write.outcome.done():
+                    await self._send([write])
             return
         for write, row in zip(batch, rows, strict=True):
             if not write.outcome.done():
