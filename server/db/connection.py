@@ -55,5 +55,8 @@ class TxConn(Conn, Protocol):
     async def fetchrow_alone(self, stmt: sa.Executable, values: Values = NO_VALUES) -> Row | None:
         """`fetchrow` for a statement that is ALL the write does: on PostgreSQL, when no
         statement ran before it, it runs without BEGIN/COMMIT (a statement on its own is
-        a transaction of its own), and any statement after it is refused."""
+        a transaction of its own), and any statement after it is refused. There it may
+        share that transaction with other writes' calls of the same statement
+        (`server.db.batches`), which tells their rows apart by position: the statement
+        must give exactly one row."""
         ...
