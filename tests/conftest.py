@@ -10,6 +10,7 @@ users (per-user isolation is a product guarantee, and tested as such).
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -39,6 +40,15 @@ from tests.support import (
 )
 
 RUN_ID = uuid.uuid4().hex[:8]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Started in the background by a shell without job control (`nohup make test &`),
+    # this process ignores SIGINT, and so would every program a test starts: the CLI
+    # tests' Ctrl-C would do nothing. A handler of our own is reset to the default in
+    # each child, where Ctrl-C then works as in a terminal.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.hookimpl(trylast=True)
