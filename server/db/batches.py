@@ -110,6 +110,12 @@ class StatementBatches:
                 if not batch:
                     break  # another leader took `mine`: its outcome comes from there
                 await self._send(batch)
+        except asyncio.CancelledError:
+            # Its own batch was failed with the others' (`_send`); nobody awaits that
+            # outcome now, so read it here rather than leave asyncio to report it.
+            if mine.outcome.done() and not mine.outcome.cancelled():
+                mine.outcome.exception()
+            raise
         finally:
             self._leaders -= 1
             self._hand_over()

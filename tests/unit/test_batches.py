@@ -6,6 +6,7 @@ its own row."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Sequence
 from typing import Any
 
@@ -85,3 +86,32 @@ async def test_a_large_write_goes_in_a_batch_of_its_own() -> None:
     await asyncio.wait_for(asyncio.gather(*writes), 1)
     # The others' commits never wait for the large one's bytes.
     assert pool.sent == [[0], [1], [2], [3, 4]]
+
+
+async def test_a_leader_cancelled_mid_batch_fails_its_batch_cleanly_and_the_line_moves_on() -> None:
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    pool = GatedPool()
+    batches = StatementBatches(FairPool(pool), ECHO, leaders=1)  # type: ignore[arg-type]
+    writes = [asyncio.create_task(batches.fetchrow({"user_id": "a", "n": n})) for n in range(4)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    pool.gate.set()  # the first write's batch returns; the second leads the next
+    pool.gate.clear()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert pool.sent == [[0], [1, 2, 3]]
+    writes[1].cancel()  # its request gone while its batch is in flight (a shutdown)
+    outcomes = await asyncio.gather(*writes, return_exceptions=True)
+    assert outcomes[0] == {"user_id": "a", "n": 0}
+    assert isinstance(outcomes[1], asyncio.CancelledError)
+    # Sent, perhaps committed: the others hear so, and none is sent again.
+    assert all(isinstance(o, ConnectionAbortedError) for o in outcomes[2:])
+    pool.gate.set()
+    later = await asyncio.wait_for(batches.fetchrow({"user_id": "b", "n": 4}), 1)
+    assert later == {"user_id": "b", "n": 4} and pool.sent[2:] == [[4]]
+    del writes, outcomes
+    gc.collect()
+    # No write's error is left for asyncio to report as never retrieved.
+    assert reported == []
