@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import signal
+import subprocess
 import tempfile
 import warnings
 from collections.abc import AsyncIterator
@@ -75,13 +77,24 @@ async def private_pg() -> AsyncIterator[Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import pgserver
-    server = pgserver.get_server(Path(tempfile.mkdtemp(prefix="tasksync-pg-restart-")), cleanup_mode="stop")
-    yield server
-    server.cleanup()
+    pgdata = Path(tempfile.mkdtemp(prefix="tasksync-pg-restart-"))
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    try:
+        yield server
+    finally:
+        # pgserver stops only the postmaster it started itself, and the test restarts
+        # it: stop whichever is running now (pg_ctl, which pgserver exports), or every
+        # run would leave a PostgreSQL behind.
+        with contextlib.suppress(subprocess.CalledProcessError):
+            await asyncio.to_thread(
+                pgserver.pg_ctl, ["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user
+            )
+        server.cleanup()
+        shutil.rmtree(pgdata, ignore_errors=True)
 
 
 async def test_postgres_restart_loses_nothing(private_pg: Any, artifacts_dir: Path) -> None:
-    from pgserver._commands import pg_ctl
+    import pgserver
 
     url = private_pg.get_uri()
     servers = [
@@ -94,7 +107,10 @@ async def test_postgres_restart_loses_nothing(private_pg: Any, artifacts_dir: Pa
             await write(servers[0].url, user, 3)
             await sock.wait_seq(3)
             await asyncio.to_thread(
-                pg_ctl, ["-w", "-m", "fast", "restart"], pgdata=private_pg.pgdata, user=private_pg.system_user
+                pgserver.pg_ctl,
+                ["-w", "-m", "fast", "restart"],
+                pgdata=private_pg.pgdata,
+                user=private_pg.system_user,
             )
             # Writes right after the restart (the pool reconnects; the listener is catching
             # up). A write on a pooled connection that died with the restart may fail.
